@@ -1,0 +1,49 @@
+"""vswidget: embeddable 'X vs Y' comparison widgets.
+
+Importing vswidget starts nothing: no app, no connection.
+"""
+
+from .app import create_app
+from .client import Client, Published, Summary
+from .document import Comparison, Item, Link, Newsletter, Reviewer, Verdict
+from .errors import (
+    AuthenticationError,
+    BadRequest,
+    Conflict,
+    ConnectionFailed,
+    NotFound,
+    PayloadTooLarge,
+    PreconditionFailed,
+    RateLimited,
+    ServerError,
+    UnsupportedMediaType,
+    ValidationError,
+    VSWidgetError,
+)
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "AuthenticationError",
+    "BadRequest",
+    "Client",
+    "Comparison",
+    "Conflict",
+    "ConnectionFailed",
+    "Item",
+    "Link",
+    "Newsletter",
+    "NotFound",
+    "PayloadTooLarge",
+    "PreconditionFailed",
+    "Published",
+    "RateLimited",
+    "Reviewer",
+    "ServerError",
+    "Summary",
+    "UnsupportedMediaType",
+    "ValidationError",
+    "VSWidgetError",
+    "Verdict",
+    "create_app",
+]

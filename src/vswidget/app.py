@@ -1,0 +1,70 @@
+"""The application factory: settings, extensions, blueprints. It only assembles."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+from flask_smorest import Api
+
+from . import config, errors
+from .extensions import db
+from .schemas import ErrorSchema
+from .views import public, publisher
+
+
+class VSWidgetApi(Api):  # type: ignore[misc]
+    """flask-smorest's Api, documenting vswidget's one error body."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Create the vswidget app; ``test_config`` overrides every other setting."""
+    app = Flask(
+        "vswidget",
+        instance_path=os.environ.get("VSWIDGET_INSTANCE_PATH") or None,
+        instance_relative_config=True,
+    )
+    app.config.update(config.defaults())
+    app.config.from_pyfile("vswidget.cfg", silent=True)
+    app.config.update(config.from_environ(os.environ))
+    app.config.update(test_config or {})
+    _complete(app)
+
+    db.init_app(app)
+    api = VSWidgetApi(app, spec_kwargs={"info": {"description": API_DESCRIPTION}})
+    api.spec.components.security_scheme("apiKey", {"type": "http", "scheme": "bearer"})
+    api.register_blueprint(publisher.blp)
+    app.register_blueprint(public.bp)
+    errors.init_app(app)
+    return app
+
+
+API_DESCRIPTION = (
+    "Publish 'X vs Y' comparisons and embed them anywhere. Authenticate with "
+    "'Authorization: Bearer API_KEY'; create a key with `vswidget publisher create HANDLE`. "
+    'Every error answers {"error": {"status", "message", "fields"}}.'
+)
+
+
+def _complete(app: Flask) -> None:
+    """Fill in the settings derived from others and the fixed ones of our libraries."""
+    cfg = app.config
+    if not cfg["DATABASE_URL"]:
+        os.makedirs(app.instance_path, exist_ok=True)
+        cfg["DATABASE_URL"] = config.default_database_url(app.instance_path)
+    if not cfg["SECRET_KEYS"]:
+        cfg["SECRET_KEYS"] = config.instance_secret_keys(app.instance_path)
+    cfg.update(
+        MAX_CONTENT_LENGTH=cfg["MAX_BODY_BYTES"],
+        API_TITLE="vswidget",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        API_SPEC_OPTIONS={"security": [{"apiKey": []}]},
+    )
+    app.json.sort_keys = False  # type: ignore[attr-defined]

@@ -1,0 +1,293 @@
+"""The ``vswidget`` command. Errors print one sentence and exit non-zero, never a traceback."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from flask import Flask
+from sqlalchemy.exc import SQLAlchemyError
+
+from . import __version__, store
+from .client import Client
+from .document import DOCUMENT_SUFFIXES, Comparison
+from .errors import NotFound, ValidationError, VSWidgetError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Group(click.Group):
+    """A click group that turns every VSWidgetError into one line on stderr."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except VSWidgetError as error:
+            raise click.ClickException(error.message) from error
+        except SQLAlchemyError as error:
+            reason = str(getattr(error, "orig", None) or error).strip().split("\n")[0]
+            raise click.ClickException(f"The database cannot be used: {reason}") from error
+
+
+@click.group(cls=Group)
+@click.version_option(__version__, prog_name="vswidget")
+def main() -> None:
+    """Publish 'X vs Y' comparisons and serve their embeddable widgets."""
+
+
+@contextmanager
+def app_context() -> Iterator[Flask]:
+    from .app import create_app
+
+    app = create_app()
+    with app.app_context():
+        yield app
+
+
+# -- server side -------------------------------------------------------------
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, help="Port to listen on.")
+@click.option("--workers", default=1, show_default=True, help="gunicorn worker processes.")
+@click.option("--threads", default=4, show_default=True, help="Threads per worker.")
+@click.option("--demo", is_flag=True, help="Publish a demo comparison and print a demo API key.")
+def serve(host: str, port: int, workers: int, threads: int, demo: bool) -> None:
+    """Serve vswidget with gunicorn, applying migrations first."""
+    from .migrations import upgrade
+    from .server import run
+
+    with app_context() as app:
+        if app.config["AUTO_MIGRATE"]:
+            upgrade(app.config["DATABASE_URL"])
+        base = f"http://{'127.0.0.1' if host in {'0.0.0.0', '::'} else host}:{port}"
+        click.echo(f"vswidget {__version__} on {base}  (database: {_safe_url(app)})")
+        click.echo(f"  REST API   {base}/api/v1/comparisons")
+        click.echo(f"  OpenAPI    {base}/api/v1/openapi.json")
+        click.echo(f"  health     {base}/healthz")
+        if demo:
+            from .demo import DEMO_HANDLE, publish_demo
+
+            slug, key = publish_demo()
+            click.echo(f"\nDemo comparison '{slug}' published by publisher '{DEMO_HANDLE}':")
+            click.echo(f"  JSON       {base}/api/v1/comparisons/{slug}  (needs the key below)")
+            click.echo(
+                f"  try        curl -H 'Authorization: Bearer {key}' {base}/api/v1/comparisons/{slug}"
+            )
+            click.echo(f"  CLI        export VSWIDGET_URL={base} VSWIDGET_API_KEY={key}")
+        click.echo("")
+    run(host, port, workers, threads)
+
+
+def _safe_url(app: Flask) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(app.config["DATABASE_URL"]).render_as_string(hide_password=True)
+
+
+@main.group()
+def db() -> None:
+    """Manage the database."""
+
+
+@db.command()
+def upgrade() -> None:
+    """Apply every migration not yet applied."""
+    from .migrations import upgrade as run_upgrade
+
+    with app_context() as app:
+        run_upgrade(app.config["DATABASE_URL"])
+        click.echo(f"Database is up to date: {_safe_url(app)}")
+
+
+@main.group()
+def publisher() -> None:
+    """Manage publishers and their API keys."""
+
+
+@publisher.command("create")
+@click.argument("handle")
+def publisher_create(handle: str) -> None:
+    """Create a publisher; print its API key once, alone on the last line."""
+    with app_context():
+        created, key = store.create_publisher(handle)
+        click.echo(f"Publisher '{created.handle}' created. Its API key, shown only this once:")
+        click.echo(key)
+
+
+@publisher.command("list")
+def publisher_list() -> None:
+    """List publishers and how many active keys each has."""
+    with app_context():
+        for each in store.list_publishers():
+            active = sum(1 for key in each.api_keys if key.revoked_at is None)
+            click.echo(f"{each.handle}\t{active} active key{'s' if active != 1 else ''}")
+
+
+@publisher.command("keys")
+@click.argument("handle")
+def publisher_keys(handle: str) -> None:
+    """List a publisher's API keys by prefix."""
+    with app_context():
+        for key in store.list_api_keys(handle):
+            state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
+            click.echo(f"{key.prefix}…\tcreated {key.created_at:%Y-%m-%d}\t{state}")
+
+
+@publisher.command("add-key")
+@click.argument("handle")
+def publisher_add_key(handle: str) -> None:
+    """Issue another API key; print it once, alone on the last line."""
+    with app_context():
+        key = store.issue_api_key(handle)
+        click.echo(f"New API key for '{handle}', shown only this once:")
+        click.echo(key)
+
+
+@publisher.command("revoke-key")
+@click.argument("prefix")
+def publisher_revoke_key(prefix: str) -> None:
+    """Revoke the API key that starts with PREFIX."""
+    with app_context():
+        key = store.revoke_api_key(prefix.rstrip("…"))
+        click.echo(f"Revoked {key.prefix}… of '{key.publisher.handle}'.")
+
+
+# -- client side -------------------------------------------------------------
+
+
+def client_options(function: F) -> F:
+    function = click.option(
+        "--api-key",
+        envvar="VSWIDGET_API_KEY",
+        required=True,
+        help="API key; default: $VSWIDGET_API_KEY.",
+    )(function)
+    function = click.option(
+        "--url",
+        envvar="VSWIDGET_URL",
+        default="http://127.0.0.1:8000",
+        show_default=True,
+        help="Server URL; default: $VSWIDGET_URL.",
+    )(function)
+    return function
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Show what would be created or changed; send nothing.")
+@client_options
+def push(paths: tuple[Path, ...], dry_run: bool, url: str, api_key: str) -> None:
+    """Publish comparisons from YAML or JSON files, or folders of them.
+
+    Every file is validated before anything is sent. Pushing the same files
+    twice changes nothing.
+    """
+    documents = _load_all(paths)
+    created = changed = unchanged = 0
+    with Client(url, api_key) as client:
+        bar = click.progressbar(documents, label="Pushing", file=sys.stderr, show_pos=True)
+        with bar if len(documents) > 1 and not dry_run else nullcontext(documents) as progress:
+            lines: list[str] = []
+            for path, comparison in progress:
+                try:
+                    stored: Comparison | None = client.get(comparison.slug)
+                except NotFound:
+                    stored = None
+                if stored is None:
+                    action, created = "create", created + 1
+                    if not dry_run:
+                        client.publish(comparison)
+                elif stored == comparison:
+                    action, unchanged = "unchanged", unchanged + 1
+                else:
+                    action, changed = "change", changed + 1
+                    if not dry_run:
+                        client.replace(comparison, stored.etag or "*")
+                lines.append(_push_line(action, comparison.slug, path, dry_run))
+    for line in lines:
+        click.echo(line)
+    verb = "would be " if dry_run else ""
+    click.echo(f"{created} {verb}created, {changed} {verb}changed, {unchanged} unchanged.")
+
+
+def _push_line(action: str, slug: str, path: Path, dry_run: bool) -> str:
+    done = {"create": "created", "change": "changed", "unchanged": "unchanged"}[action]
+    word = f"would {action}" if dry_run and action != "unchanged" else done
+    return f"{word:<14} {slug}  ({path})"
+
+
+def _load_all(paths: tuple[Path, ...]) -> list[tuple[Path, Comparison]]:
+    """Return every comparison under ``paths``, all validated, slugs distinct."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(
+                p for p in path.rglob("*") if p.suffix in DOCUMENT_SUFFIXES and p.is_file()
+            )
+            if not found:
+                raise ValidationError(f"{path}: no .yaml, .yml or .json files in this folder.")
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise ValidationError(f"{path}: no such file or folder.")
+    documents = [(path, Comparison.from_file(path)) for path in files]
+    seen: dict[str, Path] = {}
+    for path, comparison in documents:
+        if comparison.slug in seen:
+            raise ValidationError(
+                f"{path}: slug '{comparison.slug}' is also the slug of {seen[comparison.slug]}."
+            )
+        seen[comparison.slug] = path
+    return documents
+
+
+@main.command("list")
+@client_options
+def list_(url: str, api_key: str) -> None:
+    """List your comparisons."""
+    with Client(url, api_key) as client:
+        summaries = client.list()
+    if not summaries:
+        click.echo("No comparisons yet: publish one with `vswidget push FILE`.")
+    width = max((len(s.slug) for s in summaries), default=0)
+    for summary in summaries:
+        votes = f"{summary.votes} vote{'s' if summary.votes != 1 else ''}"
+        click.echo(f"{summary.slug:<{width}}  {votes:>10}  {summary.title}")
+
+
+@main.command()
+@click.argument("slug")
+@client_options
+def get(slug: str, url: str, api_key: str) -> None:
+    """Print a comparison's document as YAML."""
+    with Client(url, api_key) as client:
+        click.echo(client.get(slug).to_yaml(), nl=False)
+
+
+@main.command()
+@click.argument("slug")
+@client_options
+def snippet(slug: str, url: str, api_key: str) -> None:
+    """Print the HTML snippet that embeds a comparison."""
+    with Client(url, api_key) as client:
+        click.echo(client.embed(slug).snippet)
+
+
+@main.command()
+@click.argument("slug")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@client_options
+def delete(slug: str, yes: bool, url: str, api_key: str) -> None:
+    """Delete a comparison, its votes and its embed."""
+    if not yes:
+        click.confirm(f"Delete '{slug}' and all its votes?", abort=True)
+    with Client(url, api_key) as client:
+        client.delete(slug)
+    click.echo(f"Deleted '{slug}'.")

@@ -1,0 +1,170 @@
+"""The Python SDK: publish and manage comparisons over the REST API.
+
+Documents are validated offline with the server's own schema before they are
+sent. Every failure raises a ``VSWidgetError`` subclass carrying the server's
+message and field errors; a server that cannot be reached or does not answer in
+time raises ``ConnectionFailed``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from .document import Comparison
+from .errors import ConnectionFailed, VSWidgetError, error_for_status
+
+__all__ = ["Client", "Published", "Summary"]
+
+
+@dataclass(frozen=True)
+class Published:
+    """Where a published comparison lives and how to embed it."""
+
+    slug: str
+    token: str
+    snippet: str
+    iframe_url: str
+    url: str
+    height: int
+    created: bool = False
+
+
+@dataclass(frozen=True)
+class Summary:
+    """One comparison in ``Client.list()``."""
+
+    slug: str
+    title: str
+    votes: int
+    created_at: str
+    updated_at: str
+    url: str
+
+
+class Client:
+    """A publisher's connection to a vswidget server.
+
+    ``Client("https://vs.example.com", "vsw_...")``; use it as a context manager
+    or call ``close()`` to release its connections.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        timeout: float = 10.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._http = httpx.Client(
+            base_url=self.base_url + "/api/v1",
+            headers={"Authorization": f"Bearer {api_key}"},
+            timeout=timeout,
+            transport=transport,
+        )
+
+    def publish(self, comparison: Comparison | Mapping[str, Any]) -> Published:
+        """Create or replace a comparison (by slug) and return how to embed it."""
+        document = _document(comparison)
+        response = self._request("PUT", f"/comparisons/{document['slug']}", json=document)
+        return _published(response.json()["embed"], created=response.status_code == 201)
+
+    def get(self, slug: str) -> Comparison:
+        """Return one of your comparisons with its computed fields and ``etag``."""
+        response = self._request("GET", f"/comparisons/{slug}")
+        comparison = Comparison.from_served(response.json())
+        comparison.etag = response.headers.get("ETag")
+        return comparison
+
+    def replace(self, comparison: Comparison | Mapping[str, Any], etag: str) -> Published:
+        """Replace a comparison only if it is still at ``etag`` (else PreconditionFailed)."""
+        document = _document(comparison)
+        response = self._request(
+            "PUT", f"/comparisons/{document['slug']}", json=document, headers={"If-Match": etag}
+        )
+        return _published(response.json()["embed"])
+
+    def list(self) -> list[Summary]:
+        """Return all your comparisons, by slug."""
+        return list(self.iter())
+
+    def iter(self, page_size: int = 100) -> Iterator[Summary]:
+        """Yield all your comparisons, by slug, fetching a page at a time."""
+        page = 1
+        while True:
+            response = self._request(
+                "GET", "/comparisons", params={"page": page, "page_size": page_size}
+            )
+            for entry in response.json():
+                yield Summary(**entry)
+            pagination = json.loads(response.headers.get("X-Pagination", "{}"))
+            if page >= pagination.get("last_page", page):
+                return
+            page += 1
+
+    def delete(self, slug: str) -> None:
+        """Delete a comparison, its votes and its embed token."""
+        self._request("DELETE", f"/comparisons/{slug}")
+
+    def embed(self, slug: str) -> Published:
+        """Return how to embed a comparison: snippet, token and URLs."""
+        return _published(self._request("GET", f"/comparisons/{slug}/embed").json())
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.TimeoutException as error:
+            raise ConnectionFailed(
+                f"The vswidget server at {self.base_url} did not answer in time."
+            ) from error
+        except httpx.TransportError as error:
+            raise ConnectionFailed(
+                f"Could not reach the vswidget server at {self.base_url}: {error}."
+            ) from error
+        if response.is_error:
+            raise _error(response)
+        return response
+
+
+def _document(comparison: Comparison | Mapping[str, Any]) -> dict[str, Any]:
+    """Return a validated document, raising the server's ValidationError offline."""
+    if isinstance(comparison, Comparison):
+        return comparison.validate().to_dict()
+    return Comparison.from_dict(comparison).to_dict()
+
+
+def _published(embed: dict[str, Any], created: bool = False) -> Published:
+    return Published(**embed, created=created)
+
+
+def _error(response: httpx.Response) -> VSWidgetError:
+    """Return the error the server described, as its VSWidgetError subclass."""
+    cls = error_for_status(response.status_code)
+    try:
+        body = response.json()["error"]
+        error = cls(body["message"], body.get("fields") or {})
+    except (ValueError, KeyError, TypeError):
+        error = cls(f"The server answered {response.status_code} {response.reason_phrase}.")
+    error.status = response.status_code
+    return error

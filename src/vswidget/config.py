@@ -1,0 +1,118 @@
+"""Every setting: its name, its default and one line of help.
+
+Settings are read in this order, each overriding the one before: the defaults
+below, ``vswidget.cfg`` in the instance folder, ``VSWIDGET_*`` environment
+variables, then the ``config`` mapping given to ``create_app``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+    parse: Callable[[str], Any] = str
+
+
+def _keys(value: str) -> list[str]:
+    return [key.strip() for key in value.split(",") if key.strip()]
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "DATABASE_URL",
+        None,
+        "SQLAlchemy URL of the database; default: SQLite file vswidget.sqlite3 in the instance folder.",
+    ),
+    Setting(
+        "CACHE_URL",
+        "simple://",
+        "Cache: simple:// (in-process), redis://host:port/db, or null:// to disable.",
+    ),
+    Setting(
+        "RATELIMIT_STORAGE_URL",
+        "memory://",
+        "Rate-limit counters: memory:// (in-process) or redis://host:port/db.",
+    ),
+    Setting(
+        "SECRET_KEYS",
+        None,
+        "Comma-separated signing keys, oldest first: the last signs, all verify. "
+        "Default: a key generated once into the instance folder.",
+        _keys,
+    ),
+    Setting(
+        "PUBLIC_URL",
+        None,
+        "Public base URL used in snippets and links, e.g. https://vs.example.com; "
+        "default: the URL of the incoming request.",
+    ),
+    Setting(
+        "MAX_BODY_BYTES",
+        512 * 1024,
+        "Largest request body accepted, in bytes; larger bodies get 413.",
+        int,
+    ),
+    Setting("PAGE_SIZE", 20, "Default page size of list endpoints (the maximum is 100).", int),
+    Setting(
+        "AUTO_MIGRATE",
+        True,
+        "Apply database migrations when `vswidget serve` starts.",
+        _bool,
+    ),
+)
+
+SETTING_NAMES = frozenset(setting.name for setting in SETTINGS)
+ENV_PREFIX = "VSWIDGET_"
+SECRET_KEYS_FILE = "secret_keys"
+
+
+def defaults() -> dict[str, Any]:
+    """Return the default value of every setting."""
+    return {setting.name: setting.default for setting in SETTINGS}
+
+
+def from_environ(environ: Mapping[str, str]) -> dict[str, Any]:
+    """Return the settings given as ``VSWIDGET_*`` variables, parsed."""
+    return {
+        setting.name: setting.parse(environ[ENV_PREFIX + setting.name])
+        for setting in SETTINGS
+        if ENV_PREFIX + setting.name in environ
+    }
+
+
+def instance_secret_keys(instance_path: str) -> list[str]:
+    """Return the keys kept in the instance folder, creating one on first use."""
+    path = Path(instance_path) / SECRET_KEYS_FILE
+    if not path.exists():
+        # Written aside then linked into place, so that workers starting at the
+        # same moment all end up reading the one complete key file.
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f".{SECRET_KEYS_FILE}.{os.getpid()}")
+        draft.write_text(secrets.token_urlsafe(32) + "\n")
+        draft.chmod(0o600)
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return _keys(path.read_text().replace("\n", ","))
+
+
+def default_database_url(instance_path: str) -> str:
+    """Return the URL of the SQLite database in the instance folder."""
+    return "sqlite:///" + str(Path(instance_path) / "vswidget.sqlite3")

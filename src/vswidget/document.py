@@ -1,0 +1,203 @@
+"""Plain Python objects that mirror the comparison document.
+
+Build a comparison in Python or load one from YAML or JSON; both give equal
+objects. ``validate()`` runs the server's own schema, offline. Fields marked
+computed are filled in by the server and never sent.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import yaml
+from marshmallow import ValidationError as SchemaError
+
+from .errors import ValidationError, validation_error
+from .schemas import load_comparison
+
+__all__ = ["Comparison", "Item", "Link", "Newsletter", "Reviewer", "Verdict"]
+
+DOCUMENT_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def computed() -> Any:
+    """A field the server computes: not compared, not sent."""
+    return field(default=None, compare=False, repr=False, metadata={"computed": True})
+
+
+@dataclass
+class Verdict:
+    """One reviewer's verdict on one item: ship or skip, with a quote."""
+
+    verdict: Literal["ship", "skip"]
+    quote: str | None = None
+
+    @classmethod
+    def ship(cls, quote: str | None = None) -> Verdict:
+        return cls("ship", quote)
+
+    @classmethod
+    def skip(cls, quote: str | None = None) -> Verdict:
+        return cls("skip", quote)
+
+
+@dataclass
+class Item:
+    """One of the 2 to 4 things compared."""
+
+    key: str
+    name: str
+    category: str | None = None
+    tagline: str | None = None
+    description: str | None = None
+    price: str | None = None
+    url: str | None = None
+    logo: str | None = None
+    sponsored: bool = False
+    panel_ship: int | None = computed()
+    votes: int | None = computed()
+    community: int | None = computed()
+
+
+@dataclass
+class Reviewer:
+    """A member of the review panel and their verdict on each item, by item key."""
+
+    name: str
+    verdicts: dict[str, Verdict] = field(default_factory=dict)
+    lens: str | None = None
+    dissents: list[str] | None = computed()
+
+
+@dataclass
+class Newsletter:
+    """A call to action that asks readers to sign up for a newsletter."""
+
+    kind: ClassVar[str] = "newsletter"
+    headline: str
+    text: str | None = None
+    label: str | None = None
+
+
+@dataclass
+class Link:
+    """A call to action that sends readers to a page."""
+
+    kind: ClassVar[str] = "link"
+    headline: str
+    url: str
+    text: str | None = None
+    label: str | None = None
+
+
+@dataclass
+class Comparison:
+    """An 'X vs Y' comparison: items, a review panel and a call to action."""
+
+    slug: str
+    title: str
+    items: list[Item]
+    kicker: str | None = None
+    question: str | None = None
+    locale: str = "en"
+    panel: list[Reviewer] = field(default_factory=list)
+    cta: Newsletter | Link | None = None
+    votes: int | None = computed()
+    contested: list[str] | None = computed()
+    etag: str | None = computed()
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Comparison:
+        """Return the comparison a document describes; raise ValidationError if it is not valid."""
+        try:
+            return _build(load_comparison(data))
+        except SchemaError as error:
+            raise validation_error(error.messages) from error
+
+    @classmethod
+    def from_served(cls, data: dict[str, Any]) -> Comparison:
+        """Return a comparison as the server served it, computed fields included."""
+        return _build(data)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> Comparison:
+        """Read a comparison from a YAML or JSON file.
+
+        Raises ValidationError naming the file, and the field when the document is wrong.
+        """
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+            data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as error:
+            raise ValidationError(f"{path}: cannot be read: {_first_line(error)}") from error
+        try:
+            return cls.from_dict(data)
+        except ValidationError as error:
+            raise ValidationError(f"{path}: {error.message}", error.fields) from error
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the document, as the server takes it."""
+        return _plain(self)  # type: ignore[no-any-return]
+
+    def to_yaml(self) -> str:
+        """Return the document as YAML."""
+        return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True, width=100)
+
+    def validate(self) -> Comparison:
+        """Check the comparison with the server's schema; return it normalized.
+
+        Raises ``vswidget.ValidationError`` with the server's field paths and messages.
+        """
+        return Comparison.from_dict(self.to_dict())
+
+
+def _plain(value: Any) -> Any:
+    if is_dataclass(value) and not isinstance(value, type):
+        document = {"kind": value.kind} if isinstance(value, Newsletter | Link) else {}
+        for spec in fields(value):
+            entry = getattr(value, spec.name)
+            if not spec.metadata.get("computed") and entry is not None:
+                document[spec.name] = _plain(entry)
+        return document
+    if isinstance(value, list):
+        return [_plain(entry) for entry in value]
+    if isinstance(value, dict):
+        return {key: _plain(entry) for key, entry in value.items()}
+    return value
+
+
+def _pick(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+    names = {spec.name for spec in fields(cls)}
+    return {key: value for key, value in data.items() if key in names}
+
+
+def _build(data: dict[str, Any]) -> Comparison:
+    """Return the objects for a normalized document, with any computed fields it carries."""
+    cta = data.get("cta")
+    kinds: dict[str, type[Newsletter | Link]] = {"newsletter": Newsletter, "link": Link}
+    return Comparison(
+        **{
+            **_pick(Comparison, data),
+            "items": [Item(**_pick(Item, item)) for item in data["items"]],
+            "panel": [
+                Reviewer(
+                    **{
+                        **_pick(Reviewer, reviewer),
+                        "verdicts": {
+                            key: Verdict(**verdict) for key, verdict in reviewer["verdicts"].items()
+                        },
+                    }
+                )
+                for reviewer in data.get("panel", [])
+            ],
+            "cta": kinds[cta["kind"]](**_pick(kinds[cta["kind"]], cta)) if cta else None,
+        }
+    )
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().split("\n")[0]

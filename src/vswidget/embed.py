@@ -1,0 +1,67 @@
+"""How a comparison is embedded: its signed token, snippet, URLs and reserved height."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, request
+from markupsafe import escape
+
+from . import signing
+from .models import Comparison
+
+# Pixels the widget takes, by part; the snippet reserves their sum so the host
+# page does not jump when the widget renders.
+HEADER_HEIGHT = 132
+ITEMS_HEIGHT = 300
+REVIEWER_ROW_HEIGHT = 44
+CTA_HEIGHT = 96
+FOOTER_HEIGHT = 36
+
+
+def public_base() -> str:
+    """Return the public base URL of this server, without a trailing slash."""
+    base: str = current_app.config["PUBLIC_URL"] or request.host_url
+    return base.rstrip("/")
+
+
+def embed_token(comparison: Comparison) -> str:
+    """Return the signed token that names a comparison in public URLs."""
+    return signing.sign(signing.EMBED_TOKEN, comparison.id)
+
+
+def reserved_height(document: dict[str, Any]) -> int:
+    """Return the height in pixels the widget of a document needs."""
+    height = HEADER_HEIGHT + ITEMS_HEIGHT + FOOTER_HEIGHT
+    height += REVIEWER_ROW_HEIGHT * len(document.get("panel", []))
+    if document.get("cta"):
+        height += CTA_HEIGHT
+    return height
+
+
+def canonical_url(handle: str, slug: str) -> str:
+    """Return the URL of a comparison's canonical page."""
+    return f"{public_base()}/c/{handle}/{slug}"
+
+
+def embed_details(comparison: Comparison, document: dict[str, Any]) -> dict[str, Any]:
+    """Return what a blogger needs to embed a comparison."""
+    base = public_base()
+    token = embed_token(comparison)
+    url = canonical_url(comparison.publisher.handle, comparison.slug)
+    height = reserved_height(document)
+    snippet = (
+        f'<div class="vswidget" data-vswidget="{token}" style="min-height:{height}px">\n'
+        f'  <a href="{escape(url)}">{escape(document["title"])}: '
+        "panel verdict and community vote</a>\n"
+        "</div>\n"
+        f'<script async src="{escape(base)}/widget.js"></script>'
+    )
+    return {
+        "slug": comparison.slug,
+        "token": token,
+        "snippet": snippet,
+        "iframe_url": f"{base}/embed/{token}",
+        "url": url,
+        "height": height,
+    }

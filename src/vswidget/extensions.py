@@ -1,0 +1,92 @@
+"""Extensions shared by the whole app, unbound until ``create_app`` calls ``init_app``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from flask import Flask, current_app, g
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+WRITE_OPTION = "vswidget_writes"
+SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    # FULL: a transaction is on disk before COMMIT returns, so what the server
+    # acknowledged survives a crash of the process or the machine.
+    "PRAGMA synchronous=FULL",
+    "PRAGMA busy_timeout=10000",
+    "PRAGMA foreign_keys=ON",
+)
+
+
+def make_engine(url: str) -> Engine:
+    """Return an engine for ``url``, with SQLite tuned for concurrent, durable writes."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 10})
+
+        @event.listens_for(engine, "connect")
+        def configure(dbapi_connection: Any, record: Any) -> None:
+            # Let SQLAlchemy's BEGIN start transactions, so BEGIN IMMEDIATE can be sent.
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            for pragma in SQLITE_PRAGMAS:
+                cursor.execute(pragma)
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def begin(connection: Any) -> None:
+            # A writing transaction takes the write lock up front and waits for it
+            # (busy_timeout); upgrading a reader later would fail at once instead.
+            writes = connection.get_execution_options().get(WRITE_OPTION, False)
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+class Database:
+    """An engine per app, and a session per app context."""
+
+    def init_app(self, app: Flask) -> None:
+        engine = make_engine(app.config["DATABASE_URL"])
+        app.extensions["vswidget.db"] = sessionmaker(engine, expire_on_commit=False)
+        app.teardown_appcontext(self._close)
+
+    @property
+    def engine(self) -> Engine:
+        factory: sessionmaker[Session] = current_app.extensions["vswidget.db"]
+        engine = factory.kw["bind"]
+        assert isinstance(engine, Engine)
+        return engine
+
+    @property
+    def session(self) -> Session:
+        if "db_session" not in g:
+            g.db_session = current_app.extensions["vswidget.db"]()
+        session: Session = g.db_session
+        return session
+
+    @contextmanager
+    def writing(self) -> Iterator[Session]:
+        """Run a transaction that writes: committed at the end, rolled back on error."""
+        session = self.session
+        if session.in_transaction():
+            session.commit()
+        session.connection(execution_options={WRITE_OPTION: True})
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+    @staticmethod
+    def _close(exc: BaseException | None) -> None:
+        session = g.pop("db_session", None)
+        if session is not None:
+            session.close()
+
+
+db = Database()

@@ -1,0 +1,332 @@
+"""The only definition of a comparison.
+
+The server validates publisher input with these schemas and serializes what it
+answers with them, the OpenAPI document is generated from them, and the SDK and
+CLI validate offline with them. Fields marked ``dump_only`` are computed by the
+server: a document that sets one is refused.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from marshmallow import (
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    pre_load,
+    validate,
+    validates_schema,
+)
+
+SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$"
+LOCALES = ("en", "de", "fr", "es")
+VERDICTS = ("ship", "skip")
+CTA_KINDS = ("newsletter", "link")
+MIN_ITEMS, MAX_ITEMS = 2, 4
+MAX_REVIEWERS = 12
+COMPUTED = "Computed by the server; leave it out."
+
+
+class Text(fields.String):
+    """Text stripped of surrounding white space and limited in length.
+
+    An optional text left empty counts as absent; a required one must not be empty.
+    """
+
+    def __init__(self, max_length: int, *, required: bool = False) -> None:
+        self.max_length = max_length
+        super().__init__(
+            required=required,
+            allow_none=not required,
+            metadata={"maxLength": max_length},
+        )
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str | None:
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if len(text) > self.max_length:
+            raise ValidationError(f"Must be at most {self.max_length} characters.")
+        if text:
+            return text
+        if self.required:
+            raise ValidationError("Must not be empty.")
+        return None
+
+
+class HttpUrl(fields.Url):
+    """An absolute http:// or https:// URL; ``javascript:`` and ``data:`` are refused."""
+
+    def __init__(self, *, required: bool = False) -> None:
+        super().__init__(
+            required=required,
+            allow_none=not required,
+            schemes={"http", "https"},
+            require_tld=False,
+            validate=validate.Length(max=2000, error="Must be at most 2000 characters."),
+            error_messages={"invalid": "Must be an http:// or https:// URL."},
+        )
+
+
+class Key(fields.String):
+    """A slug-like identifier: lowercase letters, digits and inner hyphens."""
+
+    def __init__(self, min_length: int, max_length: int) -> None:
+        super().__init__(
+            required=True,
+            validate=[
+                validate.Length(
+                    min=min_length,
+                    max=max_length,
+                    error=f"Must be {min_length} to {max_length} characters.",
+                ),
+                validate.Regexp(
+                    SLUG_PATTERN,
+                    error="Use lowercase letters, digits and inner hyphens only (a-z, 0-9, -).",
+                ),
+            ],
+        )
+
+
+class StrictSchema(Schema):
+    """Refuses unknown fields and computed fields; drops optional fields left empty."""
+
+    class Meta:
+        unknown = RAISE
+
+    error_messages = {"type": "Must be an object with named fields."}
+
+    @pre_load
+    def refuse_computed(self, data: Any, **kwargs: Any) -> Any:
+        if isinstance(data, Mapping):
+            computed = [n for n, f in self.fields.items() if f.dump_only and n in data]
+            if computed:
+                raise ValidationError({name: [COMPUTED] for name in computed})
+        return data
+
+    @post_load
+    def drop_empty(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        return {key: value for key, value in data.items() if value is not None}
+
+
+class ItemSchema(StrictSchema):
+    key = Key(1, 40)
+    name = Text(80, required=True)
+    category = Text(60)
+    tagline = Text(200)
+    description = Text(2000)
+    price = Text(40)
+    url = HttpUrl()
+    logo = HttpUrl()
+    sponsored = fields.Boolean(
+        load_default=False, metadata={"description": "Mark the item's link rel=sponsored."}
+    )
+    panel_ship = fields.Integer(
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "Whole percent of reviewers who said ship; null with no panel."},
+    )
+    votes = fields.Integer(dump_only=True, metadata={"description": "Reader votes for the item."})
+    community = fields.Integer(
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "Whole percent of reader votes; null while there are none."},
+    )
+
+
+class VerdictSchema(StrictSchema):
+    verdict = fields.String(
+        required=True,
+        validate=validate.OneOf(VERDICTS, error="Must be 'ship' or 'skip'."),
+    )
+    quote = Text(2000)
+
+
+class Verdicts(fields.Dict):
+    """The verdicts of one reviewer, keyed by item key."""
+
+    def __init__(self) -> None:
+        super().__init__(keys=fields.String(), values=fields.Nested(VerdictSchema), required=True)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        try:
+            return super()._deserialize(value, attr, data, **kwargs)
+        except ValidationError as error:
+            # marshmallow nests errors under "key"/"value"; name the item key alone.
+            messages = error.messages
+            if isinstance(messages, dict):
+                messages = {
+                    k: v.get("value", v.get("key", v)) if isinstance(v, dict) else v
+                    for k, v in messages.items()
+                }
+            raise ValidationError(messages) from error
+
+
+class ReviewerSchema(StrictSchema):
+    name = Text(80, required=True)
+    lens = Text(120)
+    verdicts = Verdicts()
+    dissents = fields.List(
+        fields.String(),
+        dump_only=True,
+        metadata={"description": "Item keys on which this reviewer is against the panel majority."},
+    )
+
+
+class CtaSchema(StrictSchema):
+    kind = fields.String(
+        required=True,
+        validate=validate.OneOf(CTA_KINDS, error="Must be 'newsletter' or 'link'."),
+    )
+    headline = Text(120, required=True)
+    text = Text(300)
+    label = Text(40)
+    url = HttpUrl()
+
+    @validates_schema
+    def url_fits_kind(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data["kind"] == "link" and not data.get("url"):
+            raise ValidationError("A link call to action needs a url.", "url")
+        if data["kind"] == "newsletter" and data.get("url"):
+            raise ValidationError("A newsletter call to action has no url.", "url")
+
+
+class EmbedSchema(Schema):
+    """How to embed a comparison: the fields of the SDK's ``Published``."""
+
+    slug = fields.String(dump_only=True)
+    token = fields.String(dump_only=True)
+    snippet = fields.String(dump_only=True)
+    iframe_url = fields.String(dump_only=True)
+    url = fields.String(dump_only=True)
+    height = fields.Integer(dump_only=True, metadata={"description": "Pixels the snippet reserves."})
+
+
+class ComparisonSchema(StrictSchema):
+    slug = Key(3, 80)
+    kicker = Text(80)
+    title = Text(160, required=True)
+    question = Text(200)
+    locale = fields.String(
+        load_default="en",
+        validate=validate.OneOf(LOCALES, error=f"Must be one of: {', '.join(LOCALES)}."),
+    )
+    items = fields.List(
+        fields.Nested(ItemSchema),
+        required=True,
+        validate=validate.Length(
+            min=MIN_ITEMS, max=MAX_ITEMS, error=f"Must have {MIN_ITEMS} to {MAX_ITEMS} items."
+        ),
+    )
+    panel = fields.List(
+        fields.Nested(ReviewerSchema),
+        load_default=list,
+        validate=validate.Length(
+            max=MAX_REVIEWERS, error=f"Must have at most {MAX_REVIEWERS} reviewers."
+        ),
+    )
+    cta = fields.Nested(CtaSchema, allow_none=True)
+    votes = fields.Integer(dump_only=True, metadata={"description": "Reader votes in all."})
+    contested = fields.List(
+        fields.String(),
+        dump_only=True,
+        metadata={"description": "Item keys on which the panel is split."},
+    )
+    created_at = fields.DateTime(dump_only=True)
+    updated_at = fields.DateTime(dump_only=True)
+    embed = fields.Nested(EmbedSchema, dump_only=True)
+
+    @validates_schema
+    def verdicts_match_items(self, data: dict[str, Any], **kwargs: Any) -> None:
+        errors: dict[str, Any] = {}
+        keys: list[str] = [item["key"] for item in data["items"]]
+        for index, key in enumerate(keys):
+            if key in keys[:index]:
+                errors.setdefault("items", {})[index] = {"key": [f"Duplicate item key '{key}'."]}
+        for index, reviewer in enumerate(data.get("panel", [])):
+            given = reviewer["verdicts"]
+            problems: dict[str, list[str]] = {
+                key: [f"No item has the key '{key}'."] for key in given if key not in keys
+            }
+            missing = [key for key in keys if key not in given]
+            if missing:
+                problems["_schema"] = [f"Missing the verdict on {', '.join(map(repr, missing))}."]
+            if problems:
+                errors.setdefault("panel", {})[index] = {"verdicts": problems}
+        if errors:
+            raise ValidationError(errors)
+
+
+class SummarySchema(Schema):
+    """One comparison in a list."""
+
+    slug = fields.String(dump_only=True)
+    title = fields.String(dump_only=True)
+    votes = fields.Integer(dump_only=True)
+    created_at = fields.DateTime(dump_only=True)
+    updated_at = fields.DateTime(dump_only=True)
+    url = fields.String(dump_only=True)
+
+
+def load_comparison(data: Any) -> dict[str, Any]:
+    """Validate a comparison document and return it normalized.
+
+    Raises ``marshmallow.ValidationError`` with messages nested by field.
+    """
+    result: dict[str, Any] = ComparisonSchema().load(data)
+    return result
+
+
+def document_of(served: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the publisher's document inside a served comparison, computed fields left out."""
+    return _strip(ComparisonSchema(), served)
+
+
+def _strip(schema: Schema, data: Mapping[str, Any]) -> dict[str, Any]:
+    document: dict[str, Any] = {}
+    for name, value in data.items():
+        field = schema.fields.get(name)
+        if field is None or field.dump_only:
+            continue
+        if isinstance(field, fields.List) and isinstance(field.inner, fields.Nested):
+            inner: Schema = field.inner.schema
+            document[name] = [_strip(inner, entry) for entry in value]
+        elif isinstance(field, fields.Nested) and value is not None:
+            document[name] = _strip(field.schema, value)
+        elif isinstance(field, Verdicts):
+            document[name] = {key: dict(entry) for key, entry in value.items()}
+        else:
+            document[name] = value
+    return document
+
+
+def canonical_json(document: Mapping[str, Any]) -> str:
+    """Return the one stored text of a normalized document."""
+    return json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+class PublisherSchema(StrictSchema):
+    """A publisher, named by the handle that appears in its canonical URLs."""
+
+    handle = Key(2, 40)
+
+
+class ErrorDetailSchema(Schema):
+    status = fields.Integer(dump_only=True)
+    message = fields.String(dump_only=True)
+    fields_ = fields.Dict(
+        data_key="fields",
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        dump_only=True,
+        metadata={"description": "Messages keyed by field path, e.g. items.2.url."},
+    )
+
+
+class ErrorSchema(Schema):
+    """The body of every 4xx and 5xx answer."""
+
+    error = fields.Nested(ErrorDetailSchema, dump_only=True)

@@ -1,0 +1,40 @@
+"""Run the app under gunicorn, the same way in development and in production."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from gunicorn.app.base import BaseApplication
+
+
+class Server(BaseApplication):  # type: ignore[misc]
+    """gunicorn serving ``create_app()``, one app per worker process."""
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for name, value in self.options.items():
+            self.cfg.set(name, value)
+
+    def load(self) -> Flask:
+        from .app import create_app
+
+        return create_app()
+
+
+def run(host: str, port: int, workers: int, threads: int) -> None:
+    """Serve until interrupted; SIGHUP reloads workers gracefully."""
+    Server(
+        {
+            "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+            "workers": workers,
+            "threads": threads,
+            "worker_class": "gthread" if threads > 1 else "sync",
+            "accesslog": "-",
+            "graceful_timeout": 20,
+            "forwarded_allow_ips": "127.0.0.1,::1",
+        }
+    ).run()

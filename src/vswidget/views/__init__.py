@@ -1,0 +1,1 @@
+"""One blueprint per audience: publishers (REST API), readers (public), site owners (dashboard)."""

@@ -1,0 +1,135 @@
+"""The publisher REST API under /api/v1, behind an API key.
+
+A publisher sees and changes only its own comparisons: another publisher's
+slug answers 404, exactly as a slug that does not exist.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import g, request, url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from .. import store, tallies
+from ..embed import embed_details
+from ..errors import AuthenticationError, UnsupportedMediaType, ValidationError
+from ..models import Comparison
+from ..schemas import ComparisonSchema, EmbedSchema, SummarySchema
+
+blp = Blueprint(
+    "publisher",
+    __name__,
+    url_prefix="/api/v1",
+    description="Publish, update, list and delete your comparisons.",
+)
+BEARER = {"WWW-Authenticate": 'Bearer realm="vswidget"'}
+
+
+@blp.before_request
+def authenticate() -> None:
+    scheme, _, key = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise AuthenticationError(headers=BEARER)
+    publisher = store.publisher_for_api_key(key.strip())
+    if publisher is None:
+        raise AuthenticationError("This API key is not valid or has been revoked.", headers=BEARER)
+    g.publisher = publisher
+    if request.method in {"POST", "PUT"} and not request.is_json:
+        raise UnsupportedMediaType()
+
+
+def served(comparison: Comparison) -> dict[str, Any]:
+    """Return a comparison as the API serves it: document, computed fields, embed details."""
+    document = store.document(comparison)
+    votes = store.vote_counts([comparison.id]).get(comparison.id, {})
+    return {
+        **tallies.tally(document, votes),
+        "created_at": comparison.created_at,
+        "updated_at": comparison.updated_at,
+        "embed": embed_details(comparison, document),
+    }
+
+
+def etag_header(comparison: Comparison) -> dict[str, str]:
+    return {"ETag": f'"{store.etag(comparison)}"'}
+
+
+@blp.route("/comparisons")
+class Comparisons(MethodView):
+    @blp.response(200, SummarySchema(many=True))
+    @blp.paginate()
+    def get(self, pagination_parameters: Any) -> list[dict[str, Any]]:
+        """List your comparisons, by slug, a page at a time."""
+        comparisons, total = store.list_comparisons(
+            g.publisher, pagination_parameters.first_item, pagination_parameters.page_size
+        )
+        pagination_parameters.item_count = total
+        counts = store.vote_counts(c.id for c in comparisons)
+        return [
+            {
+                "slug": c.slug,
+                "title": store.document(c)["title"],
+                "votes": sum(counts.get(c.id, {}).values()),
+                "created_at": c.created_at,
+                "updated_at": c.updated_at,
+                "url": url_for(".OneComparison", slug=c.slug, _external=True),
+            }
+            for c in comparisons
+        ]
+
+    @blp.arguments(ComparisonSchema)
+    @blp.response(201, ComparisonSchema)
+    @blp.alt_response(409, description="A comparison with this slug exists already.")
+    def post(self, document: dict[str, Any]) -> Any:
+        """Create a comparison; 409 if the slug is taken (PUT replaces)."""
+        comparison, _ = store.save_comparison(g.publisher, document, create_only=True)
+        location = {"Location": url_for(".OneComparison", slug=comparison.slug, _external=True)}
+        return served(comparison), 201, {**etag_header(comparison), **location}
+
+
+@blp.route("/comparisons/<slug>")
+class OneComparison(MethodView):
+    @blp.response(200, ComparisonSchema)
+    def get(self, slug: str) -> Any:
+        """Read one comparison with its computed fields and an ETag."""
+        comparison = store.get_comparison(g.publisher, slug)
+        return served(comparison), 200, etag_header(comparison)
+
+    @blp.arguments(ComparisonSchema)
+    @blp.response(200, ComparisonSchema)
+    @blp.alt_response(201, schema=ComparisonSchema, description="Created.")
+    @blp.alt_response(412, description="If-Match or If-None-Match did not hold.")
+    def put(self, document: dict[str, Any], slug: str) -> Any:
+        """Create or replace a comparison; send If-Match with its ETag to replace safely.
+
+        Replacing keeps the votes of items whose keys remain.
+        """
+        if document["slug"] != slug:
+            raise ValidationError(
+                f"The document is not valid: slug: Must be '{slug}', as in the URL.",
+                {"slug": [f"Must be '{slug}', as in the URL."]},
+            )
+        comparison, created = store.save_comparison(
+            g.publisher,
+            document,
+            if_match=request.if_match,
+            if_none_match=request.if_none_match,
+        )
+        return served(comparison), 201 if created else 200, etag_header(comparison)
+
+    @blp.response(204)
+    @blp.alt_response(412, description="If-Match did not hold.")
+    def delete(self, slug: str) -> None:
+        """Delete a comparison, its votes and its embed token."""
+        store.delete_comparison(g.publisher, slug, if_match=request.if_match)
+
+
+@blp.route("/comparisons/<slug>/embed")
+class Embed(MethodView):
+    @blp.response(200, EmbedSchema)
+    def get(self, slug: str) -> dict[str, Any]:
+        """Return the snippet, token and URLs to embed a comparison."""
+        comparison = store.get_comparison(g.publisher, slug)
+        return embed_details(comparison, store.document(comparison))

@@ -1,0 +1,59 @@
+"""Every signing purpose passes one contract: round trip, rotation, forgery, salt."""
+
+from __future__ import annotations
+
+import pytest
+from itsdangerous import BadSignature
+
+from vswidget import signing
+from vswidget.signing import Purpose
+
+OLD, NEW = ["old-key"], ["old-key", "new-key"]
+
+
+class SigningContract:
+    """Rerun for each purpose by subclasses, as itsdangerous does."""
+
+    purpose: Purpose
+    value: object
+
+    def test_a_token_gives_back_its_value(self) -> None:
+        token = signing.sign(self.purpose, self.value, OLD)
+        assert signing.unsign(self.purpose, token, OLD) == self.value
+
+    def test_tokens_signed_with_an_old_key_verify_after_a_new_key_is_added(self) -> None:
+        token = signing.sign(self.purpose, self.value, OLD)
+        assert signing.unsign(self.purpose, token, NEW) == self.value
+
+    def test_the_newest_key_signs(self) -> None:
+        token = signing.sign(self.purpose, self.value, NEW)
+        assert signing.unsign(self.purpose, token, ["new-key"]) == self.value
+        with pytest.raises(BadSignature):
+            signing.unsign(self.purpose, token, OLD)
+
+    def test_an_edited_token_is_refused(self) -> None:
+        token = signing.sign(self.purpose, self.value, OLD)
+        payload, _, signature = token.rpartition(".")
+        flipped = ("A" if signature[0] != "A" else "B") + signature[1:]
+        for edited in (payload + "." + flipped, "x" + token, token[:-1]):
+            with pytest.raises(BadSignature):
+                signing.unsign(self.purpose, edited, OLD)
+
+    def test_a_token_signed_with_an_unknown_key_is_refused(self) -> None:
+        forged = signing.sign(self.purpose, self.value, ["attacker-key"])
+        with pytest.raises(BadSignature):
+            signing.unsign(self.purpose, forged, NEW)
+
+    def test_a_token_of_another_purpose_is_refused(self) -> None:
+        other = Purpose("some.other.purpose", self.purpose.max_age)
+        token = signing.sign(other, self.value, OLD)
+        with pytest.raises(BadSignature):
+            signing.unsign(self.purpose, token, OLD)
+
+
+class TestEmbedToken(SigningContract):
+    purpose = signing.EMBED_TOKEN
+    value = 42
+
+    def test_an_embed_token_is_the_same_every_time(self) -> None:
+        assert signing.sign(self.purpose, 42, OLD) == signing.sign(self.purpose, 42, OLD)
