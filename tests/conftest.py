@@ -24,6 +24,7 @@ from sqlalchemy import create_engine, text
 from werkzeug.serving import make_server
 
 from vswidget import Client, create_app, store
+from vswidget.extensions import db
 from vswidget.migrations import upgrade
 from vswidget.models import Base
 
@@ -97,15 +98,11 @@ def make_app(database_url: str, tmp_path: Path, **settings: Any) -> Flask:
     )
 
 
-def dispose(app: Flask) -> None:
-    app.extensions["vswidget.db"].kw["bind"].dispose()
-
-
 @pytest.fixture
 def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
     app = make_app(database_url, tmp_path)
     yield app
-    dispose(app)
+    db.dispose(app)
 
 
 @pytest.fixture

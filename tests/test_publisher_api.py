@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from conftest import PUBLIC_URL, new_publisher
 from flask import Flask
 from flask.testing import FlaskClient
 
-from conftest import PUBLIC_URL, new_publisher
 from vswidget import store
 from vswidget.extensions import db
 from vswidget.models import Vote
@@ -43,7 +43,9 @@ def test_an_unknown_api_key_gets_401(client: FlaskClient) -> None:
     assert response.status_code == 401
 
 
-def test_a_revoked_api_key_gets_401(app: Flask, client: FlaskClient, api_key: str, auth: dict[str, str]) -> None:
+def test_a_revoked_api_key_gets_401(
+    app: Flask, client: FlaskClient, api_key: str, auth: dict[str, str]
+) -> None:
     assert client.get(API, headers=auth).status_code == 200
     with app.app_context():
         store.revoke_api_key(api_key[:12])
@@ -73,10 +75,15 @@ def test_creating_an_existing_slug_answers_409_and_changes_nothing(
     response = create(client, auth, document)
     assert response.status_code == 409
     assert "PUT replaces it" in response.json["error"]["message"]
-    assert client.get(f"{API}/kettle-vs-moka-pot", headers=auth).json["title"] == "Electric Kettle vs Moka Pot"
+    assert (
+        client.get(f"{API}/kettle-vs-moka-pot", headers=auth).json["title"]
+        == "Electric Kettle vs Moka Pot"
+    )
 
 
-def test_put_creates_then_replaces(client: FlaskClient, auth: dict[str, str], document: dict[str, Any]) -> None:
+def test_put_creates_then_replaces(
+    client: FlaskClient, auth: dict[str, str], document: dict[str, Any]
+) -> None:
     first = client.put(f"{API}/kettle-vs-moka-pot", json=document, headers=auth)
     assert first.status_code == 201
     document["question"] = "Which one for a cabin weekend?"
@@ -113,7 +120,10 @@ def test_republishing_keeps_the_votes_of_items_whose_keys_remain(
     for reviewer in document["panel"]:
         reviewer["verdicts"]["french-press"] = reviewer["verdicts"].pop("moka")
     body = client.put(f"{API}/kettle-vs-moka-pot", json=document, headers=auth).json
-    assert [(item["key"], item["votes"]) for item in body["items"]] == [("kettle", 3), ("french-press", 0)]
+    assert [(item["key"], item["votes"]) for item in body["items"]] == [
+        ("kettle", 3),
+        ("french-press", 0),
+    ]
     assert body["votes"] == 3
     assert [item["community"] for item in body["items"]] == [100, 0]
 
@@ -123,12 +133,19 @@ def test_if_match_with_a_stale_etag_answers_412_and_changes_nothing(
 ) -> None:
     stale = create(client, auth, document).headers["ETag"]
     document["title"] = "Kettle vs Moka, round two"
-    current = client.put(f"{API}/kettle-vs-moka-pot", json=document, headers={**auth, "If-Match": stale})
+    current = client.put(
+        f"{API}/kettle-vs-moka-pot", json=document, headers={**auth, "If-Match": stale}
+    )
     assert current.status_code == 200
     document["title"] = "Lost update"
-    response = client.put(f"{API}/kettle-vs-moka-pot", json=document, headers={**auth, "If-Match": stale})
+    response = client.put(
+        f"{API}/kettle-vs-moka-pot", json=document, headers={**auth, "If-Match": stale}
+    )
     assert response.status_code == 412
-    assert client.get(f"{API}/kettle-vs-moka-pot", headers=auth).json["title"] == "Kettle vs Moka, round two"
+    assert (
+        client.get(f"{API}/kettle-vs-moka-pot", headers=auth).json["title"]
+        == "Kettle vs Moka, round two"
+    )
 
 
 def test_if_match_with_the_current_etag_replaces(
@@ -137,14 +154,22 @@ def test_if_match_with_the_current_etag_replaces(
     create(client, auth, document)
     etag = client.get(f"{API}/kettle-vs-moka-pot", headers=auth).headers["ETag"]
     document["title"] = "Updated"
-    response = client.put(f"{API}/kettle-vs-moka-pot", json=document, headers={**auth, "If-Match": etag})
+    response = client.put(
+        f"{API}/kettle-vs-moka-pot", json=document, headers={**auth, "If-Match": etag}
+    )
     assert response.status_code == 200
 
 
-def test_if_none_match_star_only_creates(client: FlaskClient, auth: dict[str, str], document: dict[str, Any]) -> None:
+def test_if_none_match_star_only_creates(
+    client: FlaskClient, auth: dict[str, str], document: dict[str, Any]
+) -> None:
     headers = {**auth, "If-None-Match": "*"}
-    assert client.put(f"{API}/kettle-vs-moka-pot", json=document, headers=headers).status_code == 201
-    assert client.put(f"{API}/kettle-vs-moka-pot", json=document, headers=headers).status_code == 412
+    assert (
+        client.put(f"{API}/kettle-vs-moka-pot", json=document, headers=headers).status_code == 201
+    )
+    assert (
+        client.put(f"{API}/kettle-vs-moka-pot", json=document, headers=headers).status_code == 412
+    )
 
 
 def test_another_publishers_comparison_does_not_exist_for_you(
@@ -160,8 +185,9 @@ def test_another_publishers_comparison_does_not_exist_for_you(
         client.delete(slug, headers=rival),
     ):
         assert response.status_code == 404
-        assert response.json["error"]["message"].replace("kettle-vs-moka-pot", "no-such-slug") == (
-            unknown.json["error"]["message"]
+        assert (
+            response.json["error"]["message"].replace("kettle-vs-moka-pot", "no-such-slug")
+            == (unknown.json["error"]["message"])
         )
     assert client.get(API, headers=rival).json == []
     assert client.get(slug, headers=auth).status_code == 200
@@ -179,7 +205,9 @@ def test_two_publishers_may_use_the_same_slug(
     assert theirs["url"].endswith("/c/rival/kettle-vs-moka-pot")
 
 
-def test_the_list_is_paginated_by_slug(client: FlaskClient, auth: dict[str, str], document: dict[str, Any]) -> None:
+def test_the_list_is_paginated_by_slug(
+    client: FlaskClient, auth: dict[str, str], document: dict[str, Any]
+) -> None:
     for n in range(5):
         create(client, auth, {**document, "slug": f"comparison-{n}"})
     page = client.get(f"{API}?page=2&page_size=2", headers=auth)
@@ -195,21 +223,27 @@ def test_a_page_size_over_100_is_refused(client: FlaskClient, auth: dict[str, st
     assert "page_size" in response.json["error"]["fields"]
 
 
-def test_delete_removes_the_comparison(client: FlaskClient, auth: dict[str, str], document: dict[str, Any]) -> None:
+def test_delete_removes_the_comparison(
+    client: FlaskClient, auth: dict[str, str], document: dict[str, Any]
+) -> None:
     create(client, auth, document)
     assert client.delete(f"{API}/kettle-vs-moka-pot", headers=auth).status_code == 204
     assert client.get(f"{API}/kettle-vs-moka-pot", headers=auth).status_code == 404
     assert create(client, auth, document).status_code == 201
 
 
-def test_delete_with_a_stale_etag_answers_412(client: FlaskClient, auth: dict[str, str], document: dict[str, Any]) -> None:
+def test_delete_with_a_stale_etag_answers_412(
+    client: FlaskClient, auth: dict[str, str], document: dict[str, Any]
+) -> None:
     create(client, auth, document)
     response = client.delete(f"{API}/kettle-vs-moka-pot", headers={**auth, "If-Match": '"stale"'})
     assert response.status_code == 412
     assert client.get(f"{API}/kettle-vs-moka-pot", headers=auth).status_code == 200
 
 
-def test_embed_details_give_the_snippet(client: FlaskClient, auth: dict[str, str], document: dict[str, Any]) -> None:
+def test_embed_details_give_the_snippet(
+    client: FlaskClient, auth: dict[str, str], document: dict[str, Any]
+) -> None:
     create(client, auth, document)
     embed = client.get(f"{API}/kettle-vs-moka-pot/embed", headers=auth).json
     assert set(embed) == {"slug", "token", "snippet", "iframe_url", "url", "height"}
@@ -219,7 +253,9 @@ def test_embed_details_give_the_snippet(client: FlaskClient, auth: dict[str, str
     assert embed["iframe_url"] == f"{PUBLIC_URL}/embed/{embed['token']}"
 
 
-def test_the_snippet_escapes_publisher_text(client: FlaskClient, auth: dict[str, str], document: dict[str, Any]) -> None:
+def test_the_snippet_escapes_publisher_text(
+    client: FlaskClient, auth: dict[str, str], document: dict[str, Any]
+) -> None:
     document["title"] = '</a><script>alert("x")</script>'
     snippet = create(client, auth, document).json["embed"]["snippet"]
     assert "<script>alert" not in snippet
@@ -231,4 +267,7 @@ def test_the_embed_token_stays_the_same_across_updates(
 ) -> None:
     token = create(client, auth, document).json["embed"]["token"]
     document["title"] = "Updated"
-    assert client.put(f"{API}/kettle-vs-moka-pot", json=document, headers=auth).json["embed"]["token"] == token
+    assert (
+        client.put(f"{API}/kettle-vs-moka-pot", json=document, headers=auth).json["embed"]["token"]
+        == token
+    )

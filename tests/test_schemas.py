@@ -96,9 +96,15 @@ def test_item_keys_out_of_pattern_are_refused(document: dict[str, Any], key: str
 
 @pytest.mark.parametrize(
     ("path", "limit"),
-    [(("title",), 160), (("items", 0, "description"), 2000), (("panel", 0, "verdicts", "moka", "quote"), 2000)],
+    [
+        (("title",), 160),
+        (("items", 0, "description"), 2000),
+        (("panel", 0, "verdicts", "moka", "quote"), 2000),
+    ],
 )
-def test_over_long_text_is_refused(document: dict[str, Any], path: tuple[Any, ...], limit: int) -> None:
+def test_over_long_text_is_refused(
+    document: dict[str, Any], path: tuple[Any, ...], limit: int
+) -> None:
     target = document
     for step in path[:-1]:
         target = target[step]
@@ -109,7 +115,13 @@ def test_over_long_text_is_refused(document: dict[str, Any], path: tuple[Any, ..
 
 @pytest.mark.parametrize(
     "url",
-    ["javascript:alert(1)", "data:text/html,<script>alert(1)</script>", "ftp://example.com/x", "//example.com", "example.com"],
+    [
+        "javascript:alert(1)",
+        "data:text/html,<script>alert(1)</script>",
+        "ftp://example.com/x",
+        "//example.com",
+        "example.com",
+    ],
 )
 def test_urls_must_be_http_or_https(document: dict[str, Any], url: str) -> None:
     document["items"][1]["url"] = url
@@ -129,20 +141,31 @@ def test_urls_must_be_http_or_https(document: dict[str, Any], url: str) -> None:
         ("locale", "xx", "Must be one of: en, de, fr, es."),
     ],
 )
-def test_wrong_types_are_refused(document: dict[str, Any], field: str, value: Any, message: str) -> None:
+def test_wrong_types_are_refused(
+    document: dict[str, Any], field: str, value: Any, message: str
+) -> None:
     document[field] = value
     assert errors_of(document) == {field: [message]}
 
 
 def test_a_document_must_be_an_object() -> None:
-    assert errors_of(["not", "an", "object"]) == {"_schema": ["Must be an object with named fields."]}
+    assert errors_of(["not", "an", "object"]) == {
+        "_schema": ["Must be an object with named fields."]
+    }
 
 
 @pytest.mark.parametrize(
     ("path", "field"),
-    [((), "votes"), (("items", 0), "panel_ship"), (("items", 1), "community"), (("panel", 0), "dissents")],
+    [
+        ((), "votes"),
+        (("items", 0), "panel_ship"),
+        (("items", 1), "community"),
+        (("panel", 0), "dissents"),
+    ],
 )
-def test_computed_fields_are_never_accepted(document: dict[str, Any], path: tuple[Any, ...], field: str) -> None:
+def test_computed_fields_are_never_accepted(
+    document: dict[str, Any], path: tuple[Any, ...], field: str
+) -> None:
     target = document
     for step in path:
         target = target[step]
@@ -164,7 +187,9 @@ def test_a_newsletter_call_to_action_has_no_url(document: dict[str, Any]) -> Non
 def test_document_of_leaves_out_computed_fields(document: dict[str, Any]) -> None:
     loaded = load_comparison(document)
     served = {**loaded, "votes": 3, "contested": [], "embed": {"token": "t"}}
-    served["items"] = [{**item, "panel_ship": 50, "votes": 1, "community": 33} for item in loaded["items"]]
+    served["items"] = [
+        {**item, "panel_ship": 50, "votes": 1, "community": 33} for item in loaded["items"]
+    ]
     served["panel"] = [{**reviewer, "dissents": []} for reviewer in loaded["panel"]]
     assert document_of(served) == loaded
 

@@ -14,7 +14,9 @@ from vswidget.tallies import percent, tally
     ("part", "whole", "share"),
     [(0, 3, 0), (1, 3, 33), (2, 3, 67), (1, 2, 50), (1, 8, 13), (3, 3, 100), (0, 0, None)],
 )
-def test_shares_are_whole_percents_rounded_half_up(part: int, whole: int, share: int | None) -> None:
+def test_shares_are_whole_percents_rounded_half_up(
+    part: int, whole: int, share: int | None
+) -> None:
     assert percent(part, whole) == share
 
 

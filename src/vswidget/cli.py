@@ -42,10 +42,14 @@ def main() -> None:
 @contextmanager
 def app_context() -> Iterator[Flask]:
     from .app import create_app
+    from .extensions import db
 
     app = create_app()
-    with app.app_context():
-        yield app
+    try:
+        with app.app_context():
+            yield app
+    finally:
+        db.dispose(app)
 
 
 # -- server side -------------------------------------------------------------
@@ -76,9 +80,8 @@ def serve(host: str, port: int, workers: int, threads: int, demo: bool) -> None:
             slug, key = publish_demo()
             click.echo(f"\nDemo comparison '{slug}' published by publisher '{DEMO_HANDLE}':")
             click.echo(f"  JSON       {base}/api/v1/comparisons/{slug}  (needs the key below)")
-            click.echo(
-                f"  try        curl -H 'Authorization: Bearer {key}' {base}/api/v1/comparisons/{slug}"
-            )
+            auth = f"Authorization: Bearer {key}"
+            click.echo(f"  try        curl -H '{auth}' {base}/api/v1/comparisons/{slug}")
             click.echo(f"  CLI        export VSWIDGET_URL={base} VSWIDGET_API_KEY={key}")
         click.echo("")
     run(host, port, workers, threads)
@@ -180,7 +183,9 @@ def client_options(function: F) -> F:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--dry-run", is_flag=True, help="Show what would be created or changed; send nothing.")
+@click.option(
+    "--dry-run", is_flag=True, help="Show what would be created or changed; send nothing."
+)
 @client_options
 def push(paths: tuple[Path, ...], dry_run: bool, url: str, api_key: str) -> None:
     """Publish comparisons from YAML or JSON files, or folders of them.

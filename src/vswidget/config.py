@@ -35,7 +35,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "DATABASE_URL",
         None,
-        "SQLAlchemy URL of the database; default: SQLite file vswidget.sqlite3 in the instance folder.",
+        "SQLAlchemy URL of the database; default: SQLite file vswidget.sqlite3 "
+        "in the instance folder.",
     ),
     Setting(
         "CACHE_URL",
@@ -66,7 +67,6 @@ SETTINGS: tuple[Setting, ...] = (
         "Largest request body accepted, in bytes; larger bodies get 413.",
         int,
     ),
-    Setting("PAGE_SIZE", 20, "Default page size of list endpoints (the maximum is 100).", int),
     Setting(
         "AUTO_MIGRATE",
         True,

@@ -68,6 +68,11 @@ class Database:
         session: Session = g.db_session
         return session
 
+    @staticmethod
+    def dispose(app: Flask) -> None:
+        """Close every pooled connection of an app's engine."""
+        app.extensions["vswidget.db"].kw["bind"].dispose()
+
     @contextmanager
     def writing(self) -> Iterator[Session]:
         """Run a transaction that writes: committed at the end, rolled back on error."""

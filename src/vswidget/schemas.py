@@ -46,7 +46,7 @@ class Text(fields.String):
             metadata={"maxLength": max_length},
         )
 
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str | None:
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         text = super()._deserialize(value, attr, data, **kwargs).strip()
         if len(text) > self.max_length:
             raise ValidationError(f"Must be at most {self.max_length} characters.")
@@ -153,7 +153,7 @@ class Verdicts(fields.Dict):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         try:
-            return super()._deserialize(value, attr, data, **kwargs)
+            return super()._deserialize(value, attr, data, **kwargs)  # type: ignore[no-untyped-call]
         except ValidationError as error:
             # marshmallow nests errors under "key"/"value"; name the item key alone.
             messages = error.messages
@@ -202,7 +202,9 @@ class EmbedSchema(Schema):
     snippet = fields.String(dump_only=True)
     iframe_url = fields.String(dump_only=True)
     url = fields.String(dump_only=True)
-    height = fields.Integer(dump_only=True, metadata={"description": "Pixels the snippet reserves."})
+    height = fields.Integer(
+        dump_only=True, metadata={"description": "Pixels the snippet reserves."}
+    )
 
 
 class ComparisonSchema(StrictSchema):

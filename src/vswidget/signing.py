@@ -27,7 +27,9 @@ class Purpose:
 EMBED_TOKEN = Purpose("vswidget.embed-token")
 
 
-def _serializer(purpose: Purpose, keys: list[str] | None) -> URLSafeSerializer:
+def _serializer(
+    purpose: Purpose, keys: list[str] | None
+) -> URLSafeSerializer | URLSafeTimedSerializer:
     keys = keys if keys is not None else current_app.config["SECRET_KEYS"]
     # A token that never expires carries no timestamp, so signing it twice gives one token.
     kind = URLSafeSerializer if purpose.max_age is None else URLSafeTimedSerializer

@@ -72,9 +72,7 @@ def issue_api_key(handle: str) -> str:
 
 def _add_api_key(publisher: Publisher) -> str:
     key = API_KEY_PREFIX + secrets.token_urlsafe(30)
-    publisher.api_keys.append(
-        ApiKey(prefix=key[:SHOWN_PREFIX_LENGTH], key_hash=hash_api_key(key))
-    )
+    publisher.api_keys.append(ApiKey(prefix=key[:SHOWN_PREFIX_LENGTH], key_hash=hash_api_key(key)))
     db.session.flush()
     return key
 

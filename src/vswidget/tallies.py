@@ -41,9 +41,7 @@ def contested(panel: list[Mapping[str, Any]], item_keys: list[str]) -> list[str]
     ]
 
 
-def dissents(
-    reviewer: Mapping[str, Any], majorities: Mapping[str, str | None]
-) -> list[str]:
+def dissents(reviewer: Mapping[str, Any], majorities: Mapping[str, str | None]) -> list[str]:
     """Return the item keys on which a reviewer goes against the panel majority."""
     return [
         key
@@ -72,9 +70,7 @@ def tally(document: Mapping[str, Any], votes: Mapping[str, int]) -> dict[str, An
             }
             for item in document["items"]
         ],
-        "panel": [
-            {**reviewer, "dissents": dissents(reviewer, majorities)} for reviewer in panel
-        ],
+        "panel": [{**reviewer, "dissents": dissents(reviewer, majorities)} for reviewer in panel],
         "votes": total,
         "contested": contested(panel, keys),
     }

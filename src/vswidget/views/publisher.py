@@ -59,7 +59,7 @@ def etag_header(comparison: Comparison) -> dict[str, str]:
 @blp.route("/comparisons")
 class Comparisons(MethodView):
     @blp.response(200, SummarySchema(many=True))
-    @blp.paginate()
+    @blp.paginate(page_size=20, max_page_size=100)
     def get(self, pagination_parameters: Any) -> list[dict[str, Any]]:
         """List your comparisons, by slug, a page at a time."""
         comparisons, total = store.list_comparisons(
