@@ -183,7 +183,7 @@ def test_declining_the_delete_prompt_keeps_the_comparison(
 def test_client_commands_need_an_api_key(runner: CliRunner) -> None:
     result = run(runner, "list")
     assert result.exit_code == 2
-    assert "--api-key" in result.stderr
+    assert "--api-key or VSWIDGET_API_KEY" in result.stderr
 
 
 def test_a_wrong_api_key_is_one_sentence(runner: CliRunner, live_server: str, app: Flask) -> None:
@@ -194,3 +194,18 @@ def test_a_wrong_api_key_is_one_sentence(runner: CliRunner, live_server: str, ap
 def test_a_server_that_is_down_is_one_sentence(runner: CliRunner) -> None:
     env = {"VSWIDGET_URL": "http://127.0.0.1:1", "VSWIDGET_API_KEY": "vsw_key"}
     assert_one_sentence_error(run(runner, "list", env=env), "Could not reach the vswidget server")
+
+
+def test_a_setting_that_cannot_be_read_is_one_sentence(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VSWIDGET_MAX_BODY_BYTES", "lots")
+    assert_one_sentence_error(run(runner, "publisher", "list"), "VSWIDGET_MAX_BODY_BYTES='lots'")
+
+
+def test_an_unmigrated_database_says_to_upgrade(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VSWIDGET_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.sqlite3'}")
+    monkeypatch.setenv("VSWIDGET_SECRET_KEYS", "k")
+    assert_one_sentence_error(run(CliRunner(), "publisher", "list"), "vswidget db upgrade")

@@ -59,3 +59,11 @@ def test_secret_keys_are_a_comma_separated_list_oldest_first() -> None:
 
 def test_every_setting_has_help() -> None:
     assert all(setting.help.endswith(".") for setting in SETTINGS)
+
+
+def test_a_relative_instance_path_is_taken_from_the_working_folder(
+    instance: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(instance.parent)
+    monkeypatch.setenv("VSWIDGET_INSTANCE_PATH", "relative-instance")
+    assert create_app().instance_path == str(instance.parent / "relative-instance")

@@ -86,6 +86,7 @@ def test_put_creates_then_replaces(
 ) -> None:
     first = client.put(f"{API}/kettle-vs-moka-pot", json=document, headers=auth)
     assert first.status_code == 201
+    assert first.headers["Location"] == f"{PUBLIC_URL}{API}/kettle-vs-moka-pot"
     document["question"] = "Which one for a cabin weekend?"
     second = client.put(f"{API}/kettle-vs-moka-pot", json=document, headers=auth)
     assert second.status_code == 200

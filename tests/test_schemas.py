@@ -148,6 +148,12 @@ def test_wrong_types_are_refused(
     assert errors_of(document) == {field: [message]}
 
 
+@pytest.mark.parametrize("value", ["yes", "true", "on"])
+def test_sponsored_is_a_real_boolean(document: dict[str, Any], value: Any) -> None:
+    document["items"][0]["sponsored"] = value
+    assert errors_of(document) == {"items.0.sponsored": ["Not a valid boolean."]}
+
+
 def test_a_document_must_be_an_object() -> None:
     assert errors_of(["not", "an", "object"]) == {
         "_schema": ["Must be an object with named fields."]

@@ -90,3 +90,12 @@ def test_a_deleted_comparisons_id_is_never_reused(app: Flask, document: dict[str
         second, _ = store.save_comparison(publisher, load_comparison(document))
         assert second.id != first_id
         assert store.comparison_by_id(first_id) is None
+
+
+def test_a_key_can_be_revoked_by_eight_characters_or_by_the_whole_key(app: Flask) -> None:
+    with app.app_context():
+        _, first = store.create_publisher("acme")
+        second = store.issue_api_key("acme")
+        store.revoke_api_key(first[:8] if first[:8] != second[:8] else first)
+        store.revoke_api_key(second)
+        assert all(key.revoked_at for key in store.list_api_keys("acme"))

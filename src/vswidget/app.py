@@ -9,8 +9,8 @@ from typing import Any
 from flask import Flask
 from flask_smorest import Api
 
-from . import config, errors
-from .extensions import db
+from . import config, errors, headers
+from .extensions import cache, cache_config, db
 from .schemas import ErrorSchema
 from .views import public, publisher
 
@@ -25,7 +25,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Create the vswidget app; ``test_config`` overrides every other setting."""
     app = Flask(
         "vswidget",
-        instance_path=os.environ.get("VSWIDGET_INSTANCE_PATH") or None,
+        instance_path=os.path.abspath(os.environ["VSWIDGET_INSTANCE_PATH"])
+        if os.environ.get("VSWIDGET_INSTANCE_PATH")
+        else None,
         instance_relative_config=True,
     )
     app.config.update(config.defaults())
@@ -35,11 +37,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     _complete(app)
 
     db.init_app(app)
+    cache.init_app(app, config=cache_config(app.config["CACHE_URL"]))
     api = VSWidgetApi(app, spec_kwargs={"info": {"description": API_DESCRIPTION}})
     api.spec.components.security_scheme("apiKey", {"type": "http", "scheme": "bearer"})
     api.register_blueprint(publisher.blp)
     app.register_blueprint(public.bp)
     errors.init_app(app)
+    headers.init_app(app)
     return app
 
 
@@ -66,5 +70,6 @@ def _complete(app: Flask) -> None:
         OPENAPI_URL_PREFIX="/api/v1",
         OPENAPI_JSON_PATH="openapi.json",
         API_SPEC_OPTIONS={"security": [{"apiKey": []}]},
+        SEND_FILE_MAX_AGE_DEFAULT=300,
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]

@@ -30,7 +30,10 @@ class Group(click.Group):
             raise click.ClickException(error.message) from error
         except SQLAlchemyError as error:
             reason = str(getattr(error, "orig", None) or error).strip().split("\n")[0]
-            raise click.ClickException(f"The database cannot be used: {reason}") from error
+            hint = ""
+            if "no such table" in reason or "does not exist" in reason:
+                hint = " Run `vswidget db upgrade` first."
+            raise click.ClickException(f"The database cannot be used: {reason}.{hint}") from error
 
 
 @click.group(cls=Group)
@@ -164,19 +167,25 @@ def publisher_revoke_key(prefix: str) -> None:
 # -- client side -------------------------------------------------------------
 
 
+def _require_key(ctx: click.Context, param: click.Parameter, value: str | None) -> str:
+    if not value:
+        raise click.UsageError("Give your API key with --api-key or VSWIDGET_API_KEY.", ctx)
+    return value
+
+
 def client_options(function: F) -> F:
     function = click.option(
         "--api-key",
         envvar="VSWIDGET_API_KEY",
-        required=True,
-        help="API key; default: $VSWIDGET_API_KEY.",
+        callback=_require_key,
+        help="Your API key (or set VSWIDGET_API_KEY).",
     )(function)
     function = click.option(
         "--url",
         envvar="VSWIDGET_URL",
         default="http://127.0.0.1:8000",
         show_default=True,
-        help="Server URL; default: $VSWIDGET_URL.",
+        help="Server URL (or set VSWIDGET_URL).",
     )(function)
     return function
 
@@ -188,7 +197,7 @@ def client_options(function: F) -> F:
 )
 @client_options
 def push(paths: tuple[Path, ...], dry_run: bool, url: str, api_key: str) -> None:
-    """Publish comparisons from YAML or JSON files, or folders of them.
+    """Publish comparisons from YAML/JSON files or folders.
 
     Every file is validated before anything is sent. Pushing the same files
     twice changes nothing.

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .errors import ConfigurationError
+
 
 @dataclass(frozen=True)
 class Setting:
@@ -42,11 +44,6 @@ SETTINGS: tuple[Setting, ...] = (
         "CACHE_URL",
         "simple://",
         "Cache: simple:// (in-process), redis://host:port/db, or null:// to disable.",
-    ),
-    Setting(
-        "RATELIMIT_STORAGE_URL",
-        "memory://",
-        "Rate-limit counters: memory:// (in-process) or redis://host:port/db.",
     ),
     Setting(
         "SECRET_KEYS",
@@ -86,12 +83,21 @@ def defaults() -> dict[str, Any]:
 
 
 def from_environ(environ: Mapping[str, str]) -> dict[str, Any]:
-    """Return the settings given as ``VSWIDGET_*`` variables, parsed."""
-    return {
-        setting.name: setting.parse(environ[ENV_PREFIX + setting.name])
-        for setting in SETTINGS
-        if ENV_PREFIX + setting.name in environ
-    }
+    """Return the settings given as ``VSWIDGET_*`` variables, parsed.
+
+    Raises ConfigurationError naming the variable whose value cannot be read.
+    """
+    settings = {}
+    for setting in SETTINGS:
+        name = ENV_PREFIX + setting.name
+        if name in environ:
+            try:
+                settings[setting.name] = setting.parse(environ[name])
+            except ValueError:
+                raise ConfigurationError(
+                    f"{name}={environ[name]!r} cannot be read: {setting.help}"
+                ) from None
+    return settings
 
 
 def instance_secret_keys(instance_path: str) -> list[str]:

@@ -93,16 +93,16 @@ class Link:
     label: str | None = None
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Comparison:
     """An 'X vs Y' comparison: items, a review panel and a call to action."""
 
     slug: str
-    title: str
-    items: list[Item]
     kicker: str | None = None
+    title: str
     question: str | None = None
     locale: str = "en"
+    items: list[Item]
     panel: list[Reviewer] = field(default_factory=list)
     cta: Newsletter | Link | None = None
     votes: int | None = computed()
@@ -160,7 +160,8 @@ def _plain(value: Any) -> Any:
         document = {"kind": value.kind} if isinstance(value, Newsletter | Link) else {}
         for spec in fields(value):
             entry = getattr(value, spec.name)
-            if not spec.metadata.get("computed") and entry is not None:
+            # Defaults are left out: the schema fills them in, and the YAML stays short.
+            if not spec.metadata.get("computed") and entry != spec.default:
                 document[spec.name] = _plain(entry)
         return document
     if isinstance(value, list):

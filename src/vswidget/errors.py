@@ -92,6 +92,17 @@ class ServerError(VSWidgetError):
     status = 500
 
 
+class NotSupported(VSWidgetError):
+    status = 501
+    default_message = "This is not supported."
+
+
+class ConfigurationError(VSWidgetError):
+    """A setting has a value vswidget cannot use."""
+
+    default_message = "A setting has a value that cannot be used."
+
+
 class ConnectionFailed(VSWidgetError):
     """The SDK could not reach the server or it did not answer in time."""
 
@@ -112,6 +123,7 @@ _BY_STATUS: dict[int, type[VSWidgetError]] = {
         UnsupportedMediaType,
         ValidationError,
         RateLimited,
+        NotSupported,
     )
 }
 

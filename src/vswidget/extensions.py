@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask, current_app, g
+from flask_caching import Cache
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -95,3 +96,17 @@ class Database:
 
 
 db = Database()
+
+
+def cache_config(url: str) -> dict[str, Any]:
+    """Return Flask-Caching settings for a ``CACHE_URL``."""
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": url, "CACHE_KEY_PREFIX": "vsw:"}
+    if url.startswith("null:"):
+        return {"CACHE_TYPE": "NullCache"}
+    if url.startswith("simple:"):
+        return {"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 5000}
+    raise ValueError(f"VSWIDGET_CACHE_URL must be simple://, redis://... or null://, not {url!r}.")
+
+
+cache = Cache()

@@ -122,7 +122,10 @@ class ItemSchema(StrictSchema):
     url = HttpUrl()
     logo = HttpUrl()
     sponsored = fields.Boolean(
-        load_default=False, metadata={"description": "Mark the item's link rel=sponsored."}
+        load_default=False,
+        truthy={True},
+        falsy={False},
+        metadata={"description": "Mark the item's link rel=sponsored."},
     )
     panel_ship = fields.Integer(
         dump_only=True,

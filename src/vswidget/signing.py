@@ -13,7 +13,15 @@ from typing import Any
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
 
-__all__ = ["EMBED_TOKEN", "BadSignature", "Purpose", "SignatureExpired", "sign", "unsign"]
+__all__ = [
+    "EMBED_TOKEN",
+    "PAYLOAD",
+    "BadSignature",
+    "Purpose",
+    "SignatureExpired",
+    "sign",
+    "unsign",
+]
 
 
 @dataclass(frozen=True)
@@ -25,6 +33,8 @@ class Purpose:
 
 
 EMBED_TOKEN = Purpose("vswidget.embed-token")
+# Names the revision of a comparison a reader was shown: [comparison id, version].
+PAYLOAD = Purpose("vswidget.payload")
 
 
 def _serializer(

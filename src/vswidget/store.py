@@ -83,15 +83,18 @@ def list_api_keys(handle: str) -> list[ApiKey]:
 
 
 def revoke_api_key(prefix: str) -> ApiKey:
-    """Revoke the one API key that starts with ``prefix``."""
+    """Revoke the one active API key that starts with ``prefix`` (8 characters or more)."""
+    shown = prefix[:SHOWN_PREFIX_LENGTH]
     with db.writing() as session:
         keys = list(
             session.scalars(
                 select(ApiKey).where(
-                    ApiKey.prefix == prefix[:SHOWN_PREFIX_LENGTH], ApiKey.revoked_at.is_(None)
+                    ApiKey.prefix.startswith(shown, autoescape=True), ApiKey.revoked_at.is_(None)
                 )
             )
         )
+        if len(prefix) > SHOWN_PREFIX_LENGTH:  # a whole key: it must be that very key
+            keys = [key for key in keys if key.key_hash == hash_api_key(prefix)]
         if not keys or len(prefix) < 8:
             raise NotFound(f"No active API key starts with '{prefix}'.")
         if len(keys) > 1:
@@ -208,13 +211,14 @@ def _save(
         return comparison, False
 
 
-def delete_comparison(publisher: Publisher, slug: str, if_match: ETags | None = None) -> None:
-    """Delete a comparison with its votes; its embed token stops working."""
+def delete_comparison(publisher: Publisher, slug: str, if_match: ETags | None = None) -> Comparison:
+    """Delete a comparison with its votes and return it; its embed token stops working."""
     with db.writing() as session:
         comparison = get_comparison(publisher, slug)
         _check_preconditions(comparison, if_match, None)
         session.execute(delete(Vote).where(Vote.comparison_id == comparison.id))
         session.delete(comparison)
+    return comparison
 
 
 def _check_preconditions(

@@ -12,8 +12,8 @@ from flask import g, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from .. import store, tallies
-from ..embed import embed_details
+from .. import payloads, store, tallies
+from ..embed import embed_details, public_base
 from ..errors import AuthenticationError, UnsupportedMediaType, ValidationError
 from ..models import Comparison
 from ..schemas import ComparisonSchema, EmbedSchema, SummarySchema
@@ -56,6 +56,11 @@ def etag_header(comparison: Comparison) -> dict[str, str]:
     return {"ETag": f'"{store.etag(comparison)}"'}
 
 
+def api_url(slug: str) -> str:
+    """Return the API URL of a comparison, under the public base URL."""
+    return public_base() + url_for(".OneComparison", slug=slug)
+
+
 @blp.route("/comparisons")
 class Comparisons(MethodView):
     @blp.response(200, SummarySchema(many=True))
@@ -74,7 +79,7 @@ class Comparisons(MethodView):
                 "votes": sum(counts.get(c.id, {}).values()),
                 "created_at": c.created_at,
                 "updated_at": c.updated_at,
-                "url": url_for(".OneComparison", slug=c.slug, _external=True),
+                "url": api_url(c.slug),
             }
             for c in comparisons
         ]
@@ -85,7 +90,7 @@ class Comparisons(MethodView):
     def post(self, document: dict[str, Any]) -> Any:
         """Create a comparison; 409 if the slug is taken (PUT replaces)."""
         comparison, _ = store.save_comparison(g.publisher, document, create_only=True)
-        location = {"Location": url_for(".OneComparison", slug=comparison.slug, _external=True)}
+        location = {"Location": api_url(comparison.slug)}
         return served(comparison), 201, {**etag_header(comparison), **location}
 
 
@@ -117,13 +122,17 @@ class OneComparison(MethodView):
             if_match=request.if_match,
             if_none_match=request.if_none_match,
         )
-        return served(comparison), 201 if created else 200, etag_header(comparison)
+        payloads.forget(comparison)
+        if created:
+            headers = {**etag_header(comparison), "Location": api_url(comparison.slug)}
+            return served(comparison), 201, headers
+        return served(comparison), 200, etag_header(comparison)
 
     @blp.response(204)
     @blp.alt_response(412, description="If-Match did not hold.")
     def delete(self, slug: str) -> None:
         """Delete a comparison, its votes and its embed token."""
-        store.delete_comparison(g.publisher, slug, if_match=request.if_match)
+        payloads.forget(store.delete_comparison(g.publisher, slug, if_match=request.if_match))
 
 
 @blp.route("/comparisons/<slug>/embed")

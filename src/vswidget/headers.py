@@ -1,0 +1,47 @@
+"""Response headers: caching (ETag, Cache-Control), CORS and security."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, request
+
+# Public reads: fresh for a minute, then served stale while a CDN revalidates.
+PUBLIC_CACHE = "public, max-age=60, stale-while-revalidate=600"
+
+# Pages: only our own scripts and styles; images (item logos) from anywhere over http(s).
+PAGE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: http: data:; "
+    "connect-src 'self'; form-action 'self'; base-uri 'none'"
+)
+
+
+def cacheable(response: Response, etag: str, cache_control: str = PUBLIC_CACHE) -> Response:
+    """Mark a public response cacheable and answer 304 when the client has it already."""
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = cache_control
+    response.make_conditional(request)
+    return response
+
+
+def open_cors(response: Response) -> Response:
+    """Let any page read the response: the public API carries no credentials."""
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+def page_csp(frame_ancestors: str) -> str:
+    """Return the Content-Security-Policy of a page that may be framed by ``frame_ancestors``."""
+    return f"{PAGE_CSP}; frame-ancestors {frame_ancestors}"
+
+
+def init_app(app: Flask) -> None:
+    """Add the security headers every response carries, and a strict CSP to HTML pages."""
+
+    @app.after_request
+    def secure(response: Response) -> Response:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        if response.mimetype == "text/html":
+            response.headers.setdefault("Content-Security-Policy", page_csp("'none'"))
+            if "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]:
+                response.headers.setdefault("X-Frame-Options", "DENY")
+        return response

@@ -1,0 +1,54 @@
+"""Every setting, command and endpoint is documented."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import click
+
+from vswidget import create_app
+from vswidget.cli import main
+from vswidget.config import SETTINGS
+
+DOCS = Path(__file__).parent.parent / "docs"
+
+
+def docs_text() -> str:
+    return "\n".join(page.read_text() for page in DOCS.glob("*.md"))
+
+
+def test_every_setting_is_documented() -> None:
+    text = docs_text()
+    missing = [s.name for s in SETTINGS if f"VSWIDGET_{s.name}" not in text]
+    assert missing == []
+
+
+def command_paths(group: click.Group, prefix: str = "vswidget") -> list[str]:
+    paths = []
+    for name, command in group.commands.items():
+        path = f"{prefix} {name}"
+        if isinstance(command, click.Group):
+            paths.extend(command_paths(command, path))
+        else:
+            paths.append(path)
+    return paths
+
+
+def test_every_cli_command_is_documented() -> None:
+    text = (DOCS / "cli.md").read_text()
+    missing = [path for path in command_paths(main) if path not in text]
+    assert missing == []
+
+
+def test_every_endpoint_is_documented() -> None:
+    app = create_app({"DATABASE_URL": "sqlite://", "SECRET_KEYS": ["k"]})
+    text = docs_text()
+    missing = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", lambda m: m[1].upper(), rule.rule)
+        if path not in text:
+            missing.append(rule.rule)
+    assert missing == []
