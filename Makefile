@@ -15,8 +15,12 @@ run: $(BIN)/python
 	$(BIN)/vswidget serve --demo
 
 # Install the test dependencies, lint, type-check, run the whole suite.
+# The browser tests drive Debian's Chromium (Playwright downloads no browser of its own).
 test: $(BIN)/python
 	$(BIN)/pip install --quiet --editable '.[test]'
+	command -v chromium >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+	  $$SUDO apt-get update && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
 	$(MAKE) lint
 	$(BIN)/pytest
 

@@ -54,16 +54,23 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def postgresql_url() -> str:
-    """The test PostgreSQL database, emptied and migrated once per session."""
-    url = need("VSWIDGET_TEST_DATABASE_URL", PG_URL)
-    engine = create_engine(url)
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
+def postgresql_url() -> Iterator[str]:
+    """A schema of its own in the test PostgreSQL database, migrated once per session.
+
+    Its own schema lets several test runs share one database without meeting.
+    """
+    base = need("VSWIDGET_TEST_DATABASE_URL", PG_URL)
+    schema = f"vsw_test_{os.getpid()}"
+    admin = create_engine(base)
+    with admin.begin() as connection:
+        connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    url = base + ("&" if "?" in base else "?") + f"options=-csearch_path%3D{schema}"
     upgrade(url)
-    return url
+    yield url
+    with admin.begin() as connection:
+        connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
 
 
 def empty_postgresql(url: str) -> None:

@@ -60,7 +60,9 @@ def test_serve_demo_migrates_publishes_and_prints_what_to_open(tmp_path: Path) -
             headers={"Authorization": f"Bearer {key[1]}"},
         )
         assert demo.status_code == 200
-        assert len(demo.json()["items"]) >= 2
+        page = re.search(r"page\s+(http://\S+)", output)
+        assert page, output
+        assert demo.json()["title"] in httpx.get(page[1]).text
     finally:
         process.send_signal(signal.SIGTERM)
         process.communicate(timeout=30)

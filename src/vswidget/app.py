@@ -12,7 +12,7 @@ from flask_smorest import Api
 from . import config, errors, headers
 from .extensions import cache, cache_config, db
 from .schemas import ErrorSchema
-from .views import public, publisher
+from .views import demo, public, publisher
 
 
 class VSWidgetApi(Api):  # type: ignore[misc]
@@ -42,6 +42,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     api.spec.components.security_scheme("apiKey", {"type": "http", "scheme": "bearer"})
     api.register_blueprint(publisher.blp)
     app.register_blueprint(public.bp)
+    if app.config["DEMO"]:
+        app.register_blueprint(demo.bp)
     errors.init_app(app)
     headers.init_app(app)
     return app

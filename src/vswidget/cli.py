@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
@@ -81,11 +82,20 @@ def serve(host: str, port: int, workers: int, threads: int, demo: bool) -> None:
             from .demo import DEMO_HANDLE, publish_demo
 
             slug, key = publish_demo()
+            os.environ["VSWIDGET_DEMO"] = "true"  # the workers serve /demo
             click.echo(f"\nDemo comparison '{slug}' published by publisher '{DEMO_HANDLE}':")
-            click.echo(f"  JSON       {base}/api/v1/comparisons/{slug}  (needs the key below)")
-            auth = f"Authorization: Bearer {key}"
-            click.echo(f"  try        curl -H '{auth}' {base}/api/v1/comparisons/{slug}")
+            click.echo(f"  blog post  {base}/demo")
+            click.echo(f"  page       {base}/c/{DEMO_HANDLE}/{slug}")
+            click.echo(f"  oEmbed     {base}/oembed?url={base}/c/{DEMO_HANDLE}/{slug}")
             click.echo(f"  CLI        export VSWIDGET_URL={base} VSWIDGET_API_KEY={key}")
+            click.echo(f"  snippet    vswidget snippet {slug}   (paste it into any page)")
+        if workers > 1 and app.config["CACHE_URL"].startswith("simple:"):
+            click.echo(
+                "Note: with several workers and the in-process cache, a change reaches "
+                "every worker within 5 minutes; set VSWIDGET_CACHE_URL=redis://... to "
+                "make it immediate.",
+                err=True,
+            )
         click.echo("")
     run(host, port, workers, threads)
 

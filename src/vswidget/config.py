@@ -65,6 +65,12 @@ SETTINGS: tuple[Setting, ...] = (
         int,
     ),
     Setting(
+        "DEMO",
+        False,
+        "Serve /demo, a sample blog post embedding the demo comparison (set by serve --demo).",
+        _bool,
+    ),
+    Setting(
         "AUTO_MIGRATE",
         True,
         "Apply database migrations when `vswidget serve` starts.",

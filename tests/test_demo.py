@@ -1,0 +1,53 @@
+"""Demo mode: a sample blog post with the demo comparison embedded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import make_app
+from flask.testing import FlaskClient
+
+from vswidget.demo import publish_demo
+from vswidget.extensions import db
+
+
+def test_demo_mode_serves_a_blog_post_with_the_demo_snippet(
+    database_url: str, tmp_path: Path
+) -> None:
+    app = make_app(database_url, tmp_path, DEMO=True)
+    try:
+        with app.app_context():
+            slug, key = publish_demo()
+        page = app.test_client().get("/demo").get_data(as_text=True)
+        assert '<div class="vswidget" data-vswidget="' in page
+        assert '<script async src="http://vs.test/widget.js"></script>' in page
+        assert app.test_client().get(f"/c/demo/{slug}").status_code == 200
+    finally:
+        db.dispose(app)
+
+
+def test_publishing_the_demo_again_revokes_the_old_key(database_url: str, tmp_path: Path) -> None:
+    app = make_app(database_url, tmp_path)
+    try:
+        with app.app_context():
+            _, first = publish_demo()
+            _, second = publish_demo()
+        client = app.test_client()
+        assert (
+            client.get(
+                "/api/v1/comparisons", headers={"Authorization": f"Bearer {first}"}
+            ).status_code
+            == 401
+        )
+        assert (
+            client.get(
+                "/api/v1/comparisons", headers={"Authorization": f"Bearer {second}"}
+            ).status_code
+            == 200
+        )
+    finally:
+        db.dispose(app)
+
+
+def test_without_demo_mode_there_is_no_demo_page(client: FlaskClient) -> None:
+    assert client.get("/demo").status_code == 404
