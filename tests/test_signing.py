@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
-from itsdangerous import BadSignature
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
 from vswidget import signing
 from vswidget.signing import Purpose
@@ -57,3 +59,27 @@ class TestEmbedToken(SigningContract):
 
     def test_an_embed_token_is_the_same_every_time(self) -> None:
         assert signing.sign(self.purpose, 42, OLD) == signing.sign(self.purpose, 42, OLD)
+
+
+class TestPayloadSignature(SigningContract):
+    purpose = signing.PAYLOAD
+    value = [42, 3]
+
+
+class TestVoteReceipt(SigningContract):
+    purpose = signing.VOTE_RECEIPT
+    value = [42, 7]
+
+
+class TestVoteTicket(SigningContract):
+    purpose = signing.VOTE_TICKET
+    value = 42
+
+    def test_a_ticket_older_than_its_max_age_is_refused_as_expired(self) -> None:
+        class LongAgo(TimestampSigner):
+            def get_timestamp(self) -> int:
+                return int(time.time()) - (signing.VOTE_TICKET.max_age or 0) - 1
+
+        old = URLSafeTimedSerializer(OLD, salt=self.purpose.salt, signer=LongAgo).dumps(42)
+        with pytest.raises(SignatureExpired):
+            signing.unsign(self.purpose, old, OLD)

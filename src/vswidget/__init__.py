@@ -4,7 +4,7 @@ Importing vswidget starts nothing: no app, no connection.
 """
 
 from .app import create_app
-from .client import Client, Published, Summary
+from .client import Client, Published, Signup, Summary, Webhook
 from .document import Comparison, Item, Link, Newsletter, Reviewer, Verdict
 from .errors import (
     AuthenticationError,
@@ -46,10 +46,12 @@ __all__ = [
     "RateLimited",
     "Reviewer",
     "ServerError",
+    "Signup",
     "Summary",
     "UnsupportedMediaType",
     "ValidationError",
     "VSWidgetError",
     "Verdict",
+    "Webhook",
     "create_app",
 ]

@@ -8,11 +8,12 @@ from typing import Any
 
 from flask import Flask
 from flask_smorest import Api
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config, errors, headers
-from .extensions import cache, cache_config, db
+from .extensions import cache, cache_config, db, limiter
 from .schemas import ErrorSchema
-from .views import demo, public, publisher
+from .views import demo, public, publisher, readers
 
 
 class VSWidgetApi(Api):  # type: ignore[misc]
@@ -38,10 +39,15 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     cache.init_app(app, config=cache_config(app.config["CACHE_URL"]))
+    limiter.init_app(app)
+    if app.config["TRUSTED_PROXIES"]:
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     api = VSWidgetApi(app, spec_kwargs={"info": {"description": API_DESCRIPTION}})
     api.spec.components.security_scheme("apiKey", {"type": "http", "scheme": "bearer"})
     api.register_blueprint(publisher.blp)
     app.register_blueprint(public.bp)
+    app.register_blueprint(readers.bp)
     if app.config["DEMO"]:
         app.register_blueprint(demo.bp)
     errors.init_app(app)
@@ -73,5 +79,6 @@ def _complete(app: Flask) -> None:
         OPENAPI_JSON_PATH="openapi.json",
         API_SPEC_OPTIONS={"security": [{"apiKey": []}]},
         SEND_FILE_MAX_AGE_DEFAULT=300,
+        RATELIMIT_STORAGE_URI=cfg["RATELIMIT_STORAGE_URL"],
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]

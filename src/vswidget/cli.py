@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -315,3 +316,52 @@ def delete(slug: str, yes: bool, url: str, api_key: str) -> None:
     with Client(url, api_key) as client:
         client.delete(slug)
     click.echo(f"Deleted '{slug}'.")
+
+
+@main.command()
+@click.argument("slug", required=False)
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV: email,comparison,created_at.")
+@client_options
+def signups(slug: str | None, as_csv: bool, url: str, api_key: str) -> None:
+    """List newsletter sign-ups: all of them, or those made through SLUG."""
+    with Client(url, api_key) as client:
+        found = client.signups(slug)
+    if as_csv:
+        table = csv.writer(sys.stdout, lineterminator="\n")
+        table.writerow(["email", "comparison", "created_at"])
+        for entry in found:
+            table.writerow([entry.email, entry.comparison or "", entry.created_at])
+        return
+    if not found:
+        click.echo("No sign-ups yet.")
+    for entry in found:
+        click.echo(f"{entry.created_at[:19]}  {entry.comparison or '-':<30}  {entry.email}")
+
+
+@main.command()
+@click.argument("email")
+@client_options
+def forget(email: str, url: str, api_key: str) -> None:
+    """Delete every sign-up of EMAIL (a reader's right to be forgotten)."""
+    with Client(url, api_key) as client:
+        deleted = client.forget(email)
+    click.echo(f"Deleted {deleted} sign-up{'s' if deleted != 1 else ''} of {email}.")
+
+
+@main.command()
+@click.argument("webhook_url", required=False)
+@click.option("--off", is_flag=True, help="Stop delivering sign-ups.")
+@client_options
+def webhook(webhook_url: str | None, off: bool, url: str, api_key: str) -> None:
+    """Show, set (WEBHOOK_URL) or remove (--off) where sign-ups are delivered."""
+    with Client(url, api_key) as client:
+        if off:
+            client.delete_webhook()
+            click.echo("Sign-ups are no longer delivered.")
+            return
+        hook = client.set_webhook(webhook_url) if webhook_url else client.webhook()
+    if hook is None:
+        click.echo("No webhook: give a URL to deliver sign-ups to.")
+        return
+    click.echo(f"Sign-ups are delivered to {hook.url}")
+    click.echo(f"Signing secret: {hook.secret}")

@@ -8,6 +8,7 @@ time raises ``ConnectionFailed``.
 
 from __future__ import annotations
 
+import builtins
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -17,9 +18,9 @@ from typing import Any
 import httpx
 
 from .document import Comparison
-from .errors import ConnectionFailed, VSWidgetError, error_for_status
+from .errors import ConnectionFailed, NotFound, VSWidgetError, error_for_status
 
-__all__ = ["Client", "Published", "Summary"]
+__all__ = ["Client", "Published", "Signup", "Summary", "Webhook"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,23 @@ class Summary:
     created_at: str
     updated_at: str
     url: str
+
+
+@dataclass(frozen=True)
+class Signup:
+    """A reader who signed up for your newsletter, and through which comparison."""
+
+    email: str
+    comparison: str | None
+    created_at: str
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """Where sign-ups are delivered, and the secret that signs each delivery."""
+
+    url: str
+    secret: str
 
 
 class Client:
@@ -97,13 +115,39 @@ class Client:
 
     def iter(self, page_size: int = 100) -> Iterator[Summary]:
         """Yield all your comparisons, by slug, fetching a page at a time."""
+        for entry in self._pages("/comparisons", page_size):
+            yield Summary(**entry)
+
+    def signups(self, slug: str | None = None) -> builtins.list[Signup]:
+        """Return your newsletter sign-ups, newest first; with ``slug``, those of one comparison."""
+        path = f"/comparisons/{slug}/signups" if slug else "/signups"
+        return [Signup(**entry) for entry in self._pages(path, 1000)]
+
+    def forget(self, email: str) -> int:
+        """Delete every sign-up of an address (any letter case); return how many there were."""
+        deleted: int = self._request("DELETE", f"/signups/{email}").json()["deleted"]
+        return deleted
+
+    def set_webhook(self, url: str) -> Webhook:
+        """Deliver each new sign-up to ``url`` as a signed JSON POST."""
+        return Webhook(**self._request("PUT", "/webhook", json={"url": url}).json())
+
+    def webhook(self) -> Webhook | None:
+        """Return your webhook, or None when you have none."""
+        try:
+            return Webhook(**self._request("GET", "/webhook").json())
+        except NotFound:
+            return None
+
+    def delete_webhook(self) -> None:
+        """Stop delivering sign-ups to your webhook."""
+        self._request("DELETE", "/webhook")
+
+    def _pages(self, path: str, page_size: int) -> Iterator[dict[str, Any]]:
         page = 1
         while True:
-            response = self._request(
-                "GET", "/comparisons", params={"page": page, "page_size": page_size}
-            )
-            for entry in response.json():
-                yield Summary(**entry)
+            response = self._request("GET", path, params={"page": page, "page_size": page_size})
+            yield from response.json()
             pagination = json.loads(response.headers.get("X-Pagination", "{}"))
             if page >= pagination.get("last_page", page):
                 return

@@ -46,6 +46,28 @@ SETTINGS: tuple[Setting, ...] = (
         "Cache: simple:// (in-process), redis://host:port/db, or null:// to disable.",
     ),
     Setting(
+        "RATELIMIT_STORAGE_URL",
+        "memory://",
+        "Rate-limit counters: memory:// (in-process) or redis://host:port/db.",
+    ),
+    Setting("VOTE_RATE_LIMIT", "30/minute;300/day", "Votes one address may cast."),
+    Setting("SIGNUP_RATE_LIMIT", "10/minute;100/day", "Sign-ups one address may send."),
+    Setting("EVENT_RATE_LIMIT", "600/minute", "Analytics batches one address may send."),
+    Setting(
+        "TRUSTED_PROXIES",
+        0,
+        "How many reverse proxies in front of vswidget set X-Forwarded-For; "
+        "the reader's address is read behind that many.",
+        int,
+    ),
+    Setting(
+        "WEBHOOK_RETRY_SECONDS",
+        30.0,
+        "Wait before the first retry of a failed webhook delivery; doubles each time, "
+        "up to 6 hours.",
+        float,
+    ),
+    Setting(
         "SECRET_KEYS",
         None,
         "Comma-separated signing keys, oldest first: the last signs, all verify. "

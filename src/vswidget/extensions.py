@@ -8,6 +8,8 @@ from typing import Any
 
 from flask import Flask, current_app, g
 from flask_caching import Cache
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -110,3 +112,5 @@ def cache_config(url: str) -> dict[str, Any]:
 
 
 cache = Cache()
+# Limits per reader address (behind TRUSTED_PROXIES, see app.py); in-process or Redis.
+limiter = Limiter(get_remote_address, headers_enabled=True, swallow_errors=True)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -46,6 +48,8 @@ class Publisher(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     handle: Mapped[str] = mapped_column(String(40), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    webhook_url: Mapped[str | None] = mapped_column(String(2000))
+    webhook_secret: Mapped[str | None] = mapped_column(String(64))
 
     api_keys: Mapped[list[ApiKey]] = relationship(
         back_populates="publisher", cascade="all, delete-orphan", order_by="ApiKey.id"
@@ -102,3 +106,78 @@ class Vote(Base):
     voter: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class VoteTally(Base):
+    """The running count of votes per item: kept in the voting transaction, read by payloads."""
+
+    __tablename__ = "vote_tallies"
+
+    comparison_id: Mapped[int] = mapped_column(
+        ForeignKey("comparisons.id", ondelete="CASCADE"), primary_key=True
+    )
+    item_key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Salt(Base):
+    """The secret salt of one day's visitor hashes; deleted when the day is over."""
+
+    __tablename__ = "salts"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    value: Mapped[str] = mapped_column(String(64))
+
+
+class Signup(Base):
+    """A newsletter sign-up: one per address per publisher, with the reader's consent."""
+
+    __tablename__ = "signups"
+    __table_args__ = (UniqueConstraint("publisher_id", "email"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    publisher_id: Mapped[int] = mapped_column(ForeignKey("publishers.id", ondelete="CASCADE"))
+    comparison_id: Mapped[int | None] = mapped_column(
+        ForeignKey("comparisons.id", ondelete="SET NULL"), index=True
+    )
+    email: Mapped[str] = mapped_column(String(320))
+    consent: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    comparison: Mapped[Comparison | None] = relationship()
+
+
+class Outbox(Base):
+    """A webhook delivery waiting to succeed: retried with backoff, across restarts."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "delivered_at", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    publisher_id: Mapped[int] = mapped_column(ForeignKey("publishers.id", ondelete="CASCADE"))
+    event: Mapped[str] = mapped_column(String(40))
+    body: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Event(Base):
+    """One raw analytics event from a widget; rolled up by day, pruned after retention."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_comparison_day", "comparison_id", "day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    comparison_id: Mapped[int] = mapped_column(ForeignKey("comparisons.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(String(16))
+    item_key: Mapped[str | None] = mapped_column(String(40))
+    origin: Mapped[str] = mapped_column(String(255))
+    path: Mapped[str] = mapped_column(String(1000))
+    referrer: Mapped[str | None] = mapped_column(String(255))
+    day: Mapped[date] = mapped_column(Date)
+    visitor: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -48,6 +48,7 @@ def payload_data(comparison: Comparison, lang: str | None) -> dict[str, Any]:
         "url": canonical_url(comparison.publisher.handle, comparison.slug),
         "height": reserved_height(document),
         "sig": signing.sign(signing.PAYLOAD, [comparison.id, comparison.version]),
+        "ticket": signing.sign(signing.VOTE_TICKET, comparison.id),
         **tallies.tally(document, votes),
         "locale": locale,
         "labels": LABELS[locale],

@@ -335,3 +335,88 @@ class ErrorSchema(Schema):
     """The body of every 4xx and 5xx answer."""
 
     error = fields.Nested(ErrorDetailSchema, dump_only=True)
+
+
+class Email(fields.String):
+    """An email address, checked for form (no network look-up) and normalized."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        from email_validator import EmailNotValidError, validate_email
+
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        try:
+            return validate_email(text, check_deliverability=False).normalized
+        except EmailNotValidError as error:
+            raise ValidationError(f"Enter a valid email address ({error}).") from error
+
+
+class VoteSchema(StrictSchema):
+    """A reader's vote, as the widget sends it."""
+
+    ticket = fields.String(required=True, validate=validate.Length(max=500))
+    item = fields.String(required=True, validate=validate.Length(max=40))
+    receipt = fields.String(allow_none=True, validate=validate.Length(max=500))
+
+
+class VoteResultSchema(Schema):
+    choice = fields.String(dump_only=True)
+    receipt = fields.String(dump_only=True)
+    votes = fields.Integer(dump_only=True)
+    items = fields.Dict(keys=fields.String(), values=fields.Dict(), dump_only=True)
+
+
+class SignupSchema(StrictSchema):
+    """A newsletter sign-up, as the widget sends it; ``website`` is a honeypot."""
+
+    ticket = fields.String(required=True, validate=validate.Length(max=500))
+    email = Email(required=True, validate=validate.Length(max=320))
+    consent = fields.Boolean(
+        required=True,
+        truthy={True},
+        falsy={False},
+        validate=validate.Equal(True, error="Consent is needed to sign up."),
+    )
+    website = fields.String(allow_none=True, validate=validate.Length(max=500))
+
+
+EVENT_TYPES = ("impression", "view", "vote", "click", "signup")
+
+
+class EventSchema(StrictSchema):
+    type = fields.String(
+        required=True,
+        validate=validate.OneOf(EVENT_TYPES, error=f"Must be one of: {', '.join(EVENT_TYPES)}."),
+    )
+    token = fields.String(required=True, validate=validate.Length(max=200))
+    item = fields.String(allow_none=True, validate=validate.Length(max=40))
+
+
+class EventBatchSchema(StrictSchema):
+    """Widget events, batched and sent with sendBeacon."""
+
+    page = fields.String(required=True, validate=validate.Length(max=2000))
+    referrer = fields.String(allow_none=True, validate=validate.Length(max=2000))
+    events = fields.List(
+        fields.Nested(EventSchema),
+        required=True,
+        validate=validate.Length(min=1, max=50, error="Send 1 to 50 events at once."),
+    )
+
+
+class SignupOutSchema(Schema):
+    """A sign-up, as the publisher reads it."""
+
+    email = fields.String(dump_only=True)
+    comparison = fields.String(dump_only=True, allow_none=True)
+    created_at = fields.DateTime(dump_only=True)
+
+
+class ForgottenSchema(Schema):
+    deleted = fields.Integer(dump_only=True, metadata={"description": "Sign-ups deleted."})
+
+
+class WebhookSchema(StrictSchema):
+    """Where sign-ups are delivered; ``secret`` signs each delivery."""
+
+    url = HttpUrl(required=True)
+    secret = fields.String(dump_only=True)

@@ -1,4 +1,7 @@
-"""Run the app under gunicorn, the same way in development and in production."""
+"""Run the app under gunicorn, the same way in development and in production.
+
+Each worker process also runs a webhook courier thread (see webhooks.py).
+"""
 
 from __future__ import annotations
 
@@ -21,8 +24,11 @@ class Server(BaseApplication):  # type: ignore[misc]
 
     def load(self) -> Flask:
         from .app import create_app
+        from .webhooks import Courier
 
-        return create_app()
+        app = create_app()
+        Courier(app).start()  # every worker delivers webhooks; claims keep them apart
+        return app
 
 
 def run(host: str, port: int, workers: int, threads: int) -> None:

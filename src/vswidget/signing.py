@@ -16,6 +16,8 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLS
 __all__ = [
     "EMBED_TOKEN",
     "PAYLOAD",
+    "VOTE_RECEIPT",
+    "VOTE_TICKET",
     "BadSignature",
     "Purpose",
     "SignatureExpired",
@@ -35,6 +37,11 @@ class Purpose:
 EMBED_TOKEN = Purpose("vswidget.embed-token")
 # Names the revision of a comparison a reader was shown: [comparison id, version].
 PAYLOAD = Purpose("vswidget.payload")
+# Comes with the payload and goes with a vote or sign-up: names the comparison and
+# proves a payload fetched lately. Shared by the readers of a cached payload.
+VOTE_TICKET = Purpose("vswidget.vote-ticket", max_age=6 * 3600)
+# Given to a reader for their vote, kept in their own storage: [comparison id, vote id].
+VOTE_RECEIPT = Purpose("vswidget.vote-receipt")
 
 
 def _serializer(

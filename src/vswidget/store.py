@@ -10,16 +10,27 @@ import hashlib
 import json
 import secrets
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 
 from marshmallow import ValidationError as SchemaError
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import ETags
 
 from .errors import Conflict, NotFound, PreconditionFailed, validation_error
 from .extensions import db
-from .models import ApiKey, Comparison, Publisher, Vote, utcnow
+from .models import (
+    ApiKey,
+    Comparison,
+    Event,
+    Outbox,
+    Publisher,
+    Signup,
+    Vote,
+    VoteTally,
+    utcnow,
+)
 from .schemas import PublisherSchema, canonical_json
 
 API_KEY_PREFIX = "vsw_"
@@ -205,9 +216,12 @@ def _save(
             comparison.version += 1
             comparison.updated_at = utcnow()
             keys = [item["key"] for item in normalized["items"]]
-            session.execute(
-                delete(Vote).where(Vote.comparison_id == comparison.id, Vote.item_key.not_in(keys))
-            )
+            for table in (Vote, VoteTally):
+                session.execute(
+                    delete(table).where(
+                        table.comparison_id == comparison.id, table.item_key.not_in(keys)
+                    )
+                )
         return comparison, False
 
 
@@ -216,8 +230,7 @@ def delete_comparison(publisher: Publisher, slug: str, if_match: ETags | None = 
     with db.writing() as session:
         comparison = get_comparison(publisher, slug)
         _check_preconditions(comparison, if_match, None)
-        session.execute(delete(Vote).where(Vote.comparison_id == comparison.id))
-        session.delete(comparison)
+        session.delete(comparison)  # its votes, tallies and events go with it (ON DELETE CASCADE)
     return comparison
 
 
@@ -239,10 +252,189 @@ def vote_counts(comparison_ids: Iterable[int]) -> dict[int, dict[str, int]]:
     """Return, per comparison, the reader votes per item key."""
     counts: dict[int, dict[str, int]] = {}
     rows = db.session.execute(
-        select(Vote.comparison_id, Vote.item_key, func.count())
-        .where(Vote.comparison_id.in_(list(comparison_ids)))
-        .group_by(Vote.comparison_id, Vote.item_key)
+        select(VoteTally.comparison_id, VoteTally.item_key, VoteTally.count).where(
+            VoteTally.comparison_id.in_(list(comparison_ids))
+        )
     )
     for comparison_id, item_key, count in rows:
         counts.setdefault(comparison_id, {})[item_key] = count
     return counts
+
+
+def cast_vote(
+    comparison_id: int, item_key: str, voter: str, vote_id: int | None = None
+) -> tuple[Vote, dict[str, int]]:
+    """Count a reader's vote for an item, or move it there; return it and the new tallies.
+
+    A reader has one vote per comparison, found by ``vote_id`` (from the receipt the
+    reader kept) or else by today's ``voter`` hash. Vote and tallies change in one
+    transaction, so the counts are exact under any concurrency.
+    """
+    try:
+        return _cast(comparison_id, item_key, voter, vote_id)
+    except IntegrityError:  # the same reader's first vote, twice at once: now it moves
+        return _cast(comparison_id, item_key, voter, vote_id)
+
+
+def _cast(
+    comparison_id: int, item_key: str, voter: str, vote_id: int | None
+) -> tuple[Vote, dict[str, int]]:
+    with db.writing() as session:
+        mine = Vote.comparison_id == comparison_id
+        vote = None
+        if vote_id is not None:
+            vote = session.scalar(select(Vote).where(mine, Vote.id == vote_id).with_for_update())
+        if vote is None:
+            vote = session.scalar(select(Vote).where(mine, Vote.voter == voter).with_for_update())
+        deltas: dict[str, int] = {}
+        if vote is None:
+            vote = Vote(comparison_id=comparison_id, item_key=item_key, voter=voter)
+            session.add(vote)
+            session.flush()
+            deltas[item_key] = 1
+        elif vote.item_key != item_key:
+            deltas = {vote.item_key: -1, item_key: 1}
+            vote.item_key = item_key
+            vote.updated_at = utcnow()
+        for key in sorted(deltas):  # one lock order for every transaction: no deadlock
+            _bump(comparison_id, key, deltas[key])
+        rows = session.execute(
+            select(VoteTally.item_key, VoteTally.count).where(
+                VoteTally.comparison_id == comparison_id
+            )
+        )
+        counts = {key: count for key, count in rows}
+    return vote, counts
+
+
+def _bump(comparison_id: int, item_key: str, delta: int) -> None:
+    updated = db.session.execute(
+        update(VoteTally)
+        .where(VoteTally.comparison_id == comparison_id, VoteTally.item_key == item_key)
+        .values(count=VoteTally.count + delta)
+    )
+    if updated.rowcount == 0:  # type: ignore[attr-defined]
+        db.session.add(VoteTally(comparison_id=comparison_id, item_key=item_key, count=delta))
+        db.session.flush()
+
+
+def add_signup(comparison: Comparison, email: str) -> bool:
+    """Store a newsletter sign-up for the comparison's publisher.
+
+    Returns False when the address had signed up already (any letter case). A new
+    sign-up is queued for the publisher's webhook in the same transaction.
+    """
+    with db.writing() as session:
+        publisher = session.get(Publisher, comparison.publisher_id)
+        assert publisher is not None
+        if _signups_of(publisher, email).first() is not None:
+            return False
+        signup = Signup(publisher_id=publisher.id, comparison_id=comparison.id, email=email)
+        session.add(signup)
+        session.flush()
+        if publisher.webhook_url:
+            body = {
+                "event": "signup",
+                "id": signup.id,
+                "email": email,
+                "publisher": publisher.handle,
+                "comparison": comparison.slug,
+                "created_at": signup.created_at.isoformat(),
+            }
+            session.add(Outbox(publisher_id=publisher.id, event="signup", body=json.dumps(body)))
+    return True
+
+
+def _signups_of(publisher: Publisher, email: str) -> Any:
+    return db.session.scalars(
+        select(Signup).where(
+            Signup.publisher_id == publisher.id, func.lower(Signup.email) == email.lower()
+        )
+    )
+
+
+def list_signups(
+    publisher: Publisher, slug: str | None, offset: int, limit: int
+) -> tuple[list[Signup], int]:
+    """Return one page of a publisher's sign-ups, newest first, and how many there are.
+
+    With ``slug``, only the sign-ups made through that comparison.
+    """
+    where = [Signup.publisher_id == publisher.id]
+    if slug is not None:
+        where.append(Signup.comparison_id == get_comparison(publisher, slug).id)
+    total = db.session.scalar(select(func.count()).select_from(Signup).where(*where)) or 0
+    page = db.session.scalars(
+        select(Signup).where(*where).order_by(Signup.id.desc()).offset(offset).limit(limit)
+    )
+    return list(page), total
+
+
+def delete_signups(publisher: Publisher, email: str) -> int:
+    """Forget an address: delete its sign-ups and undelivered webhook copies; return how many."""
+    with db.writing() as session:
+        signups = list(_signups_of(publisher, email))
+        for signup in signups:
+            session.delete(signup)
+        pending = session.scalars(
+            select(Outbox).where(Outbox.publisher_id == publisher.id, Outbox.delivered_at.is_(None))
+        )
+        for entry in pending:
+            if json.loads(entry.body).get("email", "").lower() == email.lower():
+                session.delete(entry)
+    return len(signups)
+
+
+def set_webhook(publisher: Publisher, url: str | None) -> Publisher:
+    """Deliver sign-ups to ``url`` from now on (None: stop); a secret is made on first use."""
+    with db.writing() as session:
+        stored = session.get(Publisher, publisher.id)
+        assert stored is not None
+        stored.webhook_url = url
+        if url and not stored.webhook_secret:
+            stored.webhook_secret = secrets.token_hex(32)
+    return stored
+
+
+def claim_deliveries(lease_seconds: float, limit: int = 20) -> list[tuple[Outbox, Publisher]]:
+    """Claim due webhook deliveries for ``lease_seconds``; no other worker takes them meanwhile."""
+    now = utcnow()
+    with db.writing() as session:
+        entries = list(
+            session.scalars(
+                select(Outbox)
+                .where(
+                    Outbox.delivered_at.is_(None),
+                    Outbox.next_attempt_at <= now,
+                    (Outbox.claimed_until.is_(None)) | (Outbox.claimed_until < now),
+                )
+                .order_by(Outbox.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        for entry in entries:
+            entry.claimed_until = now + timedelta(seconds=lease_seconds)
+        claimed = [(entry, session.get(Publisher, entry.publisher_id)) for entry in entries]
+    return [(entry, publisher) for entry, publisher in claimed if publisher is not None]
+
+
+def finish_delivery(entry_id: int, error: str | None, retry_in: float) -> None:
+    """Record a delivery attempt: done, or failed and due again in ``retry_in`` seconds."""
+    with db.writing() as session:
+        entry = session.get(Outbox, entry_id)
+        if entry is None:  # forgotten meanwhile
+            return
+        entry.attempts += 1
+        entry.claimed_until = None
+        if error is None:
+            entry.delivered_at = utcnow()
+        else:
+            entry.last_error = error[:500]
+            entry.next_attempt_at = utcnow() + timedelta(seconds=retry_in)
+
+
+def add_events(events: list[dict[str, Any]]) -> None:
+    """Store raw analytics events."""
+    with db.writing() as session:
+        session.execute(insert(Event), events)

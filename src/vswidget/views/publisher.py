@@ -14,9 +14,16 @@ from flask_smorest import Blueprint
 
 from .. import payloads, store, tallies
 from ..embed import embed_details, public_base
-from ..errors import AuthenticationError, UnsupportedMediaType, ValidationError
+from ..errors import AuthenticationError, NotFound, UnsupportedMediaType, ValidationError
 from ..models import Comparison
-from ..schemas import ComparisonSchema, EmbedSchema, SummarySchema
+from ..schemas import (
+    ComparisonSchema,
+    EmbedSchema,
+    ForgottenSchema,
+    SignupOutSchema,
+    SummarySchema,
+    WebhookSchema,
+)
 
 blp = Blueprint(
     "publisher",
@@ -142,3 +149,70 @@ class Embed(MethodView):
         """Return the snippet, token and URLs to embed a comparison."""
         comparison = store.get_comparison(g.publisher, slug)
         return embed_details(comparison, store.document(comparison))
+
+
+def signup_rows(signups: list[Any]) -> list[dict[str, Any]]:
+    return [
+        {
+            "email": s.email,
+            "comparison": s.comparison.slug if s.comparison else None,
+            "created_at": s.created_at,
+        }
+        for s in signups
+    ]
+
+
+@blp.route("/comparisons/<slug>/signups")
+class ComparisonSignups(MethodView):
+    @blp.response(200, SignupOutSchema(many=True))
+    @blp.paginate(page_size=100, max_page_size=1000)
+    def get(self, slug: str, pagination_parameters: Any) -> list[dict[str, Any]]:
+        """List the newsletter sign-ups made through one comparison, newest first."""
+        signups, total = store.list_signups(
+            g.publisher, slug, pagination_parameters.first_item, pagination_parameters.page_size
+        )
+        pagination_parameters.item_count = total
+        return signup_rows(signups)
+
+
+@blp.route("/signups")
+class Signups(MethodView):
+    @blp.response(200, SignupOutSchema(many=True))
+    @blp.paginate(page_size=100, max_page_size=1000)
+    def get(self, pagination_parameters: Any) -> list[dict[str, Any]]:
+        """List all your newsletter sign-ups, newest first."""
+        signups, total = store.list_signups(
+            g.publisher, None, pagination_parameters.first_item, pagination_parameters.page_size
+        )
+        pagination_parameters.item_count = total
+        return signup_rows(signups)
+
+
+@blp.route("/signups/<path:email>")
+class SignupAddress(MethodView):
+    @blp.response(200, ForgottenSchema)
+    def delete(self, email: str) -> dict[str, int]:
+        """Forget an address: delete its sign-ups (any letter case) and pending deliveries."""
+        return {"deleted": store.delete_signups(g.publisher, email)}
+
+
+@blp.route("/webhook")
+class Webhook(MethodView):
+    @blp.response(200, WebhookSchema)
+    def get(self) -> dict[str, Any]:
+        """Where your sign-ups are delivered, and the secret that signs each delivery."""
+        if not g.publisher.webhook_url:
+            raise NotFound('You have no webhook; PUT one with {"url": ...}.')
+        return {"url": g.publisher.webhook_url, "secret": g.publisher.webhook_secret}
+
+    @blp.arguments(WebhookSchema)
+    @blp.response(200, WebhookSchema)
+    def put(self, webhook: dict[str, Any]) -> dict[str, Any]:
+        """Deliver every new sign-up to this URL, signed with the secret in the answer."""
+        publisher = store.set_webhook(g.publisher, webhook["url"])
+        return {"url": publisher.webhook_url, "secret": publisher.webhook_secret}
+
+    @blp.response(204)
+    def delete(self) -> None:
+        """Stop delivering sign-ups; deliveries already queued wait until a URL is set again."""
+        store.set_webhook(g.publisher, None)

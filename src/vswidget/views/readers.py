@@ -1,0 +1,168 @@
+"""What readers send: votes, newsletter sign-ups and analytics events.
+
+Bodies are small JSON sent CORS-simple (text/plain, no credentials). No cookie is
+read or set and no address is stored: a reader is known by a vote ticket, today's
+visitor hash, and the receipt they keep in their own storage.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlsplit
+
+from crawlerdetect import CrawlerDetect
+from flask import Blueprint, Response, current_app, request
+from marshmallow import Schema
+from marshmallow import ValidationError as SchemaError
+
+from .. import payloads, signing, store, visitors
+from ..errors import (
+    AuthenticationError,
+    BadRequest,
+    NotFound,
+    UnsupportedMediaType,
+    ValidationError,
+    validation_error,
+)
+from ..extensions import limiter
+from ..models import Comparison
+from ..schemas import EventBatchSchema, SignupSchema, VoteSchema
+from ..tallies import percent
+
+bp = Blueprint("readers", __name__)
+
+MAX_BODY_BYTES = 4096
+BODY_TYPES = {"text/plain", "application/json"}
+crawlers = CrawlerDetect()
+
+
+@bp.after_request
+def no_store(response: Response) -> Response:
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Cache-Control"] = "no-store"
+    if request.method == "OPTIONS":
+        response.headers["Access-Control-Allow-Methods"] = "POST"
+        response.headers["Access-Control-Allow-Headers"] = "Content-Type"
+        response.headers["Access-Control-Max-Age"] = "86400"
+    return response
+
+
+def read_body(schema: Schema) -> dict[str, Any]:
+    """Return a small JSON body, validated; every refusal is a 4xx that changes nothing."""
+    if request.mimetype not in BODY_TYPES:
+        raise UnsupportedMediaType("Send the body as JSON, with Content-Type text/plain.")
+    request.max_content_length = MAX_BODY_BYTES
+    try:
+        data = json.loads(request.get_data(cache=False))
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("The body is not valid JSON.") from None
+    try:
+        loaded: dict[str, Any] = schema.load(data)
+    except SchemaError as error:
+        raise validation_error(error.messages, "request") from error
+    return loaded
+
+
+def ticket_comparison(ticket: str) -> Comparison:
+    """Return the comparison a vote ticket names."""
+    try:
+        comparison_id = signing.unsign(signing.VOTE_TICKET, ticket)
+    except signing.SignatureExpired:
+        raise AuthenticationError(
+            "The vote ticket has expired: load the comparison again.", {"ticket": ["Expired."]}
+        ) from None
+    except signing.BadSignature:
+        raise BadRequest("The vote ticket is not valid.", {"ticket": ["Not valid."]}) from None
+    comparison = store.comparison_by_id(comparison_id) if isinstance(comparison_id, int) else None
+    if comparison is None:
+        raise NotFound("This comparison no longer exists.")
+    return comparison
+
+
+def receipt_vote_id(receipt: str | None, comparison: Comparison) -> int | None:
+    """Return the vote a reader's receipt names, if it is genuine and for this comparison."""
+    if not receipt:
+        return None
+    try:
+        comparison_id, vote_id = signing.unsign(signing.VOTE_RECEIPT, receipt)
+    except (signing.BadSignature, TypeError, ValueError):
+        return None
+    return vote_id if comparison_id == comparison.id and isinstance(vote_id, int) else None
+
+
+@bp.post("/v1/votes")
+@limiter.limit(lambda: current_app.config["VOTE_RATE_LIMIT"])
+def vote() -> dict[str, Any]:
+    """Count a reader's vote, or move it; answer the new shares."""
+    body = read_body(VoteSchema())
+    comparison = ticket_comparison(body["ticket"])
+    keys = [item["key"] for item in store.document(comparison)["items"]]
+    if body["item"] not in keys:
+        message = f"No item has the key '{body['item']}'."
+        raise ValidationError(message, {"item": [message]})
+    voter = visitors.visitor_hash(f"vote:{comparison.id}")
+    cast, counts = store.cast_vote(
+        comparison.id, body["item"], voter, receipt_vote_id(body.get("receipt"), comparison)
+    )
+    payloads.forget(comparison)
+    total = sum(counts.get(key, 0) for key in keys)
+    return {
+        "choice": cast.item_key,
+        "receipt": signing.sign(signing.VOTE_RECEIPT, [comparison.id, cast.id]),
+        "votes": total,
+        "items": {
+            key: {"votes": counts.get(key, 0), "community": percent(counts.get(key, 0), total)}
+            for key in keys
+        },
+    }
+
+
+@bp.post("/v1/signups")
+@limiter.limit(lambda: current_app.config["SIGNUP_RATE_LIMIT"])
+def signup() -> dict[str, bool]:
+    """Sign a reader up for the publisher's newsletter, with their consent."""
+    body = read_body(SignupSchema())
+    comparison = ticket_comparison(body["ticket"])
+    if not body.get("website"):  # a filled honeypot is a bot: it is told nothing
+        store.add_signup(comparison, body["email"])
+    return {"ok": True}
+
+
+@bp.post("/v1/events")
+@limiter.limit(lambda: current_app.config["EVENT_RATE_LIMIT"])
+def events() -> tuple[str, int]:
+    """Store a batch of widget events; bots are dropped by their user agent."""
+    if crawlers.isCrawler(request.headers.get("User-Agent", "")):
+        return "", 204
+    body = read_body(EventBatchSchema())
+    page = urlsplit(body["page"])
+    if page.scheme not in {"http", "https"} or not page.hostname:
+        raise ValidationError("The page must be an http(s) URL.", {"page": ["Not an http(s) URL."]})
+    referrer = urlsplit(body.get("referrer") or "").hostname
+    comparisons: dict[str, Comparison] = {}
+    rows = []
+    for index, event in enumerate(body["events"]):
+        token = event["token"]
+        if token not in comparisons:
+            try:
+                comparisons[token] = payloads.comparison_for_token(token)
+            except NotFound:
+                raise NotFound(
+                    payloads.BAD_TOKEN, {f"events.{index}.token": [payloads.BAD_TOKEN]}
+                ) from None
+        comparison = comparisons[token]
+        rows.append(
+            {
+                "comparison_id": comparison.id,
+                "type": event["type"],
+                "item_key": event.get("item"),
+                "origin": f"{page.scheme}://{page.netloc}"[:255],
+                "path": (page.path or "/")[:1000],
+                "referrer": referrer[:255] if referrer else None,
+                "day": visitors.today(),
+                "visitor": visitors.visitor_hash(f"view:{comparison.id}"),
+            }
+        )
+    store.add_events(rows)
+    return "", 204

@@ -1,0 +1,57 @@
+"""Who a reader is today, without knowing who they are: a daily-salted hash.
+
+The hash mixes a secret salt of the current UTC day with a scope (one comparison),
+the reader's address and user agent. The salt of a day is deleted once the day is
+over, so no hash can be recomputed later, nothing links a reader across days or
+across comparisons, and no address is ever stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, date, datetime
+
+from flask import current_app, request
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from .extensions import db
+from .models import Salt
+
+
+def today() -> date:
+    return datetime.now(UTC).date()
+
+
+def daily_salt() -> str:
+    """Return today's salt, making it (and deleting older ones) at the first call of the day."""
+    day = today()
+    salts: dict[date, str] = current_app.extensions.setdefault("vswidget.salts", {})
+    if day not in salts:
+        salts.clear()
+        salts[day] = _stored_salt(day)
+    return salts[day]
+
+
+def _stored_salt(day: date) -> str:
+    salt = db.session.scalar(select(Salt.value).where(Salt.day == day))
+    if salt is not None:
+        return salt
+    try:
+        with db.writing() as session:
+            session.execute(delete(Salt).where(Salt.day < day))
+            session.add(Salt(day=day, value=secrets.token_hex(32)))
+    except IntegrityError:  # another worker made it first
+        pass
+    stored = db.session.scalar(select(Salt.value).where(Salt.day == day))
+    assert stored is not None
+    return stored
+
+
+def visitor_hash(scope: str) -> str:
+    """Return the current reader's hash within ``scope`` for today."""
+    address = request.remote_addr or ""
+    agent = request.headers.get("User-Agent", "")
+    material = "\x1f".join((daily_salt(), scope, address, agent))
+    return hashlib.sha256(material.encode()).hexdigest()[:32]

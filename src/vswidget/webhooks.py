@@ -1,0 +1,86 @@
+"""Webhook deliveries from the outbox: signed, retried with backoff until they succeed.
+
+Each delivery is a JSON POST with these headers:
+
+- ``X-VSWidget-Event``: what happened (``signup``);
+- ``X-VSWidget-Delivery``: the delivery's id, the same on every retry, so a receiver
+  can ignore a repeat;
+- ``X-VSWidget-Timestamp``: Unix seconds when this attempt was signed;
+- ``X-VSWidget-Signature``: ``sha256=`` and the hex HMAC-SHA256, with the publisher's
+  webhook secret, of ``TIMESTAMP + "." + BODY``.
+
+Delivery is at least once: a receiver that answered 2xx may, after a crash of ours
+at the wrong moment, get the same delivery id again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import threading
+import time
+
+import httpx
+from flask import Flask, current_app
+
+from . import store
+
+MAX_BACKOFF_SECONDS = 6 * 3600
+LEASE_SECONDS = 60.0  # longer than one attempt may take
+TIMEOUT_SECONDS = 10.0
+
+
+def signature(secret: str, timestamp: str, body: str) -> str:
+    """Return the X-VSWidget-Signature of a delivery."""
+    digest = hmac.new(secret.encode(), f"{timestamp}.{body}".encode(), hashlib.sha256)
+    return "sha256=" + digest.hexdigest()
+
+
+def backoff(failures: int, base: float) -> float:
+    """Return the seconds to wait after ``failures`` failed attempts: doubling, capped."""
+    return float(min(base * 2 ** max(failures - 1, 0), MAX_BACKOFF_SECONDS))
+
+
+def deliver_due(client: httpx.Client) -> int:
+    """Attempt every delivery that is due; return how many succeeded. Needs an app context."""
+    base = current_app.config["WEBHOOK_RETRY_SECONDS"]
+    delivered = 0
+    for entry, publisher in store.claim_deliveries(LEASE_SECONDS):
+        error: str | None = "the publisher has no webhook URL"
+        if publisher.webhook_url and publisher.webhook_secret:
+            timestamp = str(int(time.time()))
+            headers = {
+                "Content-Type": "application/json",
+                "User-Agent": "vswidget-webhook",
+                "X-VSWidget-Event": entry.event,
+                "X-VSWidget-Delivery": str(entry.id),
+                "X-VSWidget-Timestamp": timestamp,
+                "X-VSWidget-Signature": signature(publisher.webhook_secret, timestamp, entry.body),
+            }
+            try:
+                response = client.post(publisher.webhook_url, content=entry.body, headers=headers)
+                error = None if response.is_success else f"HTTP {response.status_code}"
+            except httpx.HTTPError as failure:
+                error = f"{type(failure).__name__}: {failure}"
+        store.finish_delivery(entry.id, error, backoff(entry.attempts + 1, base))
+        delivered += error is None
+    return delivered
+
+
+class Courier(threading.Thread):
+    """A daemon thread of a server process that delivers due webhooks every ``interval``."""
+
+    def __init__(self, app: Flask, interval: float = 1.0) -> None:
+        super().__init__(name="vswidget-courier", daemon=True)
+        self.app = app
+        self.interval = interval
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        with httpx.Client(timeout=TIMEOUT_SECONDS) as client:
+            while not self.stopped.wait(self.interval):
+                with self.app.app_context():
+                    try:
+                        deliver_due(client)
+                    except Exception:  # noqa: BLE001 - keep delivering after any failure
+                        self.app.logger.exception("webhook delivery failed")
