@@ -33,7 +33,7 @@ from ..tallies import percent
 bp = Blueprint("readers", __name__)
 
 MAX_BODY_BYTES = 4096
-BODY_TYPES = {"text/plain", "application/json"}
+BODY_TYPES = {"text/plain", "application/json", ""}  # "": no Content-Type at all
 crawlers = CrawlerDetect()
 
 

@@ -1,0 +1,156 @@
+"""Sign-ups reach the publisher's webhook: signed, retried with backoff, across restarts."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import http.server
+import json
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from flask import Flask
+from live import LiveServer
+from sqlalchemy import select
+
+from vswidget import Client, store
+from vswidget.extensions import db
+from vswidget.models import Outbox
+from vswidget.webhooks import backoff, deliver_due
+
+
+@dataclass
+class Receiver:
+    """A webhook receiver on 127.0.0.1 that fails its first ``failures`` requests."""
+
+    failures: int
+    url: str = ""
+    received: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+    attempts: int = 0
+
+    def accepted(self) -> list[tuple[dict[str, str], bytes]]:
+        return self.received[self.failures :]
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    state = Receiver(failures=2)
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - the base's name
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            state.attempts += 1
+            state.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+            self.send_response(503 if state.attempts <= state.failures else 204)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    state.url = f"http://127.0.0.1:{server.server_port}/hook"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield state
+    server.shutdown()
+    server.server_close()
+
+
+def assert_signed(headers: dict[str, str], body: bytes, secret: str) -> None:
+    signed = f"{headers['x-vswidget-timestamp']}.{body.decode()}".encode()
+    expected = "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(headers["x-vswidget-signature"], expected)
+
+
+def test_the_wait_doubles_after_each_failure_up_to_six_hours() -> None:
+    assert [backoff(n, 30) for n in (1, 2, 3, 4)] == [30, 60, 120, 240]
+    assert backoff(40, 30) == 6 * 3600
+
+
+def test_a_signup_is_delivered_signed_after_failed_attempts(
+    app: Flask, sdk: Client, receiver: Receiver, document: dict[str, Any]
+) -> None:
+    app.config["WEBHOOK_RETRY_SECONDS"] = 0.05
+    hook = sdk.set_webhook(receiver.url)
+    token = sdk.publish(document).token
+    client = app.test_client()
+    ticket = client.get(f"/v1/payload/{token}").json["ticket"]
+    body = json.dumps({"ticket": ticket, "email": "reader@example.com", "consent": True})
+    assert client.post("/v1/signups", data=body, content_type="text/plain").status_code == 200
+    with app.app_context(), httpx.Client(timeout=5) as http:
+        delivered = 0
+        for _ in range(100):  # bounded: at most ~5 s of retries
+            delivered += deliver_due(http)
+            if delivered:
+                break
+            time.sleep(0.05)
+        (entry,) = db.session.scalars(select(Outbox)).all()
+    assert delivered == 1 and receiver.attempts == 3
+    assert entry.attempts == 3 and entry.delivered_at is not None and entry.last_error == "HTTP 503"
+    assert len({headers["x-vswidget-delivery"] for headers, _ in receiver.received}) == 1
+    headers, raw = receiver.accepted()[0]
+    assert_signed(headers, raw, hook.secret)
+    sent = json.loads(raw)
+    assert sent["email"] == "reader@example.com" and sent["comparison"] == "kettle-vs-moka-pot"
+    assert headers["x-vswidget-event"] == "signup"
+
+
+def test_a_delivered_signup_is_not_sent_again(
+    app: Flask, sdk: Client, receiver: Receiver, document: dict[str, Any]
+) -> None:
+    receiver.failures = 0
+    sdk.set_webhook(receiver.url)
+    with app.app_context():
+        comparison = store.get_comparison(store.get_publisher("acme"), sdk.publish(document).slug)
+        store.add_signup(comparison, "reader@example.com")
+        with httpx.Client(timeout=5) as http:
+            assert deliver_due(http) == 1
+            assert deliver_due(http) == 0
+    assert receiver.attempts == 1
+
+
+def test_forgetting_an_address_drops_its_pending_delivery(
+    app: Flask, sdk: Client, receiver: Receiver, document: dict[str, Any]
+) -> None:
+    sdk.set_webhook(receiver.url)
+    with app.app_context():
+        comparison = store.get_comparison(store.get_publisher("acme"), sdk.publish(document).slug)
+        store.add_signup(comparison, "reader@example.com")
+    sdk.forget("reader@example.com")
+    with app.app_context(), httpx.Client(timeout=5) as http:
+        assert deliver_due(http) == 0
+    assert receiver.attempts == 0
+
+
+def test_delivery_survives_a_killed_server(
+    tmp_path: Path, receiver: Receiver, document: dict[str, Any]
+) -> None:
+    receiver.failures = 1
+    server = LiveServer(tmp_path, workers=2, WEBHOOK_RETRY_SECONDS="3").start()
+    try:
+        with Client(server.base, server.new_publisher("acme")) as sdk:
+            hook = sdk.set_webhook(receiver.url)
+            token = sdk.publish(document).token
+        ticket = httpx.get(f"{server.base}/v1/payload/{token}").json()["ticket"]
+        body = json.dumps({"ticket": ticket, "email": "reader@example.com", "consent": True})
+        assert httpx.post(f"{server.base}/v1/signups", content=body).status_code == 200
+        deadline = time.monotonic() + 10
+        while receiver.attempts < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert receiver.attempts == 1  # failed; the retry is due in 3 s
+        server.kill()
+        server.start()
+        deadline = time.monotonic() + 20
+        while not receiver.accepted() and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        server.stop()
+    assert len(receiver.accepted()) == 1
+    headers, raw = receiver.accepted()[0]
+    assert_signed(headers, raw, hook.secret)
