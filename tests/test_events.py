@@ -1,0 +1,105 @@
+"""Widget events: stored with the host page and day, never with an address; bots dropped."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from vswidget.extensions import db
+from vswidget.models import Event
+
+API = "/api/v1/comparisons"
+BROWSER = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/124.0 Safari/537.36"
+)
+
+
+@pytest.fixture
+def token(client: FlaskClient, auth: dict[str, str], document: dict[str, Any]) -> str:
+    return str(client.post(API, json=document, headers=auth).json["embed"]["token"])
+
+
+def send(client: FlaskClient, body: dict[str, Any], agent: str = BROWSER) -> Any:
+    return client.post(
+        "/v1/events",
+        data=json.dumps(body),
+        headers={"Content-Type": "text/plain;charset=UTF-8", "User-Agent": agent},
+        environ_base={"REMOTE_ADDR": "10.0.0.7"},
+    )
+
+
+def stored(app: Flask) -> list[Event]:
+    with app.app_context():
+        return list(db.session.scalars(select(Event).order_by(Event.id)))
+
+
+def test_events_are_stored_with_the_host_page_without_query_or_fragment(
+    app: Flask, client: FlaskClient, token: str
+) -> None:
+    body = {
+        "page": "https://blog.example/posts/coffee?utm_source=x&email=a@b.c#comments",
+        "referrer": "https://news.example/item?id=42",
+        "events": [
+            {"type": "impression", "token": token},
+            {"type": "click", "token": token, "item": "moka"},
+        ],
+    }
+    response = send(client, body)
+    assert response.status_code == 204
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    events = stored(app)
+    assert [(e.type, e.item_key) for e in events] == [("impression", None), ("click", "moka")]
+    assert {(e.origin, e.path, e.referrer) for e in events} == {
+        ("https://blog.example", "/posts/coffee", "news.example")
+    }
+    assert len(events[0].visitor) == 32 and "10.0.0.7" not in events[0].visitor
+
+
+def test_bots_are_dropped_by_user_agent(app: Flask, client: FlaskClient, token: str) -> None:
+    body = {"page": "https://blog.example/", "events": [{"type": "impression", "token": token}]}
+    for agent in (
+        "Googlebot/2.1 (+http://www.google.com/bot.html)",
+        "python-requests/2.31",
+        "curl/8.0",
+    ):
+        assert send(client, body, agent).status_code == 204
+    assert stored(app) == []
+
+
+def test_an_event_for_an_unknown_comparison_is_refused_and_nothing_stored(
+    app: Flask, client: FlaskClient, token: str
+) -> None:
+    body = {
+        "page": "https://blog.example/",
+        "events": [{"type": "impression", "token": token}, {"type": "view", "token": "forged"}],
+    }
+    response = send(client, body)
+    assert response.status_code == 404
+    assert list(response.json["error"]["fields"]) == ["events.1.token"]
+    assert stored(app) == []
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"page": "javascript:alert(1)", "events": [{"type": "view", "token": "t"}]}, "page"),
+        ({"page": "https://blog.example/", "events": []}, "events"),
+        (
+            {"page": "https://blog.example/", "events": [{"type": "hover", "token": "t"}]},
+            "events.0.type",
+        ),
+    ],
+)
+def test_malformed_events_are_refused(
+    app: Flask, client: FlaskClient, token: str, body: dict[str, Any], field: str
+) -> None:
+    response = send(client, body)
+    assert response.status_code == 422
+    assert field in response.json["error"]["fields"]
+    assert stored(app) == []
