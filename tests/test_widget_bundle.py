@@ -8,18 +8,23 @@ import importlib.util
 import json
 import os
 import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 import yaml
+from flask.testing import FlaskClient
 from jinja2 import Environment, FileSystemLoader
 
 from vswidget.i18n import LABELS
 from vswidget.tallies import tally
 
 ROOT = Path(__file__).resolve().parents[1]
+WIDGET_SRC = ROOT / "widget" / "src"
 STATIC = ROOT / "src" / "vswidget" / "static"
 TEMPLATES = ROOT / "src" / "vswidget" / "templates"
 DEMO = ROOT / "src" / "vswidget" / "data" / "demo.yaml"
@@ -91,6 +96,13 @@ def hostile_payload() -> dict[str, Any]:
     return payload
 
 
+def hostile_newsletter_payload() -> dict[str, Any]:
+    """Return the hostile payload with the newsletter form: its labels are injections too."""
+    payload = hostile_payload()
+    payload["cta"] = {"kind": "newsletter", "headline": XSS, "text": XSS, "label": XSS}
+    return payload
+
+
 def test_committed_bundle_and_stylesheet_match_a_fresh_build(bundler: ModuleType) -> None:
     built = bundler.build()
     assert bundler.stale(built) == [], "static files are out of date: run widget/build"
@@ -134,11 +146,33 @@ def test_bundle_guards_against_a_second_copy_and_drains_the_queue(bundle: str) -
     assert "prev.q.forEach" in bundle
 
 
-def test_comparison_macro_escapes_every_text_field() -> None:
-    html = render(hostile_payload())
+def test_bundle_keeps_no_cookie_and_sends_without_credentials(bundle: str) -> None:
+    assert "cookie" not in bundle.lower()
+    assert 'credentials:"omit"' in bundle
+    assert 'localStorage.setItem("vsw:"+token' in bundle
+    # Events go by sendBeacon, with fetch(keepalive) only where sendBeacon is missing.
+    assert "navigator.sendBeacon(url,body)" in bundle and "keepalive:true" in bundle
+
+
+def test_bundle_wires_the_servers_own_pages(bundle: str) -> None:
+    assert 'getElementById("vsw-payload")' in bundle
+    assert 'querySelector("section.vsw")' in bundle
+
+
+@pytest.mark.parametrize("make", [hostile_payload, hostile_newsletter_payload])
+def test_comparison_macro_escapes_every_text_field(make: Any) -> None:
+    html = render(make())
     assert ESCAPED in html
     assert "<img" not in html
     assert "javascript:" not in html and 'href="&lt;' not in html
+
+
+def test_comparison_macro_escapes_the_newsletter_form_and_vote_buttons() -> None:
+    html = render(hostile_newsletter_payload())
+    assert f'<label for="vsw-email">{ESCAPED}</label>' in html
+    assert f'<label for="vsw-consent">{ESCAPED}</label>' in html
+    assert f'<button class="btn" type="submit">{ESCAPED}</button>' in html
+    assert html.count(f'aria-pressed="false">{ESCAPED}</button>') == 2
 
 
 def test_comparison_macro_links_only_http_urls() -> None:
@@ -203,10 +237,57 @@ def test_comparison_macro_marks_sponsored_links() -> None:
     assert 'href="https://lmstudio.ai/" target="_blank" rel="noopener sponsored"' in html
 
 
-def test_comparison_macro_leaves_a_container_for_the_newsletter_form() -> None:
+def test_comparison_macro_renders_a_vote_button_on_every_card() -> None:
+    html = render(demo_payload(lang="de"))
+    for name in ("Ollama", "LM Studio"):
+        assert (
+            f'<button class="vote" type="button" aria-pressed="false">{name} wählen</button>'
+            in html
+        )
+    # The button comes first in the row, the item's link after it.
+    assert re.search(
+        r'<div class="actions"><button class="vote"[^>]*>[^<]*</button><a class="visit"', html
+    )
+
+
+def test_comparison_macro_has_a_live_region_for_the_vote_in_the_footer() -> None:
+    html = render(demo_payload())
+    assert '<p class="note" role="status" aria-live="polite"></p>' in html
+
+
+def test_comparison_macro_renders_the_newsletter_form() -> None:
     html = render(demo_payload())
     assert '<div class="cta" part="cta" data-kind="newsletter">' in html
-    assert '<div class="signup"></div>' in html
+    assert '<form method="post" novalidate>' in html
+    assert '<label for="vsw-email">Email address</label>' in html
+    assert (
+        '<input id="vsw-email" type="email" name="email" autocomplete="email" required'
+        ' aria-describedby="vsw-email-e">'
+    ) in html
+    assert '<input id="vsw-consent" type="checkbox" name="consent" required' in html
+    assert '<label for="vsw-consent">Yes, send me this newsletter.' in html
+    assert '<p class="err" id="vsw-email-e"></p>' in html
+    assert '<p class="err" id="vsw-consent-e"></p>' in html
+    assert '<button class="btn" type="submit">Subscribe</button>' in html  # the cta's own label
+    assert '<p class="msg" role="status" aria-live="polite" tabindex="-1"></p>' in html
+
+
+def test_comparison_macro_hides_the_honeypot_from_people() -> None:
+    html = render(demo_payload())
+    (honeypot,) = re.findall(r"<input [^>]*name=\"website\"[^>]*>", html)
+    assert honeypot == (
+        '<input class="hp" type="text" name="website" tabindex="-1" autocomplete="off"'
+        ' aria-hidden="true">'
+    )
+    css = (WIDGET_SRC / "widget.css").read_text(encoding="utf-8")
+    assert re.search(r"\.hp \{[^}]*left: -9999px", css)
+
+
+def test_comparison_macro_labels_the_sign_up_button_subscribe_by_default() -> None:
+    payload = demo_payload(lang="fr")
+    payload["cta"].pop("label", None)
+    label = LABELS["fr"]["subscribe"]
+    assert f'<button class="btn" type="submit">{label}</button>' in render(payload)
 
 
 def test_comparison_macro_renders_a_link_call_to_action_with_a_default_label() -> None:
@@ -214,7 +295,7 @@ def test_comparison_macro_renders_a_link_call_to_action_with_a_default_label() -
     payload["cta"] = {"kind": "link", "headline": "Read the guide", "url": "https://vs.test/guide"}
     html = render(payload)
     assert '<a class="btn" href="https://vs.test/guide" target="_blank" rel="noopener">' in html
-    assert ">Learn more</a>" in html and 'class="signup"' not in html
+    assert ">Learn more</a>" in html and 'class="signup"' not in html and "<form" not in html
 
 
 def test_comparison_macro_leaves_out_what_the_payload_leaves_out() -> None:
@@ -230,3 +311,173 @@ def test_comparison_macro_leaves_out_what_the_payload_leaves_out() -> None:
     for cls in ("kicker", "question", "cta", "scorecard", "meta", "tagline", "desc", "entry"):
         assert f'class="{cls}' not in html and f'class="stat {cls}' not in html
     assert '<h3 class="name">Ollama</h3>' in html
+
+
+# -- the pages that render the macro ------------------------------------------------------
+
+
+def test_the_servers_pages_carry_the_payload_as_a_safe_data_block_and_load_widget_js(
+    client: FlaskClient, auth: dict[str, str], document: dict[str, Any]
+) -> None:
+    document["title"] = "</script><script>alert(1)</script>" + XSS
+    document["cta"] = {"kind": "newsletter", "headline": XSS}
+    published = client.post("/api/v1/comparisons", json=document, headers=auth).json
+    token = published["embed"]["token"]
+    for path in (f"/embed/{token}", f"/c/acme/{document['slug']}"):
+        page = client.get(path).get_data(as_text=True)
+        (block,) = re.findall(
+            r'<script type="application/json" id="vsw-payload">(.*?)</script>', page, re.S
+        )
+        assert "<" not in block and ">" not in block  # nothing in it can close the element
+        data = json.loads(block)
+        assert data["token"] == token and data["title"] == document["title"]
+        assert '<script async src="/widget.js"></script>' in page
+        assert page.index('id="vsw-payload"') < page.index('src="/widget.js"')
+
+
+# -- render.js and the macro: the same markup ---------------------------------------------
+
+# A DOM just big enough for render.js, in Node: every element records its tag, attributes
+# (properties such as className and href count as their attributes), style and children.
+FAKE_DOM = r"""
+const ATTR = { className: "class", htmlFor: "for" };
+function element(tag) {
+  const node = { tag, attrs: {}, css: {}, kids: [] };
+  const style = {
+    setProperty: (k, v) => (node.css[k] = String(v)),
+    removeProperty: k => delete node.css[k],
+  };
+  return new Proxy(node, {
+    get(t, k) {
+      if (k === "style")
+        return new Proxy(style, { set: (s, k, v) => ((node.css[k] = String(v)), true) });
+      if (k === "appendChild") return c => (node.kids.push(c), c);
+      if (k === "setAttribute") return (a, v) => (node.attrs[a] = String(v));
+      return t[k];
+    },
+    set(t, k, v) {
+      if (k === "textContent") node.kids = [String(v)];
+      else node.attrs[ATTR[k] || k] = String(v);
+      return true;
+    },
+  });
+}
+globalThis.document = { createElement: element };
+function tree(n) {
+  if (typeof n === "string") return n;
+  const attrs = Object.assign({}, n.attrs);
+  if (Object.keys(n.css).length) attrs.style = n.css;
+  return [n.tag, attrs, n.kids.map(tree)];
+}
+"""
+
+VOID = {"input", "br", "img", "meta", "link", "hr"}
+
+
+class Tree(HTMLParser):
+    """The macro's HTML as [tag, attrs, children], whitespace between elements dropped."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.root: list[Any] = ["#root", {}, []]
+        self.stack = [self.root]
+        self.feed(html)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values: dict[str, Any] = {k: v or "" for k, v in attrs}
+        if "style" in values:
+            values["style"] = dict(
+                (part.split(":", 1)[0].strip(), part.split(":", 1)[1].strip())
+                for part in values["style"].split(";")
+                if part.strip()
+            )
+        node = [tag, values, []]
+        self.stack[-1][2].append(node)
+        if tag not in VOID:
+            self.stack.append(node)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag not in VOID:
+            assert self.stack.pop()[0] == tag
+
+    def handle_data(self, data: str) -> None:
+        kids = self.stack[-1][2]
+        if kids and isinstance(kids[-1], str):
+            kids[-1] += data
+        else:
+            kids.append(data)
+
+
+def normal(node: Any) -> Any:
+    """Text trimmed, whitespace-only text dropped; the same for both sides."""
+    if isinstance(node, str):
+        return node.strip()
+    tag, attrs, kids = node
+    kept = [normal(k) for k in kids if not (isinstance(k, str) and not k.strip())]
+    return [tag, attrs, kept]
+
+
+def js_tree(payload: dict[str, Any]) -> Any:
+    """Run render.js's build(payload) in Node with the fake DOM and return its tree."""
+    node = shutil.which("node")
+    if node is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("Node.js is needed to compare render.js with the macro")
+        pytest.skip("Node.js is not installed")
+    program = "\n".join(
+        [
+            FAKE_DOM,
+            (WIDGET_SRC / "format.js").read_text(encoding="utf-8"),
+            (WIDGET_SRC / "render.js").read_text(encoding="utf-8"),
+            f"process.stdout.write(JSON.stringify(tree(build({json.dumps(payload)}))));",
+        ]
+    )
+    done = subprocess.run(
+        [node, "-"], input=program, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def newsletter_without_label() -> dict[str, Any]:
+    payload = demo_payload({"ollama": 1}, lang="es")
+    payload["cta"].pop("label", None)
+    payload["items"][1]["sponsored"] = True
+    return payload
+
+
+def link_cta_unanimous() -> dict[str, Any]:
+    payload = demo_payload({"ollama": 2, "lm-studio": 1}, lang="de")
+    payload["cta"] = {"kind": "link", "headline": "Guide", "url": "https://vs.test/g"}
+    payload["contested"] = []
+    return payload
+
+
+def bare() -> dict[str, Any]:
+    payload = copy.deepcopy(demo_payload())
+    for key in ("kicker", "question", "cta"):
+        del payload[key]
+    payload["panel"] = []
+    payload["contested"] = []
+    for item in payload["items"]:
+        for key in ("category", "tagline", "description", "price", "url"):
+            item.pop(key, None)
+    return payload
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        demo_payload,
+        newsletter_without_label,
+        link_cta_unanimous,
+        bare,
+        hostile_payload,
+        hostile_newsletter_payload,
+    ],
+)
+def test_render_js_and_the_macro_build_the_same_elements(make: Any) -> None:
+    payload = make()
+    (server,) = normal(Tree(render(payload)).root)[2]
+    assert normal(js_tree(payload)) == server

@@ -17,7 +17,7 @@ SRC = HERE / "src"
 STATIC = HERE.parent / "src" / "vswidget" / "static"
 
 # Concatenation order: each file uses only what the ones before it define.
-SCRIPTS = ("format.js", "api.js", "render.js", "main.js")
+SCRIPTS = ("format.js", "api.js", "render.js", "events.js", "wire.js", "main.js")
 STYLESHEET = "widget.css"
 
 BANNER = "/*! vswidget: built from widget/src by widget/build */\n"

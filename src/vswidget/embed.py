@@ -14,10 +14,10 @@ from .models import Comparison
 # (the narrowest common blog column); the snippet reserves their sum so the host
 # page does not jump when the widget renders. What does not fit scrolls inside.
 HEADER_HEIGHT = 124
-ITEMS_HEIGHT = {2: 460, 3: 660, 4: 930}  # four items sit in a 2 x 2 grid
+ITEMS_HEIGHT = {2: 460, 3: 704, 4: 930}  # four items sit in a 2 x 2 grid
 SCORECARD_HEIGHT = 66
 REVIEWER_ROW_HEIGHT = {2: 52, 3: 84, 4: 84}  # verdict badges wrap with 3 or more items
-CTA_HEIGHT = 88
+CTA_HEIGHT = {"link": 88, "newsletter": 192}  # the newsletter holds its sign-up form
 FOOTER_HEIGHT = 40
 
 
@@ -39,7 +39,7 @@ def reserved_height(document: dict[str, Any]) -> int:
     if document.get("panel"):
         height += SCORECARD_HEIGHT + REVIEWER_ROW_HEIGHT[items] * len(document["panel"])
     if document.get("cta"):
-        height += CTA_HEIGHT
+        height += CTA_HEIGHT[document["cta"]["kind"]]
     return height
 
 

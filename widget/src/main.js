@@ -1,51 +1,13 @@
-// main.js: finds the widgets of the page, loads them as they come near, exposes window.VSWidget.
+// main.js: finds the widgets of the page, loads them as they come near, exposes window.VSWidget;
+// on the server's own pages, wires the comparison already there.
 
-const me = document.currentScript; // only set while this script first runs
 const seen = new WeakSet(); // every element ever taken: none is rendered twice
 const BATCH = 20; // embed tokens per request at most
 let io, sheet, timer; // the IntersectionObserver, the shared stylesheet, the pending flush
 const queue = []; // elements near the viewport, waiting for the flush
-const REPORT = ": please report it to the vswidget maintainers.";
-
-function warn(msg) {
-  try {
-    console.warn("[vswidget] " + msg);
-  } catch (e) {}
-}
-
-// A function that logs instead of throwing: nothing escapes to the host page.
-function safe(f) {
-  return function (a) {
-    try {
-      return f(a);
-    } catch (e) {
-      warn("unexpected error (" + e + ")" + REPORT);
-    }
-  };
-}
-
-// The server that served this script: widget.js comes from the same origin as the payloads.
-function serverOrigin() {
-  let src = me && me.src;
-  const all = document.querySelectorAll("script[src]");
-  for (let i = all.length - 1; !src && i >= 0; i--) {
-    if (/\/widget\.js([?#]|$)/.test(all[i].src)) src = all[i].src;
-  }
-  try {
-    return new URL(src).origin;
-  } catch (e) {
-    return "";
-  }
-}
-
-const origin = serverOrigin();
 
 function tokenOf(el) {
   return (el.getAttribute("data-vswidget") || "").trim();
-}
-
-function shortToken(t) {
-  return t.length > 12 ? t.slice(0, 10) + "\u2026" : t;
 }
 
 // Take a widget element (or every widget inside a container): load it once it comes near.
@@ -141,8 +103,20 @@ function show(el, p) {
     const root = el.attachShadow({ mode: "open" });
     adopt(root);
     root.appendChild(tree);
+    wire(tree, p, el);
   } catch (e) {
     warn("could not show " + shortToken(tokenOf(el)) + " (" + e + ")" + REPORT);
+  }
+}
+
+// The server's pages (iframe form, canonical page) render the comparison themselves and
+// hold its payload in <script type="application/json" id="vsw-payload">.
+function page() {
+  const data = document.getElementById("vsw-payload");
+  const sec = document.querySelector("section.vsw");
+  if (data && sec && !seen.has(sec)) {
+    seen.add(sec);
+    wire(sec, JSON.parse(data.textContent), sec);
   }
 }
 
@@ -155,7 +129,10 @@ try {
     if (prev) Object.keys(prev).forEach(k => k in api || (api[k] = prev[k]));
     window.VSWidget = api;
     if (window.IntersectionObserver) io = new IntersectionObserver(near, { rootMargin: "600px" });
-    const scan = safe(() => take(document));
+    const scan = safe(() => {
+      page();
+      take(document);
+    });
     scan();
     if (document.readyState == "loading") document.addEventListener("DOMContentLoaded", scan);
     if (prev && prev.q && prev.q.forEach) prev.q.forEach(render);

@@ -10,8 +10,9 @@ function h(tag, cls, text, parent) {
   return e;
 }
 
-function attr(e, name, value) {
-  e.setAttribute(name, value);
+// Attributes from an object: attr(e, {type: "button", "aria-pressed": "false"}).
+function attr(e, values) {
+  for (const k in values) e.setAttribute(k, values[k]);
   return e;
 }
 
@@ -24,12 +25,18 @@ function link(parent, cls, url, text, rel) {
   return a;
 }
 
+// A share as a big percent, with its bar under it (--p); wire.js updates it after a vote.
+function percent(dd, n) {
+  dd.textContent = pct(n);
+  if (typeof n == "number") dd.style.setProperty("--p", n + "%");
+  else dd.style.removeProperty("--p");
+}
+
 // One figure of a card: a label and a big percent with a bar under it.
 function stat(dl, cls, label, n) {
   const d = h("div", "stat " + cls, null, dl);
   h("dt", null, label, d);
-  const dd = h("dd", "pct", pct(n), d);
-  if (typeof n == "number") dd.style.setProperty("--p", n + "%");
+  percent(h("dd", "pct", null, d), n);
 }
 
 function has(list, key) {
@@ -41,7 +48,7 @@ function build(p) {
   const L = p.labels || {};
   const items = p.items || [];
   const panel = p.panel || [];
-  const root = attr(attr(h("section", "vsw"), "role", "region"), "aria-label", fill(L.region, { title: p.title }));
+  const root = attr(h("section", "vsw"), { role: "region", "aria-label": fill(L.region, { title: p.title }) });
   root.style.height = p.height + "px";
 
   const head = h("header", "head", null, root);
@@ -52,7 +59,7 @@ function build(p) {
   const body = h("div", "body", null, root);
   const cards = h("ul", "items n" + items.length, null, body);
   items.forEach(it => {
-    const card = attr(h("li", "card", null, cards), "data-key", it.key);
+    const card = attr(h("li", "card", null, cards), { "data-key": it.key });
     const flag = has(p.contested, it.key) ? "split" : panel.length > 1 ? "agrees" : "";
     if (it.category || flag || it.sponsored) {
       const meta = h("p", "meta", null, card);
@@ -71,8 +78,9 @@ function build(p) {
       h("dd", null, it.price, d);
     }
     if (it.description) h("p", "desc", it.description, card);
-    // The vote button of a later issue joins this row.
+    // The vote button and the link, at the bottom of the card; wire.js makes the button work.
     const act = h("div", "actions", null, card);
+    attr(h("button", "vote", fill(L.vote, { name: it.name }), act), { type: "button", "aria-pressed": "false" });
     link(act, "visit", it.url, fill(L.visit, { name: it.name }), it.sponsored ? "noopener sponsored" : "");
   });
 
@@ -97,7 +105,7 @@ function build(p) {
         const chip = h("li", "v " + ship + (odd ? " dissent" : ""), null, ul);
         h("span", "vname", it.name, chip);
         h("span", "vv", L[ship], chip);
-        if (odd) attr(attr(h("span", "dis", null, chip), "role", "img"), "aria-label", L.dissent).title = L.dissent;
+        if (odd) attr(h("span", "dis", null, chip), { role: "img", "aria-label": L.dissent, title: L.dissent });
         if (!v.quote) return;
         if (!quotes) h("summary", null, L.quotes, (quotes = h("details", "quotes", null, sc)));
         if (!said) {
@@ -113,17 +121,37 @@ function build(p) {
 
   const cta = p.cta;
   if (cta) {
-    const box = attr(attr(h("div", "cta", null, body), "part", "cta"), "data-kind", cta.kind);
+    const box = attr(h("div", "cta", null, body), { part: "cta", "data-kind": cta.kind });
     const txt = h("div", "cta-text", null, box);
     h("h3", "cta-h", cta.headline, txt);
     if (cta.text) h("p", "cta-t", cta.text, txt);
     if (cta.kind == "link") link(box, "btn", cta.url, cta.label || L.learn_more);
-    // The sign-up form of a later issue fills this container.
-    else h("div", "signup", null, box);
+    else signup(h("div", "signup", null, box), L, cta.label || L.subscribe);
   }
 
   const foot = h("footer", "foot", null, root);
   link(foot, "full", p.url, L.full);
+  attr(h("p", "note", null, foot), { role: "status", "aria-live": "polite" }); // says how a vote went
   h("span", "count", voteCount(L, p.votes), foot);
   return root;
+}
+
+// The newsletter form. IDs are fixed: one comparison per shadow root, or per server page.
+// method=post: without JavaScript a submit never puts the address in a URL.
+function signup(box, L, label) {
+  const form = attr(h("form", null, null, box), { method: "post", novalidate: "" });
+  let d = h("div", "fld", null, form);
+  attr(h("label", null, L.email, d), { for: "vsw-email" });
+  const row = h("div", "row", null, d);
+  const describe = "aria-describedby"; // the message under the field: empty until it fails
+  attr(h("input", null, null, row), { id: "vsw-email", type: "email", name: "email", autocomplete: "email", required: "", [describe]: "vsw-email-e" });
+  attr(h("button", "btn", label, row), { type: "submit" });
+  attr(h("p", "err", null, d), { id: "vsw-email-e" });
+  d = h("div", "fld chk", null, form);
+  attr(h("input", null, null, d), { id: "vsw-consent", type: "checkbox", name: "consent", required: "", [describe]: "vsw-consent-e" });
+  attr(h("label", null, L.consent, d), { for: "vsw-consent" });
+  attr(h("p", "err", null, d), { id: "vsw-consent-e" });
+  // The honeypot: people never see it or reach it, some bots fill it in.
+  attr(h("input", "hp", null, form), { type: "text", name: "website", tabindex: "-1", autocomplete: "off", "aria-hidden": "true" });
+  attr(h("p", "msg", null, box), { role: "status", "aria-live": "polite", tabindex: "-1" });
 }
