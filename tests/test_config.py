@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from vswidget import create_app
+from vswidget import ConfigurationError, create_app
 from vswidget.config import SETTINGS, from_environ
 
 
@@ -67,3 +67,8 @@ def test_a_relative_instance_path_is_taken_from_the_working_folder(
     monkeypatch.chdir(instance.parent)
     monkeypatch.setenv("VSWIDGET_INSTANCE_PATH", "relative-instance")
     assert create_app().instance_path == str(instance.parent / "relative-instance")
+
+
+def test_a_rate_limit_that_cannot_be_read_stops_the_app(instance: Path) -> None:
+    with pytest.raises(ConfigurationError, match="VSWIDGET_VOTE_RATE_LIMIT='thirty a minute'"):
+        create_app({"VOTE_RATE_LIMIT": "thirty a minute"})

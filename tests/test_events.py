@@ -103,3 +103,15 @@ def test_malformed_events_are_refused(
     assert response.status_code == 422
     assert field in response.json["error"]["fields"]
     assert stored(app) == []
+
+
+def test_login_details_in_a_page_url_are_never_stored(
+    app: Flask, client: FlaskClient, token: str
+) -> None:
+    body = {
+        "page": "https://user:secret@blog.example:8443/p",
+        "events": [{"type": "view", "token": token}],
+    }
+    assert send(client, body).status_code == 204
+    (event,) = stored(app)
+    assert event.origin == "https://blog.example:8443"

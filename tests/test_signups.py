@@ -141,3 +141,30 @@ def test_a_webhook_url_must_be_http(client: FlaskClient, auth: dict[str, str]) -
     response = client.put("/api/v1/webhook", json={"url": "javascript:alert(1)"}, headers=auth)
     assert response.status_code == 422
     assert list(response.json["error"]["fields"]) == ["url"]
+
+
+def test_a_comparison_without_a_newsletter_takes_no_signups(
+    sdk: Client, client: FlaskClient, auth: dict[str, str], document: dict[str, Any]
+) -> None:
+    document["cta"] = {"kind": "link", "headline": "Read more", "url": "https://example.com"}
+    token = client.post(API, json=document, headers=auth).json["embed"]["token"]
+    link_ticket = client.get(f"/v1/payload/{token}").json["ticket"]
+    response = sign_up(client, ticket=link_ticket, email="reader@example.com", consent=True)
+    assert response.status_code == 422
+    assert sdk.signups() == []
+
+
+def test_an_address_with_url_characters_can_be_forgotten(
+    sdk: Client, client: FlaskClient, ticket: str
+) -> None:
+    sign_up(client, ticket=ticket, email="a+b?c#d%e@example.com", consent=True)
+    assert sdk.forget("a+b?c#d%e@example.com") == 1
+
+
+def test_the_csv_never_holds_a_spreadsheet_formula(
+    runner: CliRunner, live_server: str, api_key: str, client: FlaskClient, ticket: str
+) -> None:
+    sign_up(client, ticket=ticket, email="=1+1@example.com", consent=True)
+    env = {"VSWIDGET_URL": live_server, "VSWIDGET_API_KEY": api_key}
+    lines = runner.invoke(main, ["signups", "--csv"], env=env).stdout.splitlines()
+    assert lines[1].startswith("'=1+1@example.com,")

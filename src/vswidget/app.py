@@ -8,9 +8,11 @@ from typing import Any
 
 from flask import Flask
 from flask_smorest import Api
+from limits import parse_many
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config, errors, headers
+from .errors import ConfigurationError
 from .extensions import cache, cache_config, db, limiter
 from .schemas import ErrorSchema
 from .views import demo, public, publisher, readers
@@ -70,6 +72,13 @@ def _complete(app: Flask) -> None:
         cfg["DATABASE_URL"] = config.default_database_url(app.instance_path)
     if not cfg["SECRET_KEYS"]:
         cfg["SECRET_KEYS"] = config.instance_secret_keys(app.instance_path)
+    for name in ("VOTE_RATE_LIMIT", "SIGNUP_RATE_LIMIT", "EVENT_RATE_LIMIT"):
+        try:
+            parse_many(cfg[name])
+        except ValueError:
+            raise ConfigurationError(
+                f"VSWIDGET_{name}={cfg[name]!r} is not a rate limit such as '30/minute;300/day'."
+            ) from None
     cfg.update(
         MAX_CONTENT_LENGTH=cfg["MAX_BODY_BYTES"],
         API_TITLE="vswidget",

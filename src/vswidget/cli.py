@@ -330,12 +330,17 @@ def signups(slug: str | None, as_csv: bool, url: str, api_key: str) -> None:
         table = csv.writer(sys.stdout, lineterminator="\n")
         table.writerow(["email", "comparison", "created_at"])
         for entry in found:
-            table.writerow([entry.email, entry.comparison or "", entry.created_at])
+            table.writerow([_cell(entry.email), entry.comparison or "", entry.created_at])
         return
     if not found:
         click.echo("No sign-ups yet.")
     for entry in found:
         click.echo(f"{entry.created_at[:19]}  {entry.comparison or '-':<30}  {entry.email}")
+
+
+def _cell(text: str) -> str:
+    """Return text a spreadsheet shows as text, never runs as a formula."""
+    return "'" + text if text[:1] in {"=", "+", "-", "@"} else text
 
 
 @main.command()

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -125,7 +126,8 @@ class Client:
 
     def forget(self, email: str) -> int:
         """Delete every sign-up of an address (any letter case); return how many there were."""
-        deleted: int = self._request("DELETE", f"/signups/{email}").json()["deleted"]
+        path = f"/signups/{quote(email, safe='@')}"
+        deleted: int = self._request("DELETE", path).json()["deleted"]
         return deleted
 
     def set_webhook(self, url: str) -> Webhook:

@@ -68,6 +68,13 @@ SETTINGS: tuple[Setting, ...] = (
         float,
     ),
     Setting(
+        "WEBHOOK_ALLOW_PRIVATE",
+        False,
+        "Deliver webhooks to loopback and private-network addresses too (for tests and "
+        "single-tenant installs); off, a publisher cannot make the server call its own network.",
+        _bool,
+    ),
+    Setting(
         "SECRET_KEYS",
         None,
         "Comma-separated signing keys, oldest first: the last signs, all verify. "

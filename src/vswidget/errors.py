@@ -205,7 +205,8 @@ def init_app(app: Flask) -> None:
 def _subject() -> str:
     from flask import request
 
-    return "document" if request.method in {"POST", "PUT"} else "request"
+    writes = request.method in {"POST", "PUT"}
+    return "document" if writes and request.path.startswith("/api/v1/comparisons") else "request"
 
 
 def _describe(exc: Exception) -> str:

@@ -148,10 +148,11 @@ class Signup(Base):
 
 
 class Outbox(Base):
-    """A webhook delivery waiting to succeed: retried with backoff, across restarts."""
+    """A webhook delivery waiting to succeed: retried with backoff, across restarts,
+    and deleted once delivered."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "delivered_at", "next_attempt_at"),)
+    __table_args__ = (Index("ix_outbox_due", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     publisher_id: Mapped[int] = mapped_column(ForeignKey("publishers.id", ondelete="CASCADE"))
@@ -160,7 +161,6 @@ class Outbox(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -371,14 +371,12 @@ def list_signups(
 
 
 def delete_signups(publisher: Publisher, email: str) -> int:
-    """Forget an address: delete its sign-ups and undelivered webhook copies; return how many."""
+    """Forget an address: delete its sign-ups and pending webhook copies; return how many."""
     with db.writing() as session:
         signups = list(_signups_of(publisher, email))
         for signup in signups:
             session.delete(signup)
-        pending = session.scalars(
-            select(Outbox).where(Outbox.publisher_id == publisher.id, Outbox.delivered_at.is_(None))
-        )
+        pending = session.scalars(select(Outbox).where(Outbox.publisher_id == publisher.id))
         for entry in pending:
             if json.loads(entry.body).get("email", "").lower() == email.lower():
                 session.delete(entry)
@@ -386,52 +384,62 @@ def delete_signups(publisher: Publisher, email: str) -> int:
 
 
 def set_webhook(publisher: Publisher, url: str | None) -> Publisher:
-    """Deliver sign-ups to ``url`` from now on (None: stop); a secret is made on first use."""
+    """Deliver sign-ups to ``url`` from now on, or stop (None).
+
+    A secret is made when a webhook is set where there was none; stopping drops
+    it, so stopping and setting again rotates the secret.
+    """
     with db.writing() as session:
         stored = session.get(Publisher, publisher.id)
         assert stored is not None
         stored.webhook_url = url
-        if url and not stored.webhook_secret:
+        if url is None:
+            stored.webhook_secret = None
+        elif not stored.webhook_secret:
             stored.webhook_secret = secrets.token_hex(32)
     return stored
 
 
-def claim_deliveries(lease_seconds: float, limit: int = 20) -> list[tuple[Outbox, Publisher]]:
-    """Claim due webhook deliveries for ``lease_seconds``; no other worker takes them meanwhile."""
+def claim_delivery(lease_seconds: float) -> tuple[Outbox, Publisher] | None:
+    """Claim the oldest due webhook delivery for ``lease_seconds``, or return None.
+
+    While claimed, no other worker takes it; a worker that dies mid-attempt lets the
+    claim lapse, and the delivery is attempted again.
+    """
     now = utcnow()
     with db.writing() as session:
-        entries = list(
-            session.scalars(
-                select(Outbox)
-                .where(
-                    Outbox.delivered_at.is_(None),
-                    Outbox.next_attempt_at <= now,
-                    (Outbox.claimed_until.is_(None)) | (Outbox.claimed_until < now),
-                )
-                .order_by(Outbox.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
+        entry = session.scalar(
+            select(Outbox)
+            .where(
+                Outbox.next_attempt_at <= now,
+                (Outbox.claimed_until.is_(None)) | (Outbox.claimed_until < now),
             )
+            .order_by(Outbox.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
         )
-        for entry in entries:
-            entry.claimed_until = now + timedelta(seconds=lease_seconds)
-        claimed = [(entry, session.get(Publisher, entry.publisher_id)) for entry in entries]
-    return [(entry, publisher) for entry, publisher in claimed if publisher is not None]
+        if entry is None:
+            return None
+        entry.claimed_until = now + timedelta(seconds=lease_seconds)
+        publisher = session.get(Publisher, entry.publisher_id)
+    assert publisher is not None  # the outbox row cascades with its publisher
+    return entry, publisher
 
 
 def finish_delivery(entry_id: int, error: str | None, retry_in: float) -> None:
-    """Record a delivery attempt: done, or failed and due again in ``retry_in`` seconds."""
+    """Record an attempt: a delivered entry is deleted (it held a reader's address),
+    a failed one is due again in ``retry_in`` seconds."""
     with db.writing() as session:
         entry = session.get(Outbox, entry_id)
         if entry is None:  # forgotten meanwhile
             return
+        if error is None:
+            session.delete(entry)
+            return
         entry.attempts += 1
         entry.claimed_until = None
-        if error is None:
-            entry.delivered_at = utcnow()
-        else:
-            entry.last_error = error[:500]
-            entry.next_attempt_at = utcnow() + timedelta(seconds=retry_in)
+        entry.last_error = error[:500]
+        entry.next_attempt_at = utcnow() + timedelta(seconds=retry_in)
 
 
 def add_events(events: list[dict[str, Any]]) -> None:

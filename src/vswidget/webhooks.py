@@ -17,8 +17,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
+import socket
 import threading
 import time
+from urllib.parse import urlsplit
 
 import httpx
 from flask import Flask, current_app
@@ -26,8 +29,10 @@ from flask import Flask, current_app
 from . import store
 
 MAX_BACKOFF_SECONDS = 6 * 3600
-LEASE_SECONDS = 60.0  # longer than one attempt may take
 TIMEOUT_SECONDS = 10.0
+# A claim outlives one attempt; a worker that dies mid-attempt frees it when it ends.
+LEASE_SECONDS = 3 * TIMEOUT_SECONDS
+BATCH = 20  # deliveries a worker attempts per round, claimed one at a time
 
 
 def signature(secret: str, timestamp: str, body: str) -> str:
@@ -41,13 +46,33 @@ def backoff(failures: int, base: float) -> float:
     return float(min(base * 2 ** max(failures - 1, 0), MAX_BACKOFF_SECONDS))
 
 
+def private_address(url: str) -> str | None:
+    """Return why ``url`` must not be called (it reaches a non-public address), or None."""
+    host = urlsplit(url).hostname or ""
+    try:
+        addresses = {str(info[4][0]) for info in socket.getaddrinfo(host, None)}
+    except (socket.gaierror, UnicodeError):
+        return f"cannot resolve {host}"
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%")[0])
+        if not ip.is_global:
+            return f"{host} resolves to {ip}, a non-public address"
+    return None
+
+
 def deliver_due(client: httpx.Client) -> int:
     """Attempt every delivery that is due; return how many succeeded. Needs an app context."""
     base = current_app.config["WEBHOOK_RETRY_SECONDS"]
     delivered = 0
-    for entry, publisher in store.claim_deliveries(LEASE_SECONDS):
-        error: str | None = "the publisher has no webhook URL"
-        if publisher.webhook_url and publisher.webhook_secret:
+    for _ in range(BATCH):
+        claimed = store.claim_delivery(LEASE_SECONDS)
+        if claimed is None:
+            break
+        entry, publisher = claimed
+        error: str | None = None if publisher.webhook_url else "the publisher has no webhook URL"
+        if publisher.webhook_url and not current_app.config["WEBHOOK_ALLOW_PRIVATE"]:
+            error = private_address(publisher.webhook_url)
+        if error is None and publisher.webhook_url and publisher.webhook_secret:
             timestamp = str(int(time.time()))
             headers = {
                 "Content-Type": "application/json",

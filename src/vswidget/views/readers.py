@@ -40,6 +40,7 @@ crawlers = CrawlerDetect()
 @bp.after_request
 def no_store(response: Response) -> Response:
     response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Access-Control-Expose-Headers"] = "Retry-After"
     response.headers["Cache-Control"] = "no-store"
     if request.method == "OPTIONS":
         response.headers["Access-Control-Allow-Methods"] = "POST"
@@ -124,6 +125,8 @@ def signup() -> dict[str, bool]:
     """Sign a reader up for the publisher's newsletter, with their consent."""
     body = read_body(SignupSchema())
     comparison = ticket_comparison(body["ticket"])
+    if (store.document(comparison).get("cta") or {}).get("kind") != "newsletter":
+        raise ValidationError("This comparison offers no newsletter to sign up for.")
     if not body.get("website"):  # a filled honeypot is a bot: it is told nothing
         store.add_signup(comparison, body["email"])
     return {"ok": True}
@@ -139,6 +142,8 @@ def events() -> tuple[str, int]:
     page = urlsplit(body["page"])
     if page.scheme not in {"http", "https"} or not page.hostname:
         raise ValidationError("The page must be an http(s) URL.", {"page": ["Not an http(s) URL."]})
+    # scheme://host[:port]: never the user:password@ a page URL may carry
+    origin = f"{page.scheme}://{page.hostname}{f':{page.port}' if page.port else ''}"[:255]
     referrer = urlsplit(body.get("referrer") or "").hostname
     comparisons: dict[str, Comparison] = {}
     rows = []
@@ -157,7 +162,7 @@ def events() -> tuple[str, int]:
                 "comparison_id": comparison.id,
                 "type": event["type"],
                 "item_key": event.get("item"),
-                "origin": f"{page.scheme}://{page.netloc}"[:255],
+                "origin": origin,
                 "path": (page.path or "/")[:1000],
                 "referrer": referrer[:255] if referrer else None,
                 "day": visitors.today(),
