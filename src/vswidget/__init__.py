@@ -4,7 +4,7 @@ Importing vswidget starts nothing: no app, no connection.
 """
 
 from .app import create_app
-from .client import Client, Published, Signup, Summary, Webhook
+from .client import Client, Published, Signup, Stats, Summary, Webhook
 from .document import Comparison, Item, Link, Newsletter, Reviewer, Verdict
 from .errors import (
     AuthenticationError,
@@ -47,6 +47,7 @@ __all__ = [
     "Reviewer",
     "ServerError",
     "Signup",
+    "Stats",
     "Summary",
     "UnsupportedMediaType",
     "ValidationError",

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
+import json
 import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -164,6 +167,16 @@ def publisher_add_key(handle: str) -> None:
         key = store.issue_api_key(handle)
         click.echo(f"New API key for '{handle}', shown only this once:")
         click.echo(key)
+
+
+@publisher.command("password")
+@click.argument("handle")
+@click.password_option(help="The new password (asked for twice when not given).")
+def publisher_password(handle: str, password: str) -> None:
+    """Set the password HANDLE logs into the dashboard with."""
+    with app_context():
+        store.set_password(handle, password)
+        click.echo(f"Password set for '{handle}': log in at /dashboard/login.")
 
 
 @publisher.command("revoke-key")
@@ -370,3 +383,50 @@ def webhook(webhook_url: str | None, off: bool, url: str, api_key: str) -> None:
         return
     click.echo(f"Sign-ups are delivered to {hook.url}")
     click.echo(f"Signing secret: {hook.secret}")
+
+
+COUNTS = ("impressions", "views", "votes", "clicks", "signups", "visitors")
+
+
+@main.command()
+@click.argument("slug")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="First day (YYYY-MM-DD).")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Last day (YYYY-MM-DD).")
+@click.option("--json", "as_json", is_flag=True, help="Print the whole answer as JSON.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print one CSV row per day.")
+@client_options
+def stats(
+    slug: str,
+    since: datetime | None,
+    until: datetime | None,
+    as_json: bool,
+    as_csv: bool,
+    url: str,
+    api_key: str,
+) -> None:
+    """Show a comparison's figures per day (default: the last 30 days)."""
+    with Client(url, api_key) as client:
+        found = client.stats(slug, since and since.date(), until and until.date())
+    if as_json:
+        click.echo(json.dumps(dataclasses.asdict(found), indent=2))
+        return
+    if as_csv:
+        table = csv.writer(sys.stdout, lineterminator="\n")
+        table.writerow(["day", *COUNTS])
+        for day in found.days:
+            table.writerow([day["day"], *(day[name] for name in COUNTS)])
+        return
+    click.echo(f"{slug}: {found.since} to {found.until}")
+    click.echo(f"{'day':<12}" + "".join(f"{name:>13}" for name in COUNTS))
+    for day in found.days:
+        click.echo(f"{day['day']:<12}" + "".join(f"{day[name]:>13,}" for name in COUNTS))
+    click.echo(f"{'total':<12}" + "".join(f"{found.totals[name]:>13,}" for name in COUNTS))
+    rates = ", ".join(
+        f"{name.replace('_', ' ')} {'—' if value is None else f'{value}%'}"
+        for name, value in found.rates.items()
+    )
+    click.echo(f"conversion: {rates}")
+    if found.pages:
+        busiest = found.pages[0]
+        count = len(found.pages)
+        click.echo(f"{count} host page(s); busiest: {busiest['origin']}{busiest['path']}")

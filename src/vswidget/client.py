@@ -12,6 +12,7 @@ import builtins
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import date
 from types import TracebackType
 from typing import Any
 from urllib.parse import quote
@@ -21,7 +22,7 @@ import httpx
 from .document import Comparison
 from .errors import ConnectionFailed, NotFound, VSWidgetError, error_for_status
 
-__all__ = ["Client", "Published", "Signup", "Summary", "Webhook"]
+__all__ = ["Client", "Published", "Signup", "Stats", "Summary", "Webhook"]
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,19 @@ class Webhook:
 
     url: str
     secret: str
+
+
+@dataclass(frozen=True)
+class Stats:
+    """A comparison's figures over a range of days (see ``Client.stats``)."""
+
+    since: str
+    until: str
+    totals: dict[str, int]
+    rates: dict[str, int | None]
+    days: list[dict[str, Any]]
+    pages: list[dict[str, Any]]
+    items: dict[str, dict[str, int]]
 
 
 class Client:
@@ -118,6 +132,17 @@ class Client:
         """Yield all your comparisons, by slug, fetching a page at a time."""
         for entry in self._pages("/comparisons", page_size):
             yield Summary(**entry)
+
+    def stats(
+        self, slug: str, since: date | str | None = None, until: date | str | None = None
+    ) -> Stats:
+        """Return a comparison's impressions, views, votes, clicks and sign-ups.
+
+        ``since`` and ``until`` (dates or YYYY-MM-DD, both included) default to the
+        30 days that end today.
+        """
+        params = {k: str(v) for k, v in (("since", since), ("until", until)) if v is not None}
+        return Stats(**self._request("GET", f"/comparisons/{slug}/stats", params=params).json())
 
     def signups(self, slug: str | None = None) -> builtins.list[Signup]:
         """Return your newsletter sign-ups, newest first; with ``slug``, those of one comparison."""

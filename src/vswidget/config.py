@@ -68,6 +68,18 @@ SETTINGS: tuple[Setting, ...] = (
         float,
     ),
     Setting(
+        "EVENT_RETENTION_DAYS",
+        30,
+        "Days raw analytics events are kept; their daily rollups are kept for good.",
+        int,
+    ),
+    Setting(
+        "ROLLUP_SECONDS",
+        60.0,
+        "How often a server rolls up today's events for the dashboard and stats.",
+        float,
+    ),
+    Setting(
         "WEBHOOK_ALLOW_PRIVATE",
         False,
         "Deliver webhooks to loopback and private-network addresses too (for tests and "

@@ -50,6 +50,7 @@ class Publisher(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     webhook_url: Mapped[str | None] = mapped_column(String(2000))
     webhook_secret: Mapped[str | None] = mapped_column(String(64))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
 
     api_keys: Mapped[list[ApiKey]] = relationship(
         back_populates="publisher", cascade="all, delete-orphan", order_by="ApiKey.id"
@@ -181,3 +182,62 @@ class Event(Base):
     day: Mapped[date] = mapped_column(Date)
     visitor: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DailyTotal(Base):
+    """One comparison's counts on one day, all host pages together."""
+
+    __tablename__ = "daily_totals"
+
+    comparison_id: Mapped[int] = mapped_column(
+        ForeignKey("comparisons.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    impressions: Mapped[int] = mapped_column(Integer, default=0)
+    views: Mapped[int] = mapped_column(Integer, default=0)
+    votes: Mapped[int] = mapped_column(Integer, default=0)
+    clicks: Mapped[int] = mapped_column(Integer, default=0)
+    signups: Mapped[int] = mapped_column(Integer, default=0)
+    visitors: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DailyPage(Base):
+    """One comparison's counts on one host page on one day."""
+
+    __tablename__ = "daily_pages"
+    __table_args__ = (Index("ix_daily_pages_comparison_day", "comparison_id", "day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    comparison_id: Mapped[int] = mapped_column(ForeignKey("comparisons.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)
+    origin: Mapped[str] = mapped_column(String(255))
+    path: Mapped[str] = mapped_column(String(1000))
+    impressions: Mapped[int] = mapped_column(Integer, default=0)
+    views: Mapped[int] = mapped_column(Integer, default=0)
+    votes: Mapped[int] = mapped_column(Integer, default=0)
+    clicks: Mapped[int] = mapped_column(Integer, default=0)
+    signups: Mapped[int] = mapped_column(Integer, default=0)
+    visitors: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DailyItem(Base):
+    """Votes cast for and clicks on one item on one day."""
+
+    __tablename__ = "daily_items"
+
+    comparison_id: Mapped[int] = mapped_column(
+        ForeignKey("comparisons.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    item_key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    votes: Mapped[int] = mapped_column(Integer, default=0)
+    clicks: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Lease(Base):
+    """A named job one process at a time may run, until ``until``."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    until: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -420,3 +420,65 @@ class WebhookSchema(StrictSchema):
 
     url = HttpUrl(required=True)
     secret = fields.String(dump_only=True)
+
+
+MAX_STATS_DAYS = 400
+
+
+class StatsQuerySchema(StrictSchema):
+    """The date range of figures; by default the last 30 days, today included."""
+
+    since = fields.Date(metadata={"description": "First day, YYYY-MM-DD (UTC)."})
+    until = fields.Date(metadata={"description": "Last day, YYYY-MM-DD (UTC); default today."})
+
+    @validates_schema
+    def ordered(self, data: dict[str, Any], **kwargs: Any) -> None:
+        since, until = data.get("since"), data.get("until")
+        if since and until and since > until:
+            raise ValidationError("Must not be after until.", "since")
+        if since and until and (until - since).days >= MAX_STATS_DAYS:
+            raise ValidationError(f"A range is at most {MAX_STATS_DAYS} days.", "since")
+
+
+class CountsSchema(Schema):
+    impressions = fields.Integer(dump_only=True)
+    views = fields.Integer(dump_only=True)
+    votes = fields.Integer(dump_only=True)
+    clicks = fields.Integer(dump_only=True)
+    signups = fields.Integer(dump_only=True)
+    visitors = fields.Integer(
+        dump_only=True, metadata={"description": "Distinct readers per day, summed over days."}
+    )
+
+
+class DayCountsSchema(CountsSchema):
+    day = fields.Date(dump_only=True)
+
+
+class PageCountsSchema(CountsSchema):
+    origin = fields.String(dump_only=True)
+    path = fields.String(dump_only=True)
+    first_seen = fields.Date(dump_only=True)
+    last_seen = fields.Date(dump_only=True)
+
+
+class StatsSchema(Schema):
+    """A comparison's figures over a range of days, from the daily rollups."""
+
+    since = fields.Date(dump_only=True)
+    until = fields.Date(dump_only=True)
+    totals = fields.Nested(CountsSchema, dump_only=True)
+    rates = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(allow_none=True),
+        dump_only=True,
+        metadata={"description": "Whole percent of views that led to a vote, click, sign-up."},
+    )
+    days = fields.List(fields.Nested(DayCountsSchema), dump_only=True)
+    pages = fields.List(fields.Nested(PageCountsSchema), dump_only=True)
+    items = fields.Dict(
+        keys=fields.String(),
+        values=fields.Dict(keys=fields.String(), values=fields.Integer()),
+        dump_only=True,
+        metadata={"description": "Per item key: votes cast and clicks in the range."},
+    )

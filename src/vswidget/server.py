@@ -1,6 +1,6 @@
 """Run the app under gunicorn, the same way in development and in production.
 
-Each worker process also runs a webhook courier thread (see webhooks.py).
+Each worker process also runs a background jobs thread (see jobs.py).
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ class Server(BaseApplication):  # type: ignore[misc]
 
     def load(self) -> Flask:
         from .app import create_app
-        from .webhooks import Courier
+        from .jobs import Jobs
 
         app = create_app()
-        Courier(app).start()  # every worker delivers webhooks; claims keep them apart
+        Jobs(app).start()  # webhooks and rollups; claims and leases keep workers apart
         return app
 
 

@@ -16,6 +16,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLS
 __all__ = [
     "EMBED_TOKEN",
     "PAYLOAD",
+    "SHARE_LINK",
     "VOTE_RECEIPT",
     "VOTE_TICKET",
     "BadSignature",
@@ -42,6 +43,9 @@ PAYLOAD = Purpose("vswidget.payload")
 VOTE_TICKET = Purpose("vswidget.vote-ticket", max_age=6 * 3600)
 # Given to a reader for their vote, kept in their own storage: [comparison id, vote id].
 VOTE_RECEIPT = Purpose("vswidget.vote-receipt")
+# A read-only dashboard link: [comparison id, host origin or None, expiry (Unix
+# seconds)]. The link's own expiry is checked by the dashboard; a year at most.
+SHARE_LINK = Purpose("vswidget.share-link", max_age=366 * 24 * 3600)
 
 
 def _serializer(

@@ -6,6 +6,7 @@ is. Preconditions (If-Match) are checked inside that transaction.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import secrets
@@ -17,13 +18,15 @@ from marshmallow import ValidationError as SchemaError
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import ETags
+from werkzeug.security import check_password_hash, generate_password_hash
 
-from .errors import Conflict, NotFound, PreconditionFailed, validation_error
+from .errors import Conflict, NotFound, PreconditionFailed, ValidationError, validation_error
 from .extensions import db
 from .models import (
     ApiKey,
     Comparison,
     Event,
+    Lease,
     Outbox,
     Publisher,
     Signup,
@@ -86,6 +89,32 @@ def _add_api_key(publisher: Publisher) -> str:
     publisher.api_keys.append(ApiKey(prefix=key[:SHOWN_PREFIX_LENGTH], key_hash=hash_api_key(key)))
     db.session.flush()
     return key
+
+
+MIN_PASSWORD_LENGTH = 10
+
+
+def set_password(handle: str, password: str) -> None:
+    """Set the password a publisher logs into the dashboard with (only a hash is kept)."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        message = f"Must be at least {MIN_PASSWORD_LENGTH} characters."
+        raise ValidationError(f"The password is too short: {message}", {"password": [message]})
+    with db.writing():
+        get_publisher(handle).password_hash = generate_password_hash(password)
+
+
+def publisher_for_login(handle: str, password: str) -> Publisher | None:
+    """Return the publisher whose handle and password these are."""
+    publisher = db.session.scalar(select(Publisher).where(Publisher.handle == handle))
+    if publisher is None or not publisher.password_hash:
+        check_password_hash(_dummy_hash(), password)  # as slow as a real check: no oracle
+        return None
+    return publisher if check_password_hash(publisher.password_hash, password) else None
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return generate_password_hash("not the password of anyone")
 
 
 def list_api_keys(handle: str) -> list[ApiKey]:
@@ -440,6 +469,23 @@ def finish_delivery(entry_id: int, error: str | None, retry_in: float) -> None:
         entry.claimed_until = None
         entry.last_error = error[:500]
         entry.next_attempt_at = utcnow() + timedelta(seconds=retry_in)
+
+
+def take_lease(name: str, seconds: float) -> bool:
+    """Take the job ``name`` for ``seconds`` unless another process holds it; say if taken."""
+    now = utcnow()
+    try:
+        with db.writing() as session:
+            lease = session.get(Lease, name, with_for_update=True)
+            if lease is None:
+                session.add(Lease(name=name, until=now + timedelta(seconds=seconds)))
+                return True
+            if lease.until > now:
+                return False
+            lease.until = now + timedelta(seconds=seconds)
+            return True
+    except IntegrityError:  # another process took it a moment ago
+        return False
 
 
 def add_events(events: list[dict[str, Any]]) -> None:

@@ -19,12 +19,11 @@ import hashlib
 import hmac
 import ipaddress
 import socket
-import threading
 import time
 from urllib.parse import urlsplit
 
 import httpx
-from flask import Flask, current_app
+from flask import current_app
 
 from . import store
 
@@ -90,22 +89,3 @@ def deliver_due(client: httpx.Client) -> int:
         store.finish_delivery(entry.id, error, backoff(entry.attempts + 1, base))
         delivered += error is None
     return delivered
-
-
-class Courier(threading.Thread):
-    """A daemon thread of a server process that delivers due webhooks every ``interval``."""
-
-    def __init__(self, app: Flask, interval: float = 1.0) -> None:
-        super().__init__(name="vswidget-courier", daemon=True)
-        self.app = app
-        self.interval = interval
-        self.stopped = threading.Event()
-
-    def run(self) -> None:
-        with httpx.Client(timeout=TIMEOUT_SECONDS) as client:
-            while not self.stopped.wait(self.interval):
-                with self.app.app_context():
-                    try:
-                        deliver_due(client)
-                    except Exception:  # noqa: BLE001 - keep delivering after any failure
-                        self.app.logger.exception("webhook delivery failed")

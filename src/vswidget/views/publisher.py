@@ -12,7 +12,7 @@ from flask import g, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from .. import payloads, store, tallies
+from .. import analytics, payloads, store, tallies
 from ..embed import embed_details, public_base
 from ..errors import AuthenticationError, NotFound, UnsupportedMediaType, ValidationError
 from ..models import Comparison
@@ -21,6 +21,8 @@ from ..schemas import (
     EmbedSchema,
     ForgottenSchema,
     SignupOutSchema,
+    StatsQuerySchema,
+    StatsSchema,
     SummarySchema,
     WebhookSchema,
 )
@@ -216,3 +218,17 @@ class Webhook(MethodView):
     def delete(self) -> None:
         """Stop delivering sign-ups; deliveries already queued wait until a URL is set again."""
         store.set_webhook(g.publisher, None)
+
+
+@blp.route("/comparisons/<slug>/stats")
+class Stats(MethodView):
+    @blp.arguments(StatsQuerySchema, location="query")
+    @blp.response(200, StatsSchema)
+    def get(self, query: dict[str, Any], slug: str) -> dict[str, Any]:
+        """A comparison's impressions, views, votes, clicks and sign-ups, per day and page.
+
+        Figures come from daily rollups, refreshed every VSWIDGET_ROLLUP_SECONDS.
+        """
+        comparison = store.get_comparison(g.publisher, slug)
+        since, until = analytics.default_range(query.get("since"), query.get("until"))
+        return analytics.report(comparison.id, since, until)

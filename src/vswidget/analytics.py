@@ -1,0 +1,263 @@
+"""Events rolled up by day, and the figures the dashboard and the stats API read.
+
+Raw events (one row per impression, view, vote, click or sign-up) are summed per
+day into three small tables: per comparison, per comparison and host page, per
+comparison and item. Readers of figures only touch those, so they stay fast as
+events grow. Raw events are deleted after the retention period; rollups stay.
+
+``visitors`` counts distinct visitor hashes within a day. Hashes change every day
+by design, so over a range it is the sum of daily visitors ("visitor-days"): the
+same reader on two days counts twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, fields
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import case, delete, distinct, func, insert, select
+
+from .extensions import db
+from .models import DailyItem, DailyPage, DailyTotal, Event
+from .tallies import percent
+from .visitors import today
+
+# Event type -> the rollup column that counts it.
+COLUMNS = {
+    "impression": "impressions",
+    "view": "views",
+    "vote": "votes",
+    "click": "clicks",
+    "signup": "signups",
+}
+
+
+@dataclass
+class Totals:
+    impressions: int = 0
+    views: int = 0
+    votes: int = 0
+    clicks: int = 0
+    signups: int = 0
+    visitors: int = 0
+
+    def add(self, other: Totals) -> None:
+        for spec in fields(self):
+            setattr(self, spec.name, getattr(self, spec.name) + getattr(other, spec.name))
+
+    def rates(self) -> dict[str, int | None]:
+        """Return whole-percent conversions from views; None without views."""
+        return {
+            "view_to_vote": percent(self.votes, self.views),
+            "view_to_click": percent(self.clicks, self.views),
+            "view_to_signup": percent(self.signups, self.views),
+        }
+
+    def as_dict(self) -> dict[str, int]:
+        return {spec.name: getattr(self, spec.name) for spec in fields(self)}
+
+
+@dataclass
+class Page:
+    """A host page that embeds a comparison, with its figures over a range."""
+
+    origin: str
+    path: str
+    first_seen: date
+    last_seen: date
+    totals: Totals
+
+
+COUNTED = [spec.name for spec in fields(Totals)]
+
+
+def _counters() -> list[Any]:
+    sums = [
+        func.sum(case((Event.type == kind, 1), else_=0)).label(column)
+        for kind, column in COLUMNS.items()
+    ]
+    return [*sums, func.count(distinct(Event.visitor)).label("visitors")]
+
+
+def roll_up(days: Iterable[date]) -> None:
+    """Recompute the rollups of ``days`` from the raw events, one transaction a day."""
+    for day in days:
+        with db.writing() as session:
+            for table in (DailyTotal, DailyPage, DailyItem):
+                session.execute(delete(table).where(table.day == day))
+            on_day = Event.day == day
+            session.execute(
+                insert(DailyTotal).from_select(
+                    ["comparison_id", "day", *COUNTED],
+                    select(Event.comparison_id, Event.day, *_counters())
+                    .where(on_day)
+                    .group_by(Event.comparison_id, Event.day),
+                )
+            )
+            session.execute(
+                insert(DailyPage).from_select(
+                    ["comparison_id", "day", "origin", "path", *COUNTED],
+                    select(Event.comparison_id, Event.day, Event.origin, Event.path, *_counters())
+                    .where(on_day)
+                    .group_by(Event.comparison_id, Event.day, Event.origin, Event.path),
+                )
+            )
+            session.execute(
+                insert(DailyItem).from_select(
+                    ["comparison_id", "day", "item_key", "votes", "clicks"],
+                    select(
+                        Event.comparison_id,
+                        Event.day,
+                        Event.item_key,
+                        func.sum(case((Event.type == "vote", 1), else_=0)),
+                        func.sum(case((Event.type == "click", 1), else_=0)),
+                    )
+                    .where(on_day, Event.item_key.is_not(None))
+                    .group_by(Event.comparison_id, Event.day, Event.item_key),
+                )
+            )
+
+
+def roll_up_recent() -> None:
+    """Recompute today's and yesterday's rollups: the only days events still arrive for."""
+    roll_up([today() - timedelta(days=1), today()])
+
+
+def roll_up_all() -> None:
+    """Recompute the rollups of every day that still has raw events."""
+    roll_up(sorted(db.session.scalars(select(Event.day).distinct())))
+
+
+def prune(retention_days: int) -> int:
+    """Delete raw events older than ``retention_days``; return how many. Rollups stay."""
+    cutoff = today() - timedelta(days=retention_days)
+    with db.writing() as session:
+        deleted = session.execute(delete(Event).where(Event.day < cutoff))
+    return int(deleted.rowcount)  # type: ignore[attr-defined]
+
+
+def _totals_of(row: Any) -> Totals:
+    return Totals(*(int(getattr(row, name) or 0) for name in COUNTED))
+
+
+def totals(comparison_ids: Sequence[int], since: date, until: date) -> dict[int, Totals]:
+    """Return each comparison's figures over ``since``..``until`` (both included)."""
+    rows = db.session.execute(
+        select(
+            DailyTotal.comparison_id, *(func.sum(getattr(DailyTotal, n)).label(n) for n in COUNTED)
+        )
+        .where(
+            DailyTotal.comparison_id.in_(comparison_ids),
+            DailyTotal.day >= since,
+            DailyTotal.day <= until,
+        )
+        .group_by(DailyTotal.comparison_id)
+    )
+    found = {row.comparison_id: _totals_of(row) for row in rows}
+    return {comparison_id: found.get(comparison_id, Totals()) for comparison_id in comparison_ids}
+
+
+def series(
+    comparison_id: int, since: date, until: date, origin: str | None = None
+) -> list[tuple[date, Totals]]:
+    """Return the figures of each day of the range, days without events as zeros.
+
+    With ``origin``, only that host site's pages count (a share link limited to one site).
+    """
+    table: Any = DailyTotal if origin is None else DailyPage
+    query = select(table.day, *(func.sum(getattr(table, n)).label(n) for n in COUNTED)).where(
+        table.comparison_id == comparison_id, table.day >= since, table.day <= until
+    )
+    if origin is not None:
+        query = query.where(DailyPage.origin == origin)
+    found = {row.day: _totals_of(row) for row in db.session.execute(query.group_by(table.day))}
+    days = [since + timedelta(days=n) for n in range((until - since).days + 1)]
+    return [(day, found.get(day, Totals())) for day in days]
+
+
+def pages(comparison_id: int, since: date, until: date, origin: str | None = None) -> list[Page]:
+    """Return the host pages that showed the comparison in the range, busiest first."""
+    query = (
+        select(
+            DailyPage.origin,
+            DailyPage.path,
+            func.min(DailyPage.day).label("first_seen"),
+            func.max(DailyPage.day).label("last_seen"),
+            *(func.sum(getattr(DailyPage, n)).label(n) for n in COUNTED),
+        )
+        .where(
+            DailyPage.comparison_id == comparison_id,
+            DailyPage.day >= since,
+            DailyPage.day <= until,
+        )
+        .group_by(DailyPage.origin, DailyPage.path)
+    )
+    if origin is not None:
+        query = query.where(DailyPage.origin == origin)
+    found = [
+        Page(row.origin, row.path, row.first_seen, row.last_seen, _totals_of(row))
+        for row in db.session.execute(query)
+    ]
+    return sorted(found, key=lambda page: (-page.totals.impressions, page.origin, page.path))
+
+
+def item_series(
+    comparison_id: int, since: date, until: date
+) -> dict[str, list[tuple[date, int, int]]]:
+    """Return, per item key, each day's (day, votes cast, clicks) where there were any."""
+    rows = db.session.execute(
+        select(DailyItem.item_key, DailyItem.day, DailyItem.votes, DailyItem.clicks)
+        .where(
+            DailyItem.comparison_id == comparison_id,
+            DailyItem.day >= since,
+            DailyItem.day <= until,
+        )
+        .order_by(DailyItem.day)
+    )
+    result: dict[str, list[tuple[date, int, int]]] = {}
+    for row in rows:
+        result.setdefault(row.item_key, []).append((row.day, row.votes, row.clicks))
+    return result
+
+
+def default_range(since: date | None, until: date | None, days: int = 30) -> tuple[date, date]:
+    """Return the range asked for; by default the ``days`` days that end today."""
+    until = until or today()
+    return since or until - timedelta(days=days - 1), until
+
+
+def report(
+    comparison_id: int, since: date, until: date, origin: str | None = None
+) -> dict[str, Any]:
+    """Return a comparison's figures over a range: totals, rates, days, pages, items.
+
+    With ``origin``, only that host site's pages count.
+    """
+    days = series(comparison_id, since, until, origin)
+    total = Totals()
+    for _, counts in days:
+        total.add(counts)
+    items = {
+        key: {"votes": sum(row[1] for row in rows), "clicks": sum(row[2] for row in rows)}
+        for key, rows in item_series(comparison_id, since, until).items()
+    }
+    return {
+        "since": since,
+        "until": until,
+        "totals": total.as_dict(),
+        "rates": total.rates(),
+        "days": [{"day": day, **counts.as_dict()} for day, counts in days],
+        "pages": [
+            {
+                "origin": page.origin,
+                "path": page.path,
+                "first_seen": page.first_seen,
+                "last_seen": page.last_seen,
+                **page.totals.as_dict(),
+            }
+            for page in pages(comparison_id, since, until, origin)
+        ],
+        "items": items if origin is None else {},
+    }
