@@ -115,3 +115,28 @@ def test_login_details_in_a_page_url_are_never_stored(
     assert send(client, body).status_code == 204
     (event,) = stored(app)
     assert event.origin == "https://blog.example:8443"
+
+
+@pytest.fixture
+def guarded_token(client: FlaskClient, auth: dict[str, str], document: dict[str, Any]) -> str:
+    guarded = {**document, "slug": "guarded", "hosts": ["blog.example", "*.friends.example"]}
+    return str(client.post(API, json=guarded, headers=auth).json["embed"]["token"])
+
+
+@pytest.mark.parametrize(
+    ("page", "status"),
+    [
+        ("https://blog.example/post", 204),
+        ("https://www.friends.example/post", 204),
+        ("http://vs.test/embed/x", 204),  # our own iframe form
+        ("https://evil.example/post", 403),
+        ("https://blog.example.evil.example/post", 403),
+        ("https://friends.example/post", 403),
+    ],
+)
+def test_a_comparison_with_hosts_takes_events_only_from_those_sites(
+    app: Flask, client: FlaskClient, guarded_token: str, page: str, status: int
+) -> None:
+    response = send(client, {"page": page, "events": [{"type": "view", "token": guarded_token}]})
+    assert response.status_code == status
+    assert len(stored(app)) == (1 if status == 204 else 0)

@@ -203,3 +203,11 @@ def test_document_of_leaves_out_computed_fields(document: dict[str, Any]) -> Non
 def test_the_canonical_text_does_not_depend_on_key_order(document: dict[str, Any]) -> None:
     reordered = dict(reversed(list(document.items())))
     assert canonical_json(load_comparison(document)) == canonical_json(load_comparison(reordered))
+
+
+def test_hosts_are_lowercase_host_names_or_wildcards(document: dict[str, Any]) -> None:
+    document["hosts"] = ["Blog.Example.com", "*.example.org"]
+    assert load_comparison(document)["hosts"] == ["blog.example.com", "*.example.org"]
+    for bad in ("https://blog.example.com", "blog.example.com/path", "*example.org", "a b"):
+        document["hosts"] = [bad]
+        assert list(errors_of(document)) == ["hosts.0"]

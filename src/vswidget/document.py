@@ -105,6 +105,7 @@ class Comparison:
     items: list[Item]
     panel: list[Reviewer] = field(default_factory=list)
     cta: Newsletter | Link | None = None
+    hosts: list[str] | None = None
     votes: int | None = computed()
     contested: list[str] | None = computed()
     etag: str | None = computed()

@@ -48,6 +48,11 @@ class AuthenticationError(VSWidgetError):
     default_message = "A valid API key is required: send 'Authorization: Bearer API_KEY'."
 
 
+class Forbidden(VSWidgetError):
+    status = 403
+    default_message = "This is not allowed."
+
+
 class NotFound(VSWidgetError):
     status = 404
     default_message = "Nothing exists at this address."
@@ -115,6 +120,7 @@ _BY_STATUS: dict[int, type[VSWidgetError]] = {
     for cls in (
         BadRequest,
         AuthenticationError,
+        Forbidden,
         NotFound,
         MethodNotAllowed,
         Conflict,

@@ -9,6 +9,7 @@ server: a document that sets one is refused.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -89,6 +90,19 @@ class Key(fields.String):
                 ),
             ],
         )
+
+
+HOST_PATTERN = r"^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$"
+
+
+class Host(fields.String):
+    """A host name, or ``*.`` and a domain for every host under it; lowercase."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        text = super()._deserialize(value, attr, data, **kwargs).strip().lower()
+        if len(text) > 253 or not re.match(HOST_PATTERN, text):
+            raise ValidationError("Must be a host name such as blog.example.com or *.example.com.")
+        return text
 
 
 class StrictSchema(Schema):
@@ -234,6 +248,14 @@ class ComparisonSchema(StrictSchema):
         ),
     )
     cta = fields.Nested(CtaSchema, allow_none=True)
+    hosts = fields.List(
+        Host(),
+        allow_none=True,
+        validate=validate.Length(max=50, error="Must list at most 50 hosts."),
+        metadata={
+            "description": "Host sites whose analytics events are accepted; absent: any site."
+        },
+    )
     votes = fields.Integer(dump_only=True, metadata={"description": "Reader votes in all."})
     contested = fields.List(
         fields.String(),

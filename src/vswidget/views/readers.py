@@ -17,9 +17,11 @@ from marshmallow import Schema
 from marshmallow import ValidationError as SchemaError
 
 from .. import payloads, signing, store, visitors
+from ..embed import public_base
 from ..errors import (
     AuthenticationError,
     BadRequest,
+    Forbidden,
     NotFound,
     UnsupportedMediaType,
     ValidationError,
@@ -132,6 +134,20 @@ def signup() -> dict[str, bool]:
     return {"ok": True}
 
 
+def host_allowed(host: str, comparison: Comparison) -> bool:
+    """Say whether events from ``host`` count for a comparison (its ``hosts``, if any).
+
+    Our own pages (the iframe form, the canonical page) are always allowed.
+    """
+    patterns = store.document(comparison).get("hosts")
+    if not patterns or host == urlsplit(public_base()).hostname:
+        return True
+    return any(
+        host == pattern or (pattern.startswith("*.") and host.endswith(pattern[1:]))
+        for pattern in patterns
+    )
+
+
 @bp.post("/v1/events")
 @limiter.limit(lambda: current_app.config["EVENT_RATE_LIMIT"])
 def events() -> tuple[str, int]:
@@ -157,6 +173,9 @@ def events() -> tuple[str, int]:
                     payloads.BAD_TOKEN, {f"events.{index}.token": [payloads.BAD_TOKEN]}
                 ) from None
         comparison = comparisons[token]
+        if not host_allowed(page.hostname, comparison):
+            message = f"{page.hostname} is not among the sites this comparison accepts events from."
+            raise Forbidden(message, {"page": [message]})
         rows.append(
             {
                 "comparison_id": comparison.id,
