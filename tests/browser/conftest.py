@@ -6,6 +6,9 @@ static server on another port plays the blog that embeds the widget, so every
 widget runs cross-origin. Host pages are templates in ``pages/``: ``$server``,
 ``$snippet_NAME``, ``$token_NAME``... are filled in at run time.
 
+The server drops events from "HeadlessChrome" as a bot's: tests that need their events
+stored use ``human_browser`` (``new_human_tab``), launched with a desktop Chrome's user agent.
+
 Browser tests skip when Playwright or /usr/bin/chromium is missing; under CI=true
 they fail instead, because CI must run them.
 """
@@ -44,6 +47,18 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+# A desktop Chrome's user agent, for a browser whose events the server must count: it drops
+# the default "HeadlessChrome" as a bot, and sendBeacon ignores a context's user_agent.
+HUMAN_USER_AGENT = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/124.0 Safari/537.36"
+)
+# Every test reads from 127.0.0.1: the default limits per address would refuse votes midway.
+GENEROUS_LIMITS = {
+    "VSWIDGET_VOTE_RATE_LIMIT": "100000/minute",
+    "VSWIDGET_SIGNUP_RATE_LIMIT": "100000/minute",
+    "VSWIDGET_EVENT_RATE_LIMIT": "100000/minute",
+}
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PAGES = Path(__file__).with_name("pages")
 ARTIFACTS = Path(__file__).parent.parent / "artifacts"
@@ -246,6 +261,12 @@ class Server:
     published: dict[str, Published]
     bad_token: str
     closed_port: int
+    instance: Path
+
+    @property
+    def database(self) -> Path:
+        """The server's SQLite file, for what no public API reads back (events)."""
+        return self.instance / "vswidget.sqlite3"
 
     def token(self, name: str) -> str:
         return self.bad_token if name == "bad" else self.published[name].token
@@ -286,6 +307,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "VSWIDGET_INSTANCE_PATH": str(folder / "instance"),
         "VSWIDGET_SECRET_KEYS": "test",
         "VSWIDGET_PUBLIC_URL": base,
+        **GENEROUS_LIMITS,
     }
     vswidget = str(Path(sys.executable).with_name("vswidget"))
     log_path = folder / "server.log"
@@ -322,6 +344,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             published=published,
             bad_token=forged(published["ollama"].token),
             closed_port=free_port(),
+            instance=folder / "instance",
         )
     finally:
         process.send_signal(signal.SIGTERM)
@@ -395,26 +418,50 @@ def host(server: Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[H
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    """Debian's headless Chromium driven by Playwright; no browser is downloaded."""
+def playwright() -> Iterator[Any]:
+    """Playwright's sync API, started once; skips when it or /usr/bin/chromium is missing."""
     try:
-        from playwright.sync_api import Error, sync_playwright
+        from playwright.sync_api import sync_playwright
     except ImportError:
         unavailable("Playwright is not installed: pip install -e '.[test]'")
     if not CHROMIUM.exists():
         unavailable(f"{CHROMIUM} is missing: apt-get install chromium")
     playwright = sync_playwright().start()
     try:
-        try:
-            chromium = playwright.chromium.launch(
-                executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS, timeout=30_000
-            )
-        except Error as error:
-            unavailable(f"{CHROMIUM} does not start: {error}")
-        yield chromium
-        chromium.close()
+        yield playwright
     finally:
         playwright.stop()
+
+
+def _chromium(playwright: Any, *args: str) -> Any:
+    """Launch Debian's headless Chromium; no browser is downloaded."""
+    from playwright.sync_api import Error
+
+    try:
+        return playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_ARGS + list(args),
+            timeout=30_000,
+        )
+    except Error as error:
+        unavailable(f"{CHROMIUM} does not start: {error}")
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Any) -> Iterator[Any]:
+    """Debian's headless Chromium driven by Playwright; no browser is downloaded."""
+    chromium = _chromium(playwright)
+    yield chromium
+    chromium.close()
+
+
+@pytest.fixture(scope="session")
+def human_browser(playwright: Any) -> Iterator[Any]:
+    """Headless Chromium that says it is a desktop Chrome: the server counts its events."""
+    chromium = _chromium(playwright, f"--user-agent={HUMAN_USER_AGENT}")
+    yield chromium
+    chromium.close()
 
 
 @dataclass
@@ -482,9 +529,7 @@ class Tab:
         )
 
 
-@pytest.fixture
-def new_tab(browser: Any) -> Iterator[Callable[..., Tab]]:
-    """Open tabs, each in its own browser context (no shared cache or storage)."""
+def _tabs(browser: Any) -> Iterator[Callable[..., Tab]]:
     contexts: list[Any] = []
 
     def open_tab(**options: Any) -> Tab:
@@ -495,6 +540,18 @@ def new_tab(browser: Any) -> Iterator[Callable[..., Tab]]:
     yield open_tab
     for context in contexts:
         context.close()
+
+
+@pytest.fixture
+def new_tab(browser: Any) -> Iterator[Callable[..., Tab]]:
+    """Open tabs, each in its own browser context (no shared cache or storage)."""
+    yield from _tabs(browser)
+
+
+@pytest.fixture
+def new_human_tab(human_browser: Any) -> Iterator[Callable[..., Tab]]:
+    """Like ``new_tab``, in the browser whose events the server keeps (not a bot's)."""
+    yield from _tabs(human_browser)
 
 
 @pytest.fixture

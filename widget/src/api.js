@@ -79,10 +79,14 @@ function postJSON(url, body) {
 }
 
 // The payloads of several embed tokens in one request: {data: {payloads, errors}} or {error}.
+// A reader who voted asks with the time of their last vote, so neither their browser nor
+// a CDN answers with a copy from before it; everyone else shares the cached payload.
 function getPayloads(base, tokens, lang) {
+  const voted = Math.max(0, ...tokens.map(t => mine(t).at || 0));
   return ask(
     base + "/v1/payloads?" +
       tokens.map(t => "t=" + encodeURIComponent(t)).join("&") +
-      (lang ? "&lang=" + encodeURIComponent(lang) : "")
+      (lang ? "&lang=" + encodeURIComponent(lang) : "") +
+      (voted ? "&v=" + voted : "")
   );
 }

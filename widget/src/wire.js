@@ -2,7 +2,8 @@
 // The same for a tree render.js built in a shadow root and for the server's own pages
 // (/embed/TOKEN, /c/PUBLISHER/SLUG), whose _comparison.html renders the same markup.
 
-// The reader's pick per embed token, {item, receipt}, in localStorage["vsw:" + token].
+// The reader's pick per embed token, {item, receipt, at}, in localStorage["vsw:" + token];
+// `at` (when they voted) makes their next payload request skip every cache (api.js).
 // Storage may throw (a sandboxed iframe, blocked cookies): then the pick lasts this page.
 function mine(token, value) {
   try {
@@ -75,7 +76,7 @@ function wire(root, p, spot) {
         each((c, k) => percent($(".community .pct", c), (counts[k] || {}).community));
         $(".count").textContent = voteCount(L, d.votes);
         w.receipt = d.receipt;
-        mine(token, { item: d.choice, receipt: d.receipt });
+        mine(token, { item: d.choice, receipt: d.receipt, at: Date.now() });
         pick(d.choice);
         say(note, fill(L.voted, { name: names[d.choice] }));
         track({ type: "vote", token: token, item: d.choice });
