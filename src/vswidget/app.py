@@ -15,7 +15,7 @@ from . import config, errors, headers
 from .errors import ConfigurationError
 from .extensions import cache, cache_config, db, limiter
 from .schemas import ErrorSchema
-from .views import demo, public, publisher, readers
+from .views import dashboard, demo, public, publisher, readers
 
 
 class VSWidgetApi(Api):  # type: ignore[misc]
@@ -50,6 +50,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     api.register_blueprint(publisher.blp)
     app.register_blueprint(public.bp)
     app.register_blueprint(readers.bp)
+    app.register_blueprint(dashboard.bp)
     if app.config["DEMO"]:
         app.register_blueprint(demo.bp)
     errors.init_app(app)

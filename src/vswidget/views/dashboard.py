@@ -1,0 +1,709 @@
+"""Site owners' pages: login, an overview, a comparison's figures, signed share links.
+
+Server-rendered and usable without JavaScript. Every figure comes from the daily
+rollups in ``analytics.py``, never from raw events. A publisher logs in with the
+password set by ``vswidget publisher password``; the session is Flask's signed
+cookie, every form carries a CSRF token bound to it, and every answer is
+``private, no-store``. A share link needs no session: it is signed, expires, shows
+one comparison read-only and may be limited to one host site.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import hmac
+import io
+import re
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, cast
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask.blueprints import BlueprintSetupState
+from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import TooManyRequests
+
+from .. import analytics, charts, payloads, signing, store
+from ..embed import public_base
+from ..errors import BadRequest, NotFound, VSWidgetError
+from ..extensions import limiter
+from ..headers import page_csp
+from ..models import Comparison, Publisher
+from ..tallies import percent
+from ..visitors import today
+
+bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
+
+PRESETS = (7, 30, 90)
+DEFAULT_DAYS = 30
+MAX_RANGE_DAYS = 366
+SHARE_DAYS = (1, 7, 30, 90)
+# A gap this large, in percentage points, between the panel's ship share and the
+# community's share of votes flags an item.
+DISAGREEMENT_POINTS = 20
+# Failed logins one address may try; a successful login is not counted.
+LOGIN_RATE_LIMIT = "10/minute;100/day"
+MAX_PASSWORD_LENGTH = 1024
+PER_PAGE = 50
+SESSION_DAYS = 14
+
+LABELS = {
+    "impressions": "Impressions",
+    "views": "Views",
+    "votes": "Votes",
+    "clicks": "Clicks",
+    "signups": "Sign-ups",
+    "visitors": "Visitors",
+}
+REACH = ("impressions", "views")
+ACTIONS = ("votes", "clicks", "signups")
+# One colour per figure, the same in every chart (static/dashboard.css).
+COLOURS = {LABELS[name]: f"vsw-s{n}" for n, name in enumerate((*REACH, *ACTIONS), start=1)}
+RATES = {
+    "view_to_vote": ("View → vote", "votes"),
+    "view_to_click": ("View → click", "clicks"),
+    "view_to_signup": ("View → sign-up", "signups"),
+}
+OPEN_ENDPOINTS = {"dashboard.login", "dashboard.shared", "dashboard.shared_csv"}
+DAY_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+class CsrfRefused(BadRequest):
+    default_message = (
+        "This form is out of date or did not come from your dashboard, so nothing was "
+        "changed. Go back, reload the page and try again."
+    )
+
+
+class LinkRefused(VSWidgetError):
+    status = 403
+    default_message = (
+        "This share link is not valid: it was changed, cut short, or signed with a key "
+        "this server no longer knows. Ask the site owner for a new one."
+    )
+
+
+class LinkExpired(VSWidgetError):
+    status = 410
+    default_message = "This share link has expired. Ask the site owner for a new one."
+
+
+# -- setup and every response --------------------------------------------------
+
+
+@bp.record_once
+def configure_sessions(state: BlueprintSetupState) -> None:
+    """Sign the session cookie with the key list and keep it to the dashboard."""
+    config = state.app.config
+    keys: list[str] = config["SECRET_KEYS"]
+    state.app.secret_key = keys[-1]
+    config.update(
+        SECRET_KEY_FALLBACKS=keys[:-1],
+        SESSION_COOKIE_NAME="vsw_dashboard",
+        SESSION_COOKIE_PATH="/dashboard",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=str(config.get("PUBLIC_URL") or "").startswith("https://"),
+        PERMANENT_SESSION_LIFETIME=timedelta(days=SESSION_DAYS),
+    )
+
+
+@bp.before_request
+def guard() -> ResponseReturnValue | None:
+    """Check the CSRF token of every POST, then ask for a login where one is needed."""
+    if request.method == "POST":
+        check_csrf()
+    if request.endpoint in OPEN_ENDPOINTS:
+        return None
+    publisher = current_publisher()
+    if publisher is None:
+        here = request.full_path.rstrip("?") if request.method == "GET" else None
+        return redirect(url_for(".login", next=safe_next(here)), 303)
+    g.publisher = publisher
+    return None
+
+
+@bp.after_request
+def private(response: Response) -> Response:
+    """Keep every dashboard answer out of caches, frames, search engines and Referer."""
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Content-Security-Policy"] = page_csp("'none'")
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+ERROR_TITLES = {
+    400: "That request could not be used",
+    403: "This link does not work",
+    404: "Not found",
+    410: "This link has expired",
+    429: "Too many attempts",
+}
+
+
+@bp.errorhandler(VSWidgetError)
+def error_page(error: VSWidgetError) -> ResponseReturnValue:
+    """Answer errors as a readable page, not the API's JSON."""
+    title = ERROR_TITLES.get(error.status, "Something went wrong")
+    html = render_template(
+        "dashboard/error.html",
+        title=title,
+        message=error.message,
+        publisher=g.get("publisher"),
+        home=request.endpoint not in OPEN_ENDPOINTS,
+    )
+    return html, error.status, error.headers
+
+
+@bp.errorhandler(TooManyRequests)
+def too_many(error: TooManyRequests) -> ResponseReturnValue:
+    message = "Too many login attempts from your address. Wait a minute, then try again."
+    html = render_template(
+        "dashboard/error.html", title=ERROR_TITLES[429], message=message, home=False
+    )
+    return html, 429
+
+
+@bp.app_template_filter("vsw_int")
+def whole_number(value: int) -> str:
+    """Format a count with thousands separators."""
+    return f"{value:,}"
+
+
+@bp.app_template_filter("vsw_percent")
+def percent_or_dash(value: int | None) -> str:
+    """Format a whole percent, or "—" when there is nothing to divide by."""
+    return "—" if value is None else f"{value}%"
+
+
+@bp.context_processor
+def helpers() -> dict[str, Any]:
+    return {"csrf_token": csrf_token, "labels": LABELS}
+
+
+# -- session, login, CSRF --------------------------------------------------------
+
+
+def csrf_token() -> str:
+    """Return the session's CSRF token, making one on first use."""
+    token = session.get("csrf")
+    if not isinstance(token, str):
+        token = secrets.token_urlsafe(32)
+        session["csrf"] = token
+    return token
+
+
+def check_csrf() -> None:
+    """Refuse a form whose token is missing or not this session's."""
+    expected = session.get("csrf")
+    sent = request.form.get("csrf", "")
+    if not isinstance(expected, str) or not hmac.compare_digest(expected, sent):
+        raise CsrfRefused()
+
+
+def _stamp(publisher: Publisher) -> str:
+    """Return a mark of the publisher's password: setting a new one ends every session."""
+    return hashlib.sha256((publisher.password_hash or "").encode()).hexdigest()[:20]
+
+
+def current_publisher() -> Publisher | None:
+    """Return the logged-in publisher, if the session names one whose password is unchanged."""
+    handle, stamp = session.get("handle"), session.get("stamp")
+    if not isinstance(handle, str) or not isinstance(stamp, str):
+        return None
+    try:
+        publisher = store.get_publisher(handle)
+    except NotFound:
+        return None
+    if not publisher.password_hash or not hmac.compare_digest(_stamp(publisher), stamp):
+        return None
+    return publisher
+
+
+def me() -> Publisher:
+    return cast(Publisher, g.publisher)
+
+
+def safe_next(target: str | None) -> str | None:
+    """Return ``target`` if it is a dashboard path on this site, else None."""
+    if not target or len(target) > 2000 or not target.startswith("/dashboard/"):
+        return None
+    if "\\" in target or any(ord(char) < 0x20 or ord(char) == 0x7F for char in target):
+        return None
+    parts = urlsplit(target)
+    return None if parts.scheme or parts.netloc else target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(
+    LOGIN_RATE_LIMIT, methods=["POST"], deduct_when=lambda response: response.status_code != 303
+)
+def login() -> ResponseReturnValue:
+    """The login form; a failed login says only that it failed."""
+    target = safe_next(request.values.get("next"))
+    if request.method == "GET":
+        if current_publisher() is not None:
+            return redirect(target or url_for(".overview"), 303)
+        return render_template("dashboard/login.html", next=target, handle="", failed=False)
+    handle = request.form.get("handle", "").strip()[:100]
+    password = request.form.get("password", "")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        password = ""  # never any publisher's: passwords have at least 10 characters
+    publisher = store.publisher_for_login(handle, password)
+    if publisher is None:
+        html = render_template("dashboard/login.html", next=target, handle=handle, failed=True)
+        return html, 200
+    session.clear()
+    session.permanent = True
+    session.update(handle=publisher.handle, stamp=_stamp(publisher))
+    csrf_token()
+    return redirect(target or url_for(".overview"), 303)
+
+
+@bp.route("/logout", methods=["GET", "POST"])
+def logout() -> ResponseReturnValue:
+    """Ask to log out (GET), log out (POST)."""
+    if request.method == "GET":
+        return render_template("dashboard/logout.html", publisher=me())
+    session.clear()
+    flash("You are logged out.")
+    return redirect(url_for(".login"), 303)
+
+
+# -- date ranges -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Range:
+    """The days a page shows, both included, and the preset it came from (None: custom)."""
+
+    since: date
+    until: date
+    preset: int | None
+
+    @property
+    def days(self) -> int:
+        return (self.until - self.since).days + 1
+
+    def query(self) -> dict[str, Any]:
+        """Return the query arguments that ask for this range again."""
+        if self.preset is not None:
+            return {"days": str(self.preset)}
+        return {"since": self.since.isoformat(), "until": self.until.isoformat()}
+
+
+def _day(text: str, name: str) -> date:
+    try:
+        if not DAY_PATTERN.fullmatch(text):
+            raise ValueError(text)
+        return date.fromisoformat(text)
+    except ValueError:
+        raise BadRequest(
+            f"The {name} date {text[:40]!r} is not a day written as YYYY-MM-DD.",
+            {name: ["Not a date (YYYY-MM-DD)."]},
+        ) from None
+
+
+def parse_range(args: Mapping[str, str]) -> Range:
+    """Return the range a query asks for: ``days`` (7, 30, 90) or ``since``/``until``."""
+    since_text, until_text = args.get("since", "").strip(), args.get("until", "").strip()
+    if since_text or until_text:
+        since = _day(since_text, "since") if since_text else None
+        until = _day(until_text, "until") if until_text else None
+        try:
+            since, until = analytics.default_range(since, until, DEFAULT_DAYS)
+        except OverflowError:
+            raise BadRequest("That range reaches outside the calendar.") from None
+        if since > until:
+            raise BadRequest(
+                f"The range starts ({since}) after it ends ({until}).",
+                {"since": ["After until."]},
+            )
+        if (until - since).days + 1 > MAX_RANGE_DAYS:
+            raise BadRequest(
+                f"Choose at most {MAX_RANGE_DAYS} days at once.", {"since": ["Too long a range."]}
+            )
+        return Range(since, until, None)
+    days = args.get("days", str(DEFAULT_DAYS)).strip()
+    if days not in {str(preset) for preset in PRESETS}:
+        raise BadRequest(
+            "Choose 7, 30 or 90 days, or a custom range with since and until.",
+            {"days": ["One of 7, 30, 90."]},
+        )
+    since, until = analytics.default_range(None, None, int(days))
+    return Range(since, until, int(days))
+
+
+# -- the overview ----------------------------------------------------------------------
+
+
+@bp.get("/")
+def overview() -> ResponseReturnValue:
+    """Every comparison of the logged-in publisher with its last 30 days."""
+    try:
+        page = max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        raise BadRequest("The page must be a number.") from None
+    comparisons, total = store.list_comparisons(me(), (page - 1) * PER_PAGE, PER_PAGE)
+    if not comparisons and page > 1:
+        raise NotFound(f"There is no page {page} of comparisons.")
+    since, until = analytics.default_range(None, None, DEFAULT_DAYS)
+    figures = analytics.totals([comparison.id for comparison in comparisons], since, until)
+    rows = []
+    for comparison in comparisons:
+        views = [counts.views for _, counts in analytics.series(comparison.id, since, until)]
+        label = f"Views per day, {since:%b} {since.day} to {until:%b} {until.day}: {sum(views):,}"
+        rows.append(
+            {
+                "slug": comparison.slug,
+                "title": store.document(comparison)["title"],
+                "totals": figures[comparison.id],
+                "spark": charts.sparkline(views, label=label),
+            }
+        )
+    return render_template(
+        "dashboard/overview.html",
+        publisher=me(),
+        rows=rows,
+        since=since,
+        until=until,
+        page=page,
+        pages=max(1, -(-total // PER_PAGE)),
+        total=total,
+    )
+
+
+# -- a comparison's page ------------------------------------------------------------------
+
+
+def _top(values: Mapping[str, int]) -> str | None:
+    """Return the key with the single highest value; None on a tie or without values."""
+    if not values:
+        return None
+    best = max(values.values())
+    leaders = [key for key, value in values.items() if value == best]
+    return leaders[0] if len(leaders) == 1 else None
+
+
+def disagreement(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Return, per item, how the panel and the community see it, and where they part.
+
+    Panel ship (the widget's figure) rates each item on its own, so two items can
+    both have 100%; the community's shares of votes add up to 100%. To compare like
+    with like, the panel's *share* is each item's part of all ship verdicts. An item
+    is flagged when that and the community's share differ by DISAGREEMENT_POINTS or
+    more; the comparison is flagged when the community's top pick is not the panel's.
+    """
+    items, panel = data["items"], data["panel"]
+    ships = {
+        item["key"]: sum(1 for r in panel if r["verdicts"][item["key"]]["verdict"] == "ship")
+        for item in items
+    }
+    all_ships = sum(ships.values())
+    rows = []
+    for item in items:
+        share = percent(ships[item["key"]], all_ships)
+        community = item["community"]
+        gap = None if share is None or community is None else community - share
+        rows.append(
+            {
+                "key": item["key"],
+                "name": item["name"],
+                "panel": item["panel_ship"],
+                "panel_share": share,
+                "community": community,
+                "votes": item["votes"],
+                "gap": gap,
+                "flagged": gap is not None and abs(gap) >= DISAGREEMENT_POINTS,
+            }
+        )
+    names = {item["key"]: item["name"] for item in items}
+    panel_top = _top(dict(ships)) if all_ships else None
+    community_top = _top({item["key"]: item["votes"] for item in items}) if data["votes"] else None
+    differs = panel_top is not None and community_top is not None and panel_top != community_top
+    return {
+        "rows": rows,
+        "has_panel": bool(panel),
+        "votes": data["votes"],
+        "panel_top": names.get(panel_top or ""),
+        "community_top": names.get(community_top or ""),
+        "top_differs": differs,
+        "margin": DISAGREEMENT_POINTS,
+    }
+
+
+def vote_shares(
+    comparison: Comparison, data: Mapping[str, Any], chosen: Range, days: list[date]
+) -> dict[str, Any]:
+    """Return the votes cast per item and day over the range: a chart and totals."""
+    found = analytics.item_series(comparison.id, chosen.since, chosen.until)
+    labels: dict[str, str] = {}
+    for item in data["items"]:
+        name = item["name"]
+        labels[item["key"]] = name if name not in labels.values() else f"{name} ({item['key']})"
+    position = {day: index for index, day in enumerate(days)}
+    daily = {key: [0] * len(days) for key in labels}
+    clicks = dict.fromkeys(labels, 0)
+    other_votes = other_clicks = 0
+    for key, rows in found.items():
+        for day, votes, clicked in rows:
+            if key in daily:
+                daily[key][position[day]] += votes
+                clicks[key] += clicked
+            else:  # an item since removed, or a key no item ever had
+                other_votes += votes
+                other_clicks += clicked
+    cast_votes = sum(sum(values) for values in daily.values())
+    items = [
+        {
+            "name": labels[key],
+            "votes": sum(daily[key]),
+            "share": percent(sum(daily[key]), cast_votes),
+            "clicks": clicks[key],
+        }
+        for key in labels
+    ]
+    chart = charts.line_chart(
+        {labels[key]: values for key, values in daily.items()},
+        days,
+        classes={label: f"vsw-i{n}" for n, label in enumerate(labels.values(), start=1)},
+        title=f"Votes cast per day for each item, {_span(chosen)}",
+        description=", ".join(f"{item['name']}: {item['votes']:,} votes" for item in items),
+    )
+    return {
+        "rows": items,
+        "cast": cast_votes,
+        "other_votes": other_votes,
+        "other_clicks": other_clicks,
+        "chart": chart,
+        "daily": [(day, [daily[key][index] for key in labels]) for index, day in enumerate(days)],
+        "names": list(labels.values()),
+    }
+
+
+def _every(seconds: float) -> str:
+    if seconds == 60:
+        return "minute"
+    if seconds % 60 == 0:
+        return f"{int(seconds) // 60} minutes"
+    return f"{seconds:g} seconds"
+
+
+def _span(chosen: Range) -> str:
+    return f"{chosen.since.isoformat()} to {chosen.until.isoformat()}"
+
+
+def figures(comparison: Comparison, chosen: Range, origin: str | None) -> dict[str, Any]:
+    """Return everything a comparison's page shows, read from the rollups."""
+    days_counts = analytics.series(comparison.id, chosen.since, chosen.until, origin)
+    days = [day for day, _ in days_counts]
+    total = analytics.Totals()
+    for _, counts in days_counts:
+        total.add(counts)
+    data = payloads.payload_data(comparison, None)
+    where = f" on {origin}" if origin else ""
+
+    def chart(names: tuple[str, ...], what: str) -> Any:
+        values = {
+            LABELS[name]: [getattr(counts, name) for _, counts in days_counts] for name in names
+        }
+        summary = ", ".join(f"{label}: {sum(counts):,}" for label, counts in values.items())
+        return charts.line_chart(
+            values,
+            days,
+            title=f"{what} per day{where}, {_span(chosen)}",
+            description=f"Totals over the range: {summary}.",
+            classes=COLOURS,
+        )
+
+    pages = analytics.pages(comparison.id, chosen.since, chosen.until, origin)
+    return {
+        "comparison": comparison,
+        "data": data,
+        "range": chosen,
+        "presets": PRESETS,
+        "origin": origin,
+        "totals": total,
+        "rates": [
+            (label, total.rates()[key], getattr(total, part))
+            for key, (label, part) in RATES.items()
+        ],
+        "reach_chart": chart(REACH, "Impressions and views"),
+        "actions_chart": chart(ACTIONS, "Votes, clicks and sign-ups"),
+        "days": days_counts,
+        "pages": pages,
+        "origins": sorted({page.origin for page in pages}),
+        "votes": vote_shares(comparison, data, chosen, days) if origin is None else None,
+        "disagreement": disagreement(data),
+        "share_days": SHARE_DAYS,
+        "title": data["title"],
+        "rollup_every": _every(current_app.config["ROLLUP_SECONDS"]),
+    }
+
+
+@bp.get("/c/<slug>")
+def comparison_page(slug: str) -> ResponseReturnValue:
+    """One comparison's figures over a range, with a form to share them."""
+    comparison = store.get_comparison(me(), slug)
+    chosen = parse_range(request.args)
+    return render_template(
+        "dashboard/comparison.html",
+        **figures(comparison, chosen, None),
+        shared=None,
+        publisher=me(),
+        page_url=lambda **query: url_for(".comparison_page", slug=slug, **query),
+        csv_url=url_for(".comparison_csv", slug=slug, **chosen.query()),
+    )
+
+
+def csv_export(comparison: Comparison, chosen: Range, origin: str | None) -> Response:
+    """Return one CSV row per day of the range with every count, as a download."""
+    out = io.StringIO()
+    table = csv.writer(out, lineterminator="\r\n")
+    table.writerow(["day", *LABELS])
+    for day, counts in analytics.series(comparison.id, chosen.since, chosen.until, origin):
+        table.writerow([day.isoformat(), *(getattr(counts, name) for name in LABELS)])
+    host = ""
+    if origin:
+        host = "-" + re.sub(r"[^a-z0-9.-]+", "-", (urlsplit(origin).netloc or origin).lower())
+    name = f"{comparison.slug}{host}-{chosen.since.isoformat()}-{chosen.until.isoformat()}.csv"
+    response = Response(out.getvalue(), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@bp.get("/c/<slug>.csv")
+def comparison_csv(slug: str) -> Response:
+    """The figures of a comparison's page as CSV, one row per day."""
+    return csv_export(store.get_comparison(me(), slug), parse_range(request.args), None)
+
+
+# -- share links ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShareLink:
+    """What a valid share link shows: one comparison, maybe one host site, until when."""
+
+    token: str
+    comparison: Comparison
+    origin: str | None
+    expires: datetime
+
+
+def share_token(comparison: Comparison, origin: str | None, days: int) -> tuple[str, datetime]:
+    """Return a new share link token for a comparison and when it expires."""
+    expires = int(time.time()) + days * 24 * 3600
+    token = signing.sign(signing.SHARE_LINK, [comparison.id, origin, expires])
+    return token, datetime.fromtimestamp(expires, UTC)
+
+
+def read_share(token: str) -> ShareLink:
+    """Return what a share link shows; LinkRefused or LinkExpired for a bad one."""
+    if len(token) > 1000:
+        raise LinkRefused()
+    try:
+        value = signing.unsign(signing.SHARE_LINK, token)
+    except signing.SignatureExpired:
+        raise LinkExpired() from None
+    except signing.BadSignature:
+        raise LinkRefused() from None
+    if not (
+        isinstance(value, list)
+        and len(value) == 3
+        and type(value[0]) is int
+        and (value[1] is None or isinstance(value[1], str))
+        and type(value[2]) is int
+    ):
+        raise LinkRefused()
+    comparison_id, origin, expires = value
+    ends = datetime.fromtimestamp(expires, UTC)
+    if expires <= time.time():
+        raise LinkExpired(
+            f"This share link expired on {ends:%Y-%m-%d %H:%M} UTC. "
+            "Ask the site owner for a new one."
+        )
+    comparison = store.comparison_by_id(comparison_id)
+    if comparison is None:
+        raise NotFound("The comparison this link showed has been deleted.")
+    return ShareLink(token, comparison, origin, ends)
+
+
+def _known_origins(comparison: Comparison) -> set[str]:
+    """Return the host sites that showed a comparison in the past year."""
+    until = today()
+    return {page.origin for page in analytics.pages(comparison.id, until - timedelta(365), until)}
+
+
+@bp.post("/c/<slug>/share")
+def create_share(slug: str) -> ResponseReturnValue:
+    """Make a read-only link to a comparison's page, maybe limited to one host site."""
+    comparison = store.get_comparison(me(), slug)
+    days = request.form.get("days", "")
+    if days not in {str(choice) for choice in SHARE_DAYS}:
+        raise BadRequest(
+            "Choose how long the link works: 1, 7, 30 or 90 days.",
+            {"days": ["One of 1, 7, 30, 90."]},
+        )
+    origin = request.form.get("origin", "").strip() or None
+    if origin is not None and origin not in _known_origins(comparison):
+        raise BadRequest(
+            "Choose a host site from the embed locations, or all sites.",
+            {"origin": ["Not a host site of this comparison."]},
+        )
+    token, expires = share_token(comparison, origin, int(days))
+    return render_template(
+        "dashboard/share_created.html",
+        publisher=me(),
+        comparison=comparison,
+        title=store.document(comparison)["title"],
+        url=public_base() + url_for(".shared", token=token),
+        origin=origin,
+        expires=expires,
+    )
+
+
+@bp.get("/share/<token>")
+def shared(token: str) -> ResponseReturnValue:
+    """A comparison's page, read-only, through a share link; no session needed."""
+    link = read_share(token)
+    chosen = parse_range(request.args)
+    return render_template(
+        "dashboard/comparison.html",
+        **figures(link.comparison, chosen, link.origin),
+        shared=link,
+        publisher=None,
+        page_url=lambda **query: url_for(".shared", token=token, **query),
+        csv_url=url_for(".shared_csv", token=token, **chosen.query()),
+    )
+
+
+@bp.get("/share/<token>.csv")
+def shared_csv(token: str) -> Response:
+    """A share link's figures as CSV, limited the same way."""
+    link = read_share(token)
+    return csv_export(link.comparison, parse_range(request.args), link.origin)
+
+
+@bp.get("/<path:path>")
+def missing(path: str) -> ResponseReturnValue:
+    """Any other dashboard address: a readable 404 page."""
+    raise NotFound("There is no dashboard page at this address.")
