@@ -170,7 +170,10 @@ class Event(Base):
     """One raw analytics event from a widget; rolled up by day, pruned after retention."""
 
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_comparison_day", "comparison_id", "day"),)
+    __table_args__ = (
+        Index("ix_events_comparison_day", "comparison_id", "day"),
+        Index("ix_events_day", "day"),  # rollups and pruning go day by day
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     comparison_id: Mapped[int] = mapped_column(ForeignKey("comparisons.id", ondelete="CASCADE"))

@@ -15,6 +15,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("events", schema=None) as batch_op:
+        batch_op.create_index("ix_events_day", ["day"], unique=False)
     with op.batch_alter_table("publishers", schema=None) as batch_op:
         batch_op.add_column(sa.Column("password_hash", sa.String(length=255), nullable=True))
 
@@ -71,6 +73,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("events", schema=None) as batch_op:
+        batch_op.drop_index("ix_events_day")
     with op.batch_alter_table("publishers", schema=None) as batch_op:
         batch_op.drop_column("password_hash")
 
