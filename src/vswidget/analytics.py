@@ -12,14 +12,16 @@ same reader on two days counts twice.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import date, timedelta
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import case, delete, distinct, func, insert, select
 
-from .extensions import db
+from .extensions import cache, db
 from .models import DailyItem, DailyPage, DailyTotal, Event
 from .tallies import percent
 from .visitors import today
@@ -71,6 +73,7 @@ class Page:
 
 
 COUNTED = [spec.name for spec in fields(Totals)]
+ROLLED_UP = "analytics:rolled-up"  # cache key: when the rollups last changed
 
 
 def _counters() -> list[Any]:
@@ -118,6 +121,7 @@ def roll_up(days: Iterable[date]) -> None:
                     .group_by(Event.comparison_id, Event.day, Event.item_key),
                 )
             )
+    cache.set(ROLLED_UP, time.time(), timeout=0)  # a new generation: cached reads go stale
 
 
 def roll_up_recent() -> None:
@@ -178,7 +182,20 @@ def series(
 
 
 def pages(comparison_id: int, since: date, until: date, origin: str | None = None) -> list[Page]:
-    """Return the host pages that showed the comparison in the range, busiest first."""
+    """Return the host pages that showed the comparison in the range, busiest first.
+
+    The one costly read of a report (a sum over every page and day of the range), so
+    it is cached until the next rollup, and at most ROLLUP_SECONDS.
+    """
+    key = f"pages:{comparison_id}:{since}:{until}:{origin}:{cache.get(ROLLED_UP) or 0}"
+    found: list[Page] | None = cache.get(key)
+    if found is None:
+        found = _pages(comparison_id, since, until, origin)
+        cache.set(key, found, timeout=max(1, int(current_app.config["ROLLUP_SECONDS"])))
+    return found
+
+
+def _pages(comparison_id: int, since: date, until: date, origin: str | None) -> list[Page]:
     query = (
         select(
             DailyPage.origin,

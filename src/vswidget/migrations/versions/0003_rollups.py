@@ -56,6 +56,12 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_daily_pages_comparison_day", ["comparison_id", "day"], unique=False
         )
+        batch_op.create_index(
+            "ix_daily_pages_cover",
+            ["comparison_id", "origin", "path", "day", "impressions", "views", "votes"]
+            + ["clicks", "signups", "visitors"],
+            unique=False,
+        )
 
     op.create_table(
         "daily_totals",
@@ -80,6 +86,7 @@ def downgrade() -> None:
 
     op.drop_table("daily_totals")
     with op.batch_alter_table("daily_pages", schema=None) as batch_op:
+        batch_op.drop_index("ix_daily_pages_cover")
         batch_op.drop_index("ix_daily_pages_comparison_day")
 
     op.drop_table("daily_pages")
