@@ -452,6 +452,16 @@ def test_the_comparison_page_lists_the_embed_locations_busiest_first(
     ]
 
 
+def test_the_comparison_page_lists_the_100_busiest_embed_locations_and_says_so(
+    app: Flask, owner: FlaskClient, comparison_id: int
+) -> None:
+    seed(app, [event(comparison_id, "impression", path=f"/post-{n:03d}") for n in range(105)])
+    page = owner.get(PAGE).text
+    (locations,) = [t for t in parsed(page).tables if t[0][0] == "Host page"]
+    assert len(locations) == 1 + 100
+    assert "The 100 busiest of 105 pages" in page
+
+
 def test_the_comparison_page_shows_votes_cast_per_item(owner: FlaskClient, seeded: int) -> None:
     page = owner.get(PAGE).text
     assert row(page, "Electric Kettle", "Votes cast")[:3] == ["1", "50%", "1"]

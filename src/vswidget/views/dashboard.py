@@ -50,6 +50,8 @@ from ..visitors import today
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
+SHOWN_PAGES = 100  # embed locations listed on the page; the stats API has them all
+
 PRESETS = (7, 30, 90)
 DEFAULT_DAYS = 30
 MAX_RANGE_DAYS = 366
@@ -550,6 +552,7 @@ def figures(comparison: Comparison, chosen: Range, origin: str | None) -> dict[s
         "actions_chart": chart(ACTIONS, "Votes, clicks and sign-ups"),
         "days": days_counts,
         "pages": pages,
+        "shown_pages": SHOWN_PAGES,
         "origins": sorted({page.origin for page in pages}),
         "votes": vote_shares(comparison, data, chosen, days) if origin is None else None,
         "disagreement": disagreement(data),
