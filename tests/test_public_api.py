@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import event
 
 from vswidget import signing
-from vswidget.extensions import db
+from vswidget.extensions import cache, db
 
 API = "/api/v1/comparisons"
 
@@ -197,3 +197,13 @@ def test_with_redis_an_update_through_one_app_is_served_fresh_by_another(
     finally:
         db.dispose(first)
         db.dispose(second)
+
+
+def test_a_payload_built_again_has_the_same_etag(
+    app: Flask, client: FlaskClient, token: str
+) -> None:
+    first = client.get(f"/v1/payload/{token}")
+    with app.app_context():
+        cache.clear()  # as another worker, or after the cache entry expired
+    again = client.get(f"/v1/payload/{token}", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304

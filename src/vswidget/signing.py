@@ -7,11 +7,19 @@ for one purpose never verifies for another.
 
 from __future__ import annotations
 
+import functools
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
-from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
+from itsdangerous import (
+    BadSignature,
+    SignatureExpired,
+    TimestampSigner,
+    URLSafeSerializer,
+    URLSafeTimedSerializer,
+)
 
 __all__ = [
     "EMBED_TOKEN",
@@ -29,10 +37,24 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Purpose:
-    """What a token is for: its salt, and how long it stays valid (None: always)."""
+    """What a token is for: its salt, how long it stays valid (None: always), and the
+    step its timestamp is rounded down to (None: the second it was signed)."""
 
     salt: str
     max_age: int | None = None
+    step: int | None = None
+
+
+class _SteppedSigner(TimestampSigner):
+    step = 1
+
+    def get_timestamp(self) -> int:
+        return int(time.time()) // self.step * self.step
+
+
+@functools.cache
+def _stepped(step: int) -> type[_SteppedSigner]:
+    return type(f"Every{step}sSigner", (_SteppedSigner,), {"step": step})
 
 
 EMBED_TOKEN = Purpose("vswidget.embed-token")
@@ -40,7 +62,9 @@ EMBED_TOKEN = Purpose("vswidget.embed-token")
 PAYLOAD = Purpose("vswidget.payload")
 # Comes with the payload and goes with a vote or sign-up: names the comparison and
 # proves a payload fetched lately. Shared by the readers of a cached payload.
-VOTE_TICKET = Purpose("vswidget.vote-ticket", max_age=6 * 3600)
+# Signed on the hour, so a payload built twice within an hour is the same bytes (and
+# the same ETag); it stays valid 6 to 7 hours.
+VOTE_TICKET = Purpose("vswidget.vote-ticket", max_age=6 * 3600, step=3600)
 # Given to a reader for their vote, kept in their own storage: [comparison id, vote id].
 VOTE_RECEIPT = Purpose("vswidget.vote-receipt")
 # A read-only dashboard link: [comparison id, host origin or None, expiry (Unix
@@ -53,8 +77,11 @@ def _serializer(
 ) -> URLSafeSerializer | URLSafeTimedSerializer:
     keys = keys if keys is not None else current_app.config["SECRET_KEYS"]
     # A token that never expires carries no timestamp, so signing it twice gives one token.
-    kind = URLSafeSerializer if purpose.max_age is None else URLSafeTimedSerializer
-    return kind(keys, salt=purpose.salt)
+    if purpose.max_age is None:
+        return URLSafeSerializer(keys, salt=purpose.salt)
+    if purpose.step is None:
+        return URLSafeTimedSerializer(keys, salt=purpose.salt)
+    return URLSafeTimedSerializer(keys, salt=purpose.salt, signer=_stepped(purpose.step))
 
 
 def sign(purpose: Purpose, value: Any, keys: list[str] | None = None) -> str:
