@@ -257,3 +257,8 @@ def test_publisher_text_is_rendered_as_text_on_every_page(
     answer = oembed(client, f"{PUBLIC_URL}/c/acme/kettle-vs-moka-pot").json
     assert answer["title"] == XSS  # JSON carries the text; the consumer escapes it
     assert "<img" not in answer["html"]
+
+
+def test_the_favicon_is_an_empty_cacheable_answer(client: FlaskClient) -> None:
+    response = client.get("/favicon.ico")
+    assert response.status_code == 204 and "max-age=86400" in response.headers["Cache-Control"]

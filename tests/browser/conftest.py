@@ -8,6 +8,7 @@ widget runs cross-origin. Host pages are templates in ``pages/``: ``$server``,
 
 The server drops events from "HeadlessChrome" as a bot's: tests that need their events
 stored use ``human_browser`` (``new_human_tab``), launched with a desktop Chrome's user agent.
+Its background job rolls events up every ``ROLLUP_SECONDS``, so the dashboard shows them soon.
 
 Browser tests skip when Playwright or /usr/bin/chromium is missing; under CI=true
 they fail instead, because CI must run them.
@@ -59,6 +60,8 @@ GENEROUS_LIMITS = {
     "VSWIDGET_SIGNUP_RATE_LIMIT": "100000/minute",
     "VSWIDGET_EVENT_RATE_LIMIT": "100000/minute",
 }
+# The server rolls events up for the dashboard this often (its default is a minute).
+ROLLUP_SECONDS = 1
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PAGES = Path(__file__).with_name("pages")
 ARTIFACTS = Path(__file__).parent.parent / "artifacts"
@@ -262,11 +265,23 @@ class Server:
     bad_token: str
     closed_port: int
     instance: Path
+    env: dict[str, str] = field(default_factory=dict)
 
     @property
     def database(self) -> Path:
         """The server's SQLite file, for what no public API reads back (events)."""
         return self.instance / "vswidget.sqlite3"
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """Run ``vswidget ARGS`` against this server's instance, as whoever runs it would."""
+        return subprocess.run(
+            [str(Path(sys.executable).with_name("vswidget")), *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
 
     def token(self, name: str) -> str:
         return self.bad_token if name == "bad" else self.published[name].token
@@ -307,6 +322,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "VSWIDGET_INSTANCE_PATH": str(folder / "instance"),
         "VSWIDGET_SECRET_KEYS": "test",
         "VSWIDGET_PUBLIC_URL": base,
+        "VSWIDGET_ROLLUP_SECONDS": str(ROLLUP_SECONDS),
         **GENEROUS_LIMITS,
     }
     vswidget = str(Path(sys.executable).with_name("vswidget"))
@@ -345,6 +361,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             bad_token=forged(published["ollama"].token),
             closed_port=free_port(),
             instance=folder / "instance",
+            env=env,
         )
     finally:
         process.send_signal(signal.SIGTERM)
@@ -473,13 +490,20 @@ class Tab:
     errors: list[str] = field(default_factory=list)
     dialogs: list[str] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)
+    # Where each console error came from (a script's or a resource's URL), in order.
+    error_sources: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.page.set_default_timeout(WAIT)
-        self.page.on("console", lambda m: self.console.append((m.type, m.text)))
+        self.page.on("console", self._console)
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.page.on("dialog", self._dialog)
         self.page.on("request", lambda r: self.requests.append(r.url))
+
+    def _console(self, message: Any) -> None:
+        self.console.append((message.type, message.text))
+        if message.type == "error":
+            self.error_sources.append(message.location.get("url", ""))
 
     def _dialog(self, dialog: Any) -> None:
         self.dialogs.append(f"{dialog.type}: {dialog.message}")

@@ -506,7 +506,7 @@ def _every(seconds: float) -> str:
         return "minute"
     if seconds % 60 == 0:
         return f"{int(seconds) // 60} minutes"
-    return f"{seconds:g} seconds"
+    return "second" if seconds == 1 else f"{seconds:g} seconds"
 
 
 def _span(chosen: Range) -> str:
