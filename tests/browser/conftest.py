@@ -36,6 +36,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from conftest import DOCUMENT
 
 from vswidget import Client
 from vswidget.client import Published
@@ -151,50 +152,7 @@ OLLAMA: dict[str, Any] = {
     "cta": {"kind": "newsletter", "headline": "Weekly AI Tool Verdicts", "text": "In your inbox."},
 }
 
-KETTLE: dict[str, Any] = {
-    "slug": "kettle-vs-moka-pot",
-    "kicker": "Kitchen gear",
-    "title": "Electric Kettle vs Moka Pot",
-    "question": "Which one should make your morning coffee?",
-    "items": [
-        {
-            "key": "kettle",
-            "name": "Electric Kettle",
-            "category": "Appliances",
-            "tagline": "Boiling water in three minutes, pour-over ready",
-            "description": "A gooseneck kettle with temperature control.",
-            "price": "$45",
-            "url": "https://example.com/kettle",
-        },
-        {
-            "key": "moka",
-            "name": "Moka Pot",
-            "category": "Stovetop",
-            "tagline": "Strong coffee from a stovetop classic",
-            "price": "$30",
-            "url": "https://example.com/moka",
-        },
-    ],
-    "panel": [
-        {
-            "name": "The Barista",
-            "lens": "Taste in the cup",
-            "verdicts": {
-                "kettle": {"verdict": "ship", "quote": "Control over every variable."},
-                "moka": {"verdict": "skip", "quote": "Bitter unless you watch it."},
-            },
-        },
-        {
-            "name": "The Commuter",
-            "lens": "Minutes before the train",
-            "verdicts": {
-                "kettle": {"verdict": "ship", "quote": "Fast and hands-off."},
-                "moka": {"verdict": "ship", "quote": "One pot, no filters."},
-            },
-        },
-    ],
-    "cta": {"kind": "newsletter", "headline": "Gear, compared", "text": "One verdict a week."},
-}
+KETTLE = DOCUMENT  # the comparison every other test publishes too
 
 # Every text field an XSS payload; a marker after each tells the fields apart.
 XSS_TEXT: dict[str, str] = {
