@@ -207,3 +207,23 @@ def test_a_payload_built_again_has_the_same_etag(
         cache.clear()  # as another worker, or after the cache entry expired
     again = client.get(f"/v1/payload/{token}", headers={"If-None-Match": first.headers["ETag"]})
     assert again.status_code == 304
+
+
+def test_a_forged_host_header_never_reaches_another_readers_payload(
+    database_url: str, tmp_path: Path, document: dict[str, Any]
+) -> None:
+    app = make_app(database_url, tmp_path, PUBLIC_URL=None)
+    try:
+        with app.app_context():
+            from vswidget import store
+
+            _, key = store.create_publisher("acme")
+        client = app.test_client()
+        auth = {"Authorization": f"Bearer {key}"}
+        token = client.post(API, json=document, headers=auth).json["embed"]["token"]
+        forged = client.get(f"/v1/payload/{token}", headers={"Host": "evil.example"})
+        assert forged.json["url"].startswith("http://evil.example/")  # only for the forger
+        honest = client.get(f"/v1/payload/{token}", headers={"Host": "vs.example"})
+        assert honest.json["url"] == "http://vs.example/c/acme/kettle-vs-moka-pot"
+    finally:
+        db.dispose(app)

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from typing import Any, NamedTuple
 
 from . import signing, store, tallies
-from .embed import canonical_url, embed_token, reserved_height
+from .embed import canonical_url, embed_token, public_base, reserved_height
 from .errors import NotFound
 from .extensions import cache
 from .i18n import LABELS, pick_locale
@@ -56,7 +57,13 @@ def payload_data(comparison: Comparison, lang: str | None) -> dict[str, Any]:
 
 
 def _key(token: str, locale: str) -> str:
-    return f"payload:{token}:{locale}"
+    """Return the cache key of a payload: the token's generation, language and public base.
+
+    The base is part of the key because, without PUBLIC_URL, the payload's URLs come
+    from the request's Host: a forged Host must never reach another reader's payload.
+    """
+    generation = cache.get(f"payload-generation:{token}") or 0
+    return f"payload:{token}:{generation}:{locale}:{public_base()}"
 
 
 def payload(token: str, lang: str | None) -> Payload:
@@ -74,6 +81,9 @@ def payload(token: str, lang: str | None) -> Payload:
 
 
 def forget(comparison: Comparison) -> None:
-    """Drop every cached payload of a comparison, after it changed."""
-    token = embed_token(comparison)
-    cache.delete_many(*(_key(token, locale) for locale in (*LABELS, "")))
+    """Make every cached payload of a comparison stale, after it changed.
+
+    A new generation of the token's keys: the old entries, in every language and
+    for every host, are never read again and expire on their own.
+    """
+    cache.set(f"payload-generation:{embed_token(comparison)}", time.time_ns(), timeout=0)
