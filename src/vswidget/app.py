@@ -12,10 +12,11 @@ from limits import parse_many
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config, errors, headers
+from .cached_reads import CachedReads
 from .errors import ConfigurationError
 from .extensions import cache, cache_config, db, limiter
 from .schemas import ErrorSchema
-from .views import dashboard, demo, public, publisher, readers
+from .views import dashboard, demo, health, public, publisher, readers
 
 
 class VSWidgetApi(Api):  # type: ignore[misc]
@@ -42,12 +43,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)
     cache.init_app(app, config=cache_config(app.config["CACHE_URL"]))
     limiter.init_app(app)
-    if app.config["TRUSTED_PROXIES"]:
+    app.wsgi_app = CachedReads(app)  # type: ignore[method-assign]
+    if app.config["TRUSTED_PROXIES"]:  # outermost: the layers inside see the reader's address
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     api = VSWidgetApi(app, spec_kwargs={"info": {"description": API_DESCRIPTION}})
     api.spec.components.security_scheme("apiKey", {"type": "http", "scheme": "bearer"})
     api.register_blueprint(publisher.blp)
+    app.register_blueprint(health.bp)
     app.register_blueprint(public.bp)
     app.register_blueprint(readers.bp)
     app.register_blueprint(dashboard.bp)

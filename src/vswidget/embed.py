@@ -23,8 +23,12 @@ FOOTER_HEIGHT = 40
 
 def public_base() -> str:
     """Return the public base URL of this server, without a trailing slash."""
-    base: str = current_app.config["PUBLIC_URL"] or request.host_url
-    return base.rstrip("/")
+    return base_url(current_app.config["PUBLIC_URL"], request.host_url)
+
+
+def base_url(configured: str | None, host_url: str) -> str:
+    """Return PUBLIC_URL when it is set, else the URL the request came to, without a slash."""
+    return (configured or host_url).rstrip("/")
 
 
 def embed_token(comparison: Comparison) -> str:

@@ -7,6 +7,12 @@ from flask import Flask, Response, request
 # Public reads: fresh for a minute, then served stale while a CDN revalidates.
 PUBLIC_CACHE = "public, max-age=60, stale-while-revalidate=600"
 
+# Every response carries these.
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+}
+
 # Pages run only our own scripts. Inline style attributes are allowed: the templates
 # set bar widths and heights from numbers the server computed, never from text.
 PAGE_CSP = (
@@ -39,8 +45,8 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def secure(response: Response) -> Response:
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
         if response.mimetype == "text/html":
             response.headers.setdefault("Content-Security-Policy", page_csp("'none'"))
             if "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]:

@@ -11,6 +11,8 @@ import json
 import time
 from typing import Any, NamedTuple
 
+from flask_caching.backends.base import BaseCache
+
 from . import signing, store, tallies
 from .embed import canonical_url, embed_token, public_base, reserved_height
 from .errors import NotFound
@@ -20,6 +22,8 @@ from .models import Comparison
 
 PAYLOAD_TTL = 300  # seconds; also the most a payload can lag with a per-worker cache
 BAD_TOKEN = "No comparison has this embed token."
+MAX_TOKENS = 20  # in one batch read
+MAX_TOKEN_LENGTH = 200
 
 
 class Payload(NamedTuple):
@@ -56,28 +60,42 @@ def payload_data(comparison: Comparison, lang: str | None) -> dict[str, Any]:
     }
 
 
-def _key(token: str, locale: str) -> str:
+def _key(backend: BaseCache, token: str, locale: str, base: str) -> str:
     """Return the cache key of a payload: the token's generation, language and public base.
 
     The base is part of the key because, without PUBLIC_URL, the payload's URLs come
     from the request's Host: a forged Host must never reach another reader's payload.
     """
-    generation = cache.get(f"payload-generation:{token}") or 0
-    return f"payload:{token}:{generation}:{locale}:{public_base()}"
+    generation = backend.get(f"payload-generation:{token}") or 0
+    return f"payload:{token}:{generation}:{locale}:{base}"
+
+
+def cached(backend: BaseCache, token: str, lang: str | None, base: str) -> Payload | None:
+    """Return the payload the cache holds for a token, or None; needs no app context."""
+    found = backend.get(_key(backend, token, pick_locale(lang, ""), base))
+    return None if found is None else Payload(*found)
 
 
 def payload(token: str, lang: str | None) -> Payload:
     """Return the cached payload for a token, building it on a miss."""
+    base = public_base()
+    found = cached(cache.cache, token, lang, base)
+    if found is not None:
+        return found
     chosen = pick_locale(lang, "")  # "": the document's own language
-    key = _key(token, chosen)
-    cached = cache.get(key)
-    if cached is not None:
-        return Payload(*cached)
     data = payload_data(comparison_for_token(token), chosen or None)
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     built = Payload(text, hashlib.sha256(text.encode()).hexdigest()[:20])
-    cache.set(key, tuple(built), timeout=PAYLOAD_TTL)
+    cache.set(_key(cache.cache, token, chosen, base), tuple(built), timeout=PAYLOAD_TTL)
     return built
+
+
+def batch(found: dict[str, Payload], errors: dict[str, str]) -> Payload:
+    """Return the answer to a batch read: the payloads by token, and the bad tokens' errors."""
+    bodies = ",".join(f"{json.dumps(token)}:{built.json}" for token, built in found.items())
+    text = f'{{"payloads":{{{bodies}}},"errors":{json.dumps(errors)}}}'
+    tags = [built.etag for built in found.values()] + list(errors)
+    return Payload(text, hashlib.sha256(" ".join(tags).encode()).hexdigest()[:20])
 
 
 def forget(comparison: Comparison) -> None:

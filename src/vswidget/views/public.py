@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -17,18 +16,14 @@ from flask import (
     send_from_directory,
     url_for,
 )
-from sqlalchemy import text
 
 from .. import payloads, store
 from ..embed import embed_token, public_base
 from ..errors import BadRequest, NotFound, NotSupported
-from ..extensions import db
 from ..headers import cacheable, open_cors, page_csp
 
 bp = Blueprint("public", __name__)
 
-MAX_TOKENS = 20
-MAX_TOKEN_LENGTH = 200
 OEMBED_WIDTH = 720
 
 
@@ -54,27 +49,23 @@ def payload_batch() -> Response:
         raise BadRequest(
             "Name at least one embed token: /v1/payloads?t=TOKEN.", {"t": ["Missing."]}
         )
-    if len(tokens) > MAX_TOKENS:
+    if len(tokens) > payloads.MAX_TOKENS:
         raise BadRequest(
-            f"Ask for at most {MAX_TOKENS} tokens at once.", {"t": [f"At most {MAX_TOKENS}."]}
+            f"Ask for at most {payloads.MAX_TOKENS} tokens at once.",
+            {"t": [f"At most {payloads.MAX_TOKENS}."]},
         )
     lang = request.args.get("lang")
-    found: list[str] = []
+    found: dict[str, payloads.Payload] = {}
     errors: dict[str, str] = {}
-    tags: list[str] = []
     for token in tokens:
         try:
-            if len(token) > MAX_TOKEN_LENGTH:
+            if len(token) > payloads.MAX_TOKEN_LENGTH:
                 raise NotFound(payloads.BAD_TOKEN)
-            built = payloads.payload(token, lang)
+            found[token] = payloads.payload(token, lang)
         except NotFound as error:
             errors[token] = error.message
-            continue
-        found.append(f"{json.dumps(token)}:{built.json}")
-        tags.append(built.etag)
-    body = f'{{"payloads":{{{",".join(found)}}},"errors":{json.dumps(errors)}}}'
-    etag = hashlib.sha256(" ".join(tags + list(errors)).encode()).hexdigest()[:20]
-    return cacheable(Response(body, mimetype="application/json"), etag)
+    built = payloads.batch(found, errors)
+    return cacheable(Response(built.json, mimetype="application/json"), built.etag)
 
 
 @bp.get("/widget.js")
@@ -237,13 +228,3 @@ def favicon() -> Response:
     response = Response(status=204)
     response.headers["Cache-Control"] = "public, max-age=86400"
     return response
-
-
-@bp.get("/healthz")
-def healthz() -> tuple[dict[str, str], int]:
-    """Answer 200 when the app can reach its database, 503 otherwise."""
-    try:
-        db.session.execute(text("SELECT 1"))
-    except Exception:  # noqa: BLE001 - any failure means not ready
-        return {"status": "unavailable", "database": "unreachable"}, 503
-    return {"status": "ok"}, 200
