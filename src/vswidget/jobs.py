@@ -13,16 +13,17 @@ import time
 import httpx
 from flask import Flask, current_app
 
-from . import analytics, store
+from . import analytics, store, visitors
 from .webhooks import TIMEOUT_SECONDS, deliver_due
 
 
 def maintain() -> None:
-    """Roll up recent events and prune old ones, if no other process is doing it."""
+    """Roll up recent events, prune old ones and past days' salts, if no other process is."""
     period = current_app.config["ROLLUP_SECONDS"]
     if store.take_lease("rollup", period):
         analytics.roll_up_recent()
         analytics.prune(current_app.config["EVENT_RETENTION_DAYS"])
+        visitors.prune_salts()
 
 
 class Jobs(threading.Thread):

@@ -4,6 +4,9 @@ The hash mixes a secret salt of the current UTC day with a scope (one comparison
 the reader's address and user agent. The salt of a day is deleted once the day is
 over, so no hash can be recomputed later, nothing links a reader across days or
 across comparisons, and no address is ever stored.
+
+Salts live in the database, the one store every worker of every host shares: all
+of them hash a reader alike on the same day, whichever one the reader reaches.
 """
 
 from __future__ import annotations
@@ -47,6 +50,17 @@ def _stored_salt(day: date) -> str:
     stored = db.session.scalar(select(Salt.value).where(Salt.day == day))
     assert stored is not None
     return stored
+
+
+def prune_salts() -> int:
+    """Delete the salts of past days; return how many.
+
+    The first salt of a day deletes older ones too, but only when a reader comes:
+    the background jobs call this so that a quiet day's salt does not outlive it.
+    """
+    with db.writing() as session:
+        deleted = session.execute(delete(Salt).where(Salt.day < today()))
+    return int(deleted.rowcount)  # type: ignore[attr-defined]
 
 
 def visitor_hash(scope: str) -> str:
