@@ -193,20 +193,21 @@ def sqlite_database() -> Iterator[tuple[str, Path]]:
 
 
 @contextmanager
-def postgresql_database(base: str) -> Iterator[tuple[str, None]]:
+def postgresql_database(base: str, schema: str = PG_SCHEMA) -> Iterator[tuple[str, None]]:
+    """Create ``schema`` (dropping a leftover one); yield a URL that uses it; drop it then."""
     from sqlalchemy import create_engine, text
 
     admin = create_engine(base)
     try:
         with admin.begin() as connection:
-            connection.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
-            connection.execute(text(f"CREATE SCHEMA {PG_SCHEMA}"))
-        url = base + ("&" if "?" in base else "?") + f"options=-csearch_path%3D{PG_SCHEMA}"
+            connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+            connection.execute(text(f"CREATE SCHEMA {schema}"))
+        url = base + ("&" if "?" in base else "?") + f"options=-csearch_path%3D{schema}"
         try:
             yield url, None
         finally:
             with admin.begin() as connection:
-                connection.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
+                connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
     finally:
         admin.dispose()
 

@@ -146,21 +146,36 @@ def clean_env(instance: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def gunicorn_command(port: int) -> list[str]:
-    command = [sys.executable, "-m", "gunicorn", "--bind", f"{HOST}:{port}"]
+APP = "embed_app:make_application()"
+
+
+def gunicorn_command(port: int, app: str = APP, python: str = sys.executable) -> list[str]:
+    """Return the gunicorn command line for ``app``, run by ``python``, with GUNICORN's options."""
+    command = [python, "-m", "gunicorn", "--bind", f"{HOST}:{port}"]
     for name, value in GUNICORN.items():
         command += [f"--{name}", str(value)]
-    return command + ["--pythonpath", str(HERE), "embed_app:make_application()"]
+    return command + ["--pythonpath", str(HERE), app]
 
 
 @contextmanager
-def gunicorn(name: str, env: dict[str, str], logs: Path) -> Iterator[Server]:
-    """Run one gunicorn on 127.0.0.1 until the block ends; stop it and its workers then."""
+def gunicorn(
+    name: str,
+    env: dict[str, str],
+    logs: Path,
+    app: str = APP,
+    python: str = sys.executable,
+    ready: str = "/healthz",
+) -> Iterator[Server]:
+    """Run one gunicorn on 127.0.0.1 until the block ends; stop it and its workers then.
+
+    It serves ``app`` (benchmarks/embed_app.py's by default) with ``python``, and is ready
+    once GET ``ready`` answers 200.
+    """
     port = free_port()
     log = logs / f"{name}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            gunicorn_command(port),
+            gunicorn_command(port, app, python),
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=out,
@@ -169,7 +184,7 @@ def gunicorn(name: str, env: dict[str, str], logs: Path) -> Iterator[Server]:
         )
     server = Server(name, f"http://{HOST}:{port}", process, log)
     try:
-        wait_ready(server)
+        wait_ready(server, path=ready)
         yield server
     finally:
         stop(process)
@@ -190,19 +205,19 @@ def stop(process: subprocess.Popen[bytes]) -> None:
     process.wait()
 
 
-def wait_ready(server: Server, seconds: float = 30) -> None:
+def wait_ready(server: Server, seconds: float = 30, path: str = "/healthz") -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
             raise Failed(f"gunicorn ({server.name}) exited at start:\n{tail(server.log)}")
         try:
-            with urllib.request.urlopen(server.base + "/healthz", timeout=2) as answer:
+            with urllib.request.urlopen(server.base + path, timeout=2) as answer:
                 if answer.status == 200:
                     return
         except (urllib.error.URLError, OSError):
             pass
         time.sleep(0.2)
-    raise Failed(f"gunicorn ({server.name}) did not answer /healthz within {seconds:.0f} s")
+    raise Failed(f"gunicorn ({server.name}) did not answer {path} within {seconds:.0f} s")
 
 
 def tail(path: Path, lines: int = 40) -> str:

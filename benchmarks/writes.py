@@ -617,7 +617,7 @@ function init(args)
 end
 
 function request()
-  local headers = {["Content-Type"] = "text/plain;charset=UTF-8"}
+  local headers = {["Content-Type"] = @TYPE@}
   if id == 1 and not verified then -- wrk calls this once, in setup, to check it: not sent
     verified = true
     return wrk.format("POST", PATH, headers, BODIES[1])
@@ -667,7 +667,7 @@ def lua_text(text: str) -> str:
 @dataclass
 class Target:
     key: str  # unique in a run
-    kind: str  # "votes", "events" or "baseline"
+    kind: str  # "votes", "events" (timed at /bench/writes), "baseline", or a peer's own
     label: str
     base: str  # the server's base URL
     path: str
@@ -678,6 +678,12 @@ class Target:
     baseline: str = ""  # key of the baseline this target is compared with
     stored: Callable[[], int] | None = None  # how many rows the database holds now
     group: int = 0  # the server's process group
+    content_type: str = "text/plain;charset=UTF-8"  # a CORS-simple request, as the widget sends
+
+    @property
+    def timed(self) -> bool:
+        """Whether the server times its write transactions at /bench/writes (vswidget's)."""
+        return self.kind in {"votes", "events"}
 
 
 @dataclass
@@ -747,6 +753,7 @@ def lua_script(target: Target, seconds: float, prefix: str) -> str:
         "AGENT": "nil" if target.agent is None else lua_text(target.agent),
         "PREFIX": lua_text(prefix),
         "BODIES": "{" + ", ".join(lua_text(b) for b in target.bodies) + "}",
+        "TYPE": lua_text(target.content_type),
     }
     return re.sub(r"@([A-Z]+)@", lambda m: values[m.group(1)], WRK_LUA)
 
@@ -755,7 +762,7 @@ def wrk(target: Target, seconds: float, lua: Path, prefix: str) -> Run:
     """Load one target with wrk for about ``seconds``; return what it measured and stored."""
     lua.write_text(lua_script(target, seconds, prefix))
     before = target.stored() if target.stored else None
-    if target.kind != "baseline":
+    if target.timed:
         write_samples(target.base)  # forget the transactions before this run
     command = ["wrk", f"-t{WRK_CONNECTIONS}", f"-c{WRK_CONNECTIONS}"]
     command += [f"-d{seconds + 120:.0f}s", "--timeout", "10s", "-s", str(lua), target.base]
@@ -813,7 +820,7 @@ def wrk(target: Target, seconds: float, lua: Path, prefix: str) -> Run:
     data = json.loads(found.removeprefix("WRKJSON "))
     answered = data["ok"] + data["other"]
     writes = None
-    if target.kind != "baseline":
+    if target.timed:
         writes = WriteStats.of(write_samples(target.base), data["seconds"])
     return Run(
         rps=data["ok"] / data["seconds"] if data["seconds"] > 0 else 0.0,
