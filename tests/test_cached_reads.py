@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Iterator
 from typing import Any
 
@@ -65,6 +66,28 @@ def test_a_cache_hit_is_answered_without_flask_and_exactly_as_flask_answers_it(
         assert built.status_code == 200
         same_answer(built, hit)
     assert flask_answers == reads(tokens)
+
+
+@pytest.mark.parametrize("accepted", ["gzip, deflate, br, zstd", "br;q=1.0, gzip;q=0.8"])
+def test_a_reader_whose_browser_accepts_gzip_gets_the_payload_compressed(
+    client: FlaskClient, tokens: list[str], accepted: str
+) -> None:
+    for path in reads(tokens):
+        plain = client.get(path)
+        for answer in (client.get(path, headers={"Accept-Encoding": accepted}) for _ in "12"):
+            assert answer.headers["Content-Encoding"] == "gzip"
+            assert answer.headers["Vary"] == "Accept-Encoding"
+            assert gzip.decompress(answer.get_data()) == plain.get_data()
+            assert len(answer.get_data()) < len(plain.get_data()) * 0.6
+            assert answer.headers["ETag"] == plain.headers["ETag"]
+
+
+def test_a_reader_refusing_gzip_gets_plain_json(client: FlaskClient, tokens: list[str]) -> None:
+    path = reads(tokens)[0]
+    for _ in "12":
+        answer = client.get(path, headers={"Accept-Encoding": "gzip;q=0, identity"})
+        assert "Content-Encoding" not in answer.headers
+        assert answer.json["token"] == tokens[0]
 
 
 def test_a_cache_hit_answers_304_as_flask_does(

@@ -43,20 +43,21 @@ class CachedReads:
         hit = self.lookup(environ) if environ.get("REQUEST_METHOD") == "GET" else None
         if hit is None:
             return self.flask(environ, start_response)
+        data, content_headers = payloads.content(hit, environ.get("HTTP_ACCEPT_ENCODING"))
         headers = [
             ("Date", http_date()),  # as werkzeug's conditional answers carry
             ("ETag", quote_etag(hit.etag)),
             ("Cache-Control", PUBLIC_CACHE),
             ("Access-Control-Allow-Origin", "*"),
+            ("Vary", "Accept-Encoding"),
             *SECURITY_HEADERS.items(),
         ]
         if not is_resource_modified(environ, etag=hit.etag):
-            start_response("304 NOT MODIFIED", headers)
+            start_response("304 NOT MODIFIED", headers)  # without entity headers, as werkzeug
             return []
-        body = hit.json.encode()
-        headers[:0] = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
-        start_response("200 OK", headers)
-        return [body]
+        length = ("Content-Length", str(len(data)))
+        start_response("200 OK", [*content_headers.items(), length, *headers])
+        return [data]
 
     def lookup(self, environ: dict[str, Any]) -> payloads.Payload | None:
         """Return the answer the cache holds for a payload read, or None to let Flask answer."""
@@ -85,10 +86,6 @@ class CachedReads:
             return None
         base = base_url(self.config["PUBLIC_URL"], host_url)
         lang = langs[0] if langs else None
-        found = {}
-        for token in tokens:
-            hit = payloads.cached(self.backend, token, lang, base)
-            if hit is None:
-                return None
-            found[token] = hit
-        return found[tokens[0]] if path != BATCH else payloads.batch(found, {})
+        if path == BATCH:
+            return payloads.cached_batch(self.backend, tokens, lang, base)
+        return payloads.cached(self.backend, tokens[0], lang, base)

@@ -1,17 +1,20 @@
 """The public payload of a comparison: built once, cached, dropped when it changes.
 
-A payload is cached as its JSON text with its entity tag, keyed by embed token
-and language, so a warm read is a signature check and one cache lookup.
+A payload is cached as its JSON text, its entity tag and its gzip bytes, keyed by
+embed token, language and public base, so a warm read is two cache lookups; the
+answer to a batch read of a page's widgets is cached as a whole the same way.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import time
 from typing import Any, NamedTuple
 
 from flask_caching.backends.base import BaseCache
+from werkzeug.http import parse_accept_header
 
 from . import signing, store, tallies
 from .embed import canonical_url, embed_token, public_base, reserved_height
@@ -29,6 +32,12 @@ MAX_TOKEN_LENGTH = 200
 class Payload(NamedTuple):
     json: str
     etag: str
+    gzip: bytes  # the JSON compressed once, for readers whose browser accepts gzip
+
+
+def _built(text: str) -> Payload:
+    data = text.encode()
+    return Payload(text, hashlib.sha256(data).hexdigest()[:20], gzip.compress(data, mtime=0))
 
 
 def comparison_for_token(token: str) -> Comparison:
@@ -70,10 +79,28 @@ def _key(backend: BaseCache, token: str, locale: str, base: str) -> str:
     return f"payload:{token}:{generation}:{locale}:{base}"
 
 
+def _batch_key(backend: BaseCache, tokens: list[str], lang: str | None, base: str) -> str:
+    """Return the cache key of a batch: it moves when any of its payloads' keys moves."""
+    locale = pick_locale(lang, "")
+    keys = "\n".join(_key(backend, token, locale, base) for token in tokens)
+    return "payloads:" + hashlib.sha256(keys.encode()).hexdigest()
+
+
+def _get(backend: BaseCache, key: str) -> Payload | None:
+    found = backend.get(key)
+    return None if found is None else Payload(*found)
+
+
 def cached(backend: BaseCache, token: str, lang: str | None, base: str) -> Payload | None:
     """Return the payload the cache holds for a token, or None; needs no app context."""
-    found = backend.get(_key(backend, token, pick_locale(lang, ""), base))
-    return None if found is None else Payload(*found)
+    return _get(backend, _key(backend, token, pick_locale(lang, ""), base))
+
+
+def cached_batch(
+    backend: BaseCache, tokens: list[str], lang: str | None, base: str
+) -> Payload | None:
+    """Return the batch answer the cache holds for these tokens, or None; needs no app context."""
+    return _get(backend, _batch_key(backend, tokens, lang, base))
 
 
 def payload(token: str, lang: str | None) -> Payload:
@@ -84,18 +111,45 @@ def payload(token: str, lang: str | None) -> Payload:
         return found
     chosen = pick_locale(lang, "")  # "": the document's own language
     data = payload_data(comparison_for_token(token), chosen or None)
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    built = Payload(text, hashlib.sha256(text.encode()).hexdigest()[:20])
+    built = _built(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
     cache.set(_key(cache.cache, token, chosen, base), tuple(built), timeout=PAYLOAD_TTL)
     return built
 
 
-def batch(found: dict[str, Payload], errors: dict[str, str]) -> Payload:
-    """Return the answer to a batch read: the payloads by token, and the bad tokens' errors."""
-    bodies = ",".join(f"{json.dumps(token)}:{built.json}" for token, built in found.items())
-    text = f'{{"payloads":{{{bodies}}},"errors":{json.dumps(errors)}}}'
-    tags = [built.etag for built in found.values()] + list(errors)
-    return Payload(text, hashlib.sha256(" ".join(tags).encode()).hexdigest()[:20])
+def batch(tokens: list[str], lang: str | None) -> Payload:
+    """Return the answer to a batch read: the payloads by token, and the bad tokens' errors.
+
+    An answer without errors is cached as a whole, so the next reader of the page gets
+    it, compressed already, from one lookup.
+    """
+    key = _batch_key(cache.cache, tokens, lang, public_base())
+    found = _get(cache.cache, key)
+    if found is not None:
+        return found
+    bodies: list[str] = []
+    errors: dict[str, str] = {}
+    for token in tokens:
+        try:
+            if len(token) > MAX_TOKEN_LENGTH:
+                raise NotFound(BAD_TOKEN)
+            bodies.append(f"{json.dumps(token)}:{payload(token, lang).json}")
+        except NotFound as error:
+            errors[token] = error.message
+    built = _built(f'{{"payloads":{{{",".join(bodies)}}},"errors":{json.dumps(errors)}}}')
+    if not errors:
+        cache.set(key, tuple(built), timeout=PAYLOAD_TTL)
+    return built
+
+
+def content(built: Payload, accept_encoding: str | None) -> tuple[bytes, dict[str, str]]:
+    """Return the bytes to send for a payload and their entity headers: gzip when accepted.
+
+    The answer varies with the request's Accept-Encoding: say so with ``Vary``.
+    """
+    headers = {"Content-Type": "application/json"}
+    if parse_accept_header(accept_encoding).quality("gzip") > 0:
+        return built.gzip, headers | {"Content-Encoding": "gzip"}
+    return built.json.encode(), headers
 
 
 def forget(comparison: Comparison) -> None:

@@ -37,8 +37,7 @@ def cors(response: Response) -> Response:
 @bp.get("/v1/payload/<token>")
 def payload(token: str) -> Response:
     """One widget's payload."""
-    built = payloads.payload(token, request.args.get("lang"))
-    return cacheable(Response(built.json, mimetype="application/json"), built.etag)
+    return _payload_response(payloads.payload(token, request.args.get("lang")))
 
 
 @bp.get("/v1/payloads")
@@ -54,18 +53,14 @@ def payload_batch() -> Response:
             f"Ask for at most {payloads.MAX_TOKENS} tokens at once.",
             {"t": [f"At most {payloads.MAX_TOKENS}."]},
         )
-    lang = request.args.get("lang")
-    found: dict[str, payloads.Payload] = {}
-    errors: dict[str, str] = {}
-    for token in tokens:
-        try:
-            if len(token) > payloads.MAX_TOKEN_LENGTH:
-                raise NotFound(payloads.BAD_TOKEN)
-            found[token] = payloads.payload(token, lang)
-        except NotFound as error:
-            errors[token] = error.message
-    built = payloads.batch(found, errors)
-    return cacheable(Response(built.json, mimetype="application/json"), built.etag)
+    return _payload_response(payloads.batch(tokens, request.args.get("lang")))
+
+
+def _payload_response(built: payloads.Payload) -> Response:
+    data, headers = payloads.content(built, request.headers.get("Accept-Encoding"))
+    response = Response(data, headers=headers)
+    response.vary.add("Accept-Encoding")
+    return cacheable(response, built.etag)
 
 
 @bp.get("/widget.js")
