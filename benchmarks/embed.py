@@ -52,7 +52,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import quote, urlsplit
 
 HERE = Path(__file__).resolve().parent
@@ -1043,18 +1043,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=3, help="wrk rounds (3)")
     parser.add_argument("--loads", type=int, help="page loads of each page (10)")
     parser.add_argument("--no-browser", action="store_true", help="skip the Chromium part")
-    parser.add_argument(
-        "--quiet", type=float, default=15, help="%% of the CPU others may use while measuring (15)"
-    )
-    parser.add_argument(
-        "--max-wait", type=float, default=45, help="seconds to wait for quiet, per measurement (45)"
-    )
-    parser.add_argument(
-        "--wait-budget", type=float, default=300, help="seconds to wait for quiet in all (300)"
-    )
-    parser.add_argument(
-        "--retries", type=int, default=2, help="extra attempts of a disturbed measurement (2)"
-    )
+    patience_options(parser, quiet=15, max_wait=45, wait_budget=300, retries=2)
     parser.add_argument(
         "--docs",
         action=argparse.BooleanOptionalAction,
@@ -1066,9 +1055,49 @@ def parse_args() -> argparse.Namespace:
     args.docs = (not args.quick) if args.docs is None else args.docs
     if not (0.5 <= args.seconds <= 120 and 1 <= args.rounds <= 10 and 1 <= args.loads <= 100):
         parser.error("use 0.5..120 seconds, 1..10 rounds and 1..100 loads")
+    check_patience(parser, args)
+    return args
+
+
+def patience_options(
+    parser: argparse.ArgumentParser, quiet: float, max_wait: float, wait_budget: float, retries: int
+) -> None:
+    """Add the options of a Patience (--quiet, --max-wait, --wait-budget, --retries)."""
+    for option, kind, default, text in (
+        ("--quiet", float, quiet, "%% of the CPU others may use while measuring"),
+        ("--max-wait", float, max_wait, "seconds to wait for quiet, per measurement"),
+        ("--wait-budget", float, wait_budget, "seconds to wait for quiet in all"),
+        ("--retries", int, retries, "extra attempts of a disturbed measurement"),
+    ):
+        parser.add_argument(option, type=kind, default=default, help=f"{text} ({default:g})")
+
+
+def check_patience(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse values of the Patience options outside their bounds."""
     if not (0 <= args.retries <= 5 and 0 <= args.max_wait <= 300 and 0 <= args.wait_budget <= 3600):
         parser.error("use 0..5 retries, 0..300 s of --max-wait and 0..3600 s of --wait-budget")
-    return args
+
+
+def wrk_missing() -> bool:
+    """Say how to install wrk when it is missing; return whether it is."""
+    if shutil.which("wrk") is None:
+        print("wrk is missing: install it with `apt-get install -y wrk`.", file=sys.stderr)
+        return True
+    return False
+
+
+def run_main(
+    main: Callable[[], int], name: str, failures: tuple[type[Exception], ...] = (Failed,)
+) -> NoReturn:
+    """Exit with ``main()``'s status; a failure or Ctrl-C ends it with one line, not a trace."""
+    try:
+        sys.exit(main())
+    except failures as error:
+        print(f"{name}: {error}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        print(f"{name}: interrupted; every process it started is stopped.", file=sys.stderr)
+        sys.exit(130)
 
 
 def stop_on_sigterm() -> None:
@@ -1080,8 +1109,7 @@ def stop_on_sigterm() -> None:
 
 def main() -> int:
     args = parse_args()
-    if shutil.which("wrk") is None:
-        print("wrk is missing: install it with `apt-get install -y wrk`.", file=sys.stderr)
+    if wrk_missing():
         return 2
     widget_js = ROOT / "src" / "vswidget" / "static" / "widget.js"
     browser_note = ""
@@ -1193,11 +1221,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except Failed as error:
-        print(f"embed.py: {error}", file=sys.stderr)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        print("embed.py: interrupted; every process it started is stopped.", file=sys.stderr)
-        sys.exit(130)
+    run_main(main, "embed.py")

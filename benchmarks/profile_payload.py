@@ -328,11 +328,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except Failed as error:
-        print(f"profile_payload.py: {error}", file=sys.stderr)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        print("profile_payload.py: interrupted; every process it started is stopped.")
-        sys.exit(130)
+    embed.run_main(main, "profile_payload.py")

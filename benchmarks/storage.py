@@ -332,11 +332,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except embed.Failed as error:
-        print(f"storage.py: {error}", file=sys.stderr)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        print("storage.py: interrupted; its schema and files are removed.", file=sys.stderr)
-        sys.exit(130)
+    embed.run_main(main, "storage.py")

@@ -1965,11 +1965,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except Failed as error:
-        print(f"writes.py: {error}", file=sys.stderr)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        print("writes.py: interrupted; every process it started is stopped.", file=sys.stderr)
-        sys.exit(130)
+    from embed import run_main
+
+    run_main(main, "writes.py", (Failed,))
