@@ -21,8 +21,12 @@ def test_the_document_is_valid_openapi_3(spec: dict[str, Any]) -> None:
     validate(spec)
 
 
+PUBLIC_PATHS = {"/v1/payload/{token}", "/v1/payloads", "/oembed"}
+READER_PATHS = {"/v1/votes", "/v1/signups", "/v1/events"}
+
+
 def test_every_publisher_endpoint_is_described(spec: dict[str, Any]) -> None:
-    assert set(spec["paths"]) == {
+    assert set(spec["paths"]) - PUBLIC_PATHS - READER_PATHS == {
         "/api/v1/comparisons",
         "/api/v1/comparisons/{slug}",
         "/api/v1/comparisons/{slug}/embed",
@@ -59,3 +63,25 @@ def test_the_api_key_scheme_is_bearer(spec: dict[str, Any]) -> None:
 def test_errors_are_documented_with_the_one_error_shape(spec: dict[str, Any]) -> None:
     error = spec["components"]["schemas"]["Error"]
     assert set(error["properties"]) == {"error"}
+
+
+def test_the_public_api_is_described_and_needs_no_key(spec: dict[str, Any]) -> None:
+    assert set(spec["paths"]) >= PUBLIC_PATHS | READER_PATHS
+    for path in PUBLIC_PATHS:
+        assert spec["paths"][path]["get"]["security"] == []
+    for path in READER_PATHS:
+        post = spec["paths"][path]["post"]
+        assert post["security"] == []
+        assert "text/plain" in post["description"]
+
+
+def test_the_public_api_is_generated_from_the_schemas(spec: dict[str, Any]) -> None:
+    ok = spec["paths"]["/v1/payload/{token}"]["get"]["responses"]["200"]
+    assert ok["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Payload"}
+    payload = spec["components"]["schemas"]["Payload"]["properties"]
+    assert payload["items"]["items"] == {"$ref": "#/components/schemas/Item"}
+    assert payload["ticket"]["readOnly"] is True
+    vote = spec["paths"]["/v1/votes"]["post"]["requestBody"]["content"]["application/json"]
+    assert vote["schema"] == {"$ref": "#/components/schemas/Vote"}
+    batch = spec["paths"]["/v1/payloads"]["get"]["parameters"]
+    assert {p["name"]: p["schema"].get("maxItems") for p in batch}["t"] == 20

@@ -11,7 +11,7 @@ from flask_smorest import Api
 from limits import parse_many
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import config, errors, headers
+from . import config, errors, headers, openapi
 from .cached_reads import CachedReads
 from .errors import ConfigurationError
 from .extensions import cache, cache_config, db, limiter
@@ -53,6 +53,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(public.bp)
     app.register_blueprint(readers.bp)
+    openapi.document_public_api(app, api.spec)
     app.register_blueprint(dashboard.bp)
     if app.config["DEMO"]:
         app.register_blueprint(demo.bp)

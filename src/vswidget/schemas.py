@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from datetime import UTC, date, datetime
 from typing import Any
 
 from marshmallow import (
@@ -44,7 +45,8 @@ class Text(fields.String):
         super().__init__(
             required=required,
             allow_none=not required,
-            metadata={"maxLength": max_length},
+            # required: some character other than white space, as _deserialize checks
+            metadata={"maxLength": max_length, **({"pattern": r"\S"} if required else {})},
         )
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
@@ -69,6 +71,7 @@ class HttpUrl(fields.Url):
             require_tld=False,
             validate=validate.Length(max=2000, error="Must be at most 2000 characters."),
             error_messages={"invalid": "Must be an http:// or https:// URL."},
+            metadata={"pattern": "^[Hh][Tt][Tt][Pp][Ss]?://"},
         )
 
 
@@ -445,20 +448,34 @@ class WebhookSchema(StrictSchema):
 
 
 MAX_STATS_DAYS = 400
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(9999, 12, 1)
+
+
+class Day(fields.Date):
+    """A day, YYYY-MM-DD, far enough from the calendar's ends to count days around it."""
+
+    def __init__(self, description: str) -> None:
+        super().__init__(
+            validate=validate.Range(
+                min=FIRST_DAY, max=LAST_DAY, error=f"Must be from {FIRST_DAY} to {LAST_DAY}."
+            ),
+            metadata={"description": description},
+        )
 
 
 class StatsQuerySchema(StrictSchema):
     """The date range of figures; by default the last 30 days, today included."""
 
-    since = fields.Date(metadata={"description": "First day, YYYY-MM-DD (UTC)."})
-    until = fields.Date(metadata={"description": "Last day, YYYY-MM-DD (UTC); default today."})
+    since = Day("First day, YYYY-MM-DD (UTC).")
+    until = Day("Last day, YYYY-MM-DD (UTC); default today.")
 
     @validates_schema
     def ordered(self, data: dict[str, Any], **kwargs: Any) -> None:
-        since, until = data.get("since"), data.get("until")
-        if since and until and since > until:
-            raise ValidationError("Must not be after until.", "since")
-        if since and until and (until - since).days >= MAX_STATS_DAYS:
+        # The range as it will be read: until defaults to today (UTC).
+        since, until = data.get("since"), data.get("until") or datetime.now(UTC).date()
+        if since and since > until:
+            raise ValidationError("Must not be after until (default: today).", "since")
+        if since and (until - since).days >= MAX_STATS_DAYS:
             raise ValidationError(f"A range is at most {MAX_STATS_DAYS} days.", "since")
 
 
@@ -504,3 +521,56 @@ class StatsSchema(Schema):
         dump_only=True,
         metadata={"description": "Per item key: votes cast and clicks in the range."},
     )
+
+
+# -- what the public API answers: documented in the OpenAPI document (openapi.py) --
+
+
+class PayloadSchema(ComparisonSchema):
+    """What a widget renders: the comparison, its computed fields and how to act on it."""
+
+    token = fields.String(dump_only=True, metadata={"description": "The embed token."})
+    url = fields.String(dump_only=True, metadata={"description": "The canonical page."})
+    height = fields.Integer(dump_only=True, metadata={"description": "Pixels the widget reserves."})
+    sig = fields.String(dump_only=True, metadata={"description": "Signature of this version."})
+    ticket = fields.String(
+        dump_only=True, metadata={"description": "Signed vote ticket; send it with a vote."}
+    )
+    labels = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        dump_only=True,
+        metadata={"description": "The widget's words in the chosen language."},
+    )
+
+
+class PayloadBatchSchema(Schema):
+    """Every widget of a page in one answer; a bad token is named under ``errors``."""
+
+    payloads = fields.Dict(
+        keys=fields.String(), values=fields.Nested(PayloadSchema), dump_only=True
+    )
+    errors = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        dump_only=True,
+        metadata={"description": "Why each token that was asked for has no payload."},
+    )
+
+
+class OEmbedSchema(Schema):
+    """An oEmbed 1.0 answer of type rich: one iframe."""
+
+    version = fields.String(dump_only=True)
+    type = fields.String(dump_only=True)
+    provider_name = fields.String(dump_only=True)
+    provider_url = fields.String(dump_only=True)
+    title = fields.String(dump_only=True)
+    html = fields.String(dump_only=True)
+    width = fields.Integer(dump_only=True)
+    height = fields.Integer(dump_only=True)
+    cache_age = fields.Integer(dump_only=True)
+
+
+class SignupResultSchema(Schema):
+    ok = fields.Boolean(dump_only=True)

@@ -34,6 +34,9 @@ blp = Blueprint(
     description="Publish, update, list and delete your comparisons.",
 )
 BEARER = {"WWW-Authenticate": 'Bearer realm="vswidget"'}
+# No table holds this many rows; a page past it is past the end, and empty, on every
+# database (SQLite and PostgreSQL refuse an OFFSET over 2**63 - 1).
+MAX_OFFSET = 2**62
 
 
 @blp.before_request
@@ -47,6 +50,11 @@ def authenticate() -> None:
     g.publisher = publisher
     if request.method in {"POST", "PUT"} and not request.is_json:
         raise UnsupportedMediaType()
+
+
+def first_item(pagination_parameters: Any) -> int:
+    """Return the offset of a page's first row, within what every database can count."""
+    return min(int(pagination_parameters.first_item), MAX_OFFSET)
 
 
 def served(comparison: Comparison) -> dict[str, Any]:
@@ -77,7 +85,7 @@ class Comparisons(MethodView):
     def get(self, pagination_parameters: Any) -> list[dict[str, Any]]:
         """List your comparisons, by slug, a page at a time."""
         comparisons, total = store.list_comparisons(
-            g.publisher, pagination_parameters.first_item, pagination_parameters.page_size
+            g.publisher, first_item(pagination_parameters), pagination_parameters.page_size
         )
         pagination_parameters.item_count = total
         counts = store.vote_counts(c.id for c in comparisons)
@@ -171,7 +179,7 @@ class ComparisonSignups(MethodView):
     def get(self, slug: str, pagination_parameters: Any) -> list[dict[str, Any]]:
         """List the newsletter sign-ups made through one comparison, newest first."""
         signups, total = store.list_signups(
-            g.publisher, slug, pagination_parameters.first_item, pagination_parameters.page_size
+            g.publisher, slug, first_item(pagination_parameters), pagination_parameters.page_size
         )
         pagination_parameters.item_count = total
         return signup_rows(signups)
@@ -184,7 +192,7 @@ class Signups(MethodView):
     def get(self, pagination_parameters: Any) -> list[dict[str, Any]]:
         """List all your newsletter sign-ups, newest first."""
         signups, total = store.list_signups(
-            g.publisher, None, pagination_parameters.first_item, pagination_parameters.page_size
+            g.publisher, None, first_item(pagination_parameters), pagination_parameters.page_size
         )
         pagination_parameters.item_count = total
         return signup_rows(signups)
