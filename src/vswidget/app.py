@@ -11,10 +11,11 @@ from flask_smorest import Api
 from limits import parse_many
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import config, errors, headers, openapi
+from . import config, errors, headers, inbound, openapi
 from .cached_reads import CachedReads
 from .errors import ConfigurationError
 from .extensions import cache, cache_config, db, limiter
+from .redis_cache import REDIS_TIMEOUTS
 from .schemas import ErrorSchema
 from .views import dashboard, demo, health, public, publisher, readers
 
@@ -58,6 +59,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if app.config["DEMO"]:
         app.register_blueprint(demo.bp)
     errors.init_app(app)
+    inbound.init_app(app)
     headers.init_app(app)
     return app
 
@@ -77,7 +79,12 @@ def _complete(app: Flask) -> None:
         cfg["DATABASE_URL"] = config.default_database_url(app.instance_path)
     if not cfg["SECRET_KEYS"]:
         cfg["SECRET_KEYS"] = config.instance_secret_keys(app.instance_path)
-    for name in ("VOTE_RATE_LIMIT", "SIGNUP_RATE_LIMIT", "EVENT_RATE_LIMIT"):
+    for name in (
+        "VOTE_RATE_LIMIT",
+        "SIGNUP_RATE_LIMIT",
+        "EVENT_RATE_LIMIT",
+        "AUTH_FAILURE_RATE_LIMIT",
+    ):
         try:
             parse_many(cfg[name])
         except ValueError:
@@ -94,5 +101,8 @@ def _complete(app: Flask) -> None:
         API_SPEC_OPTIONS={"security": [{"apiKey": []}]},
         SEND_FILE_MAX_AGE_DEFAULT=300,
         RATELIMIT_STORAGE_URI=cfg["RATELIMIT_STORAGE_URL"],
+        RATELIMIT_STORAGE_OPTIONS=dict(REDIS_TIMEOUTS)
+        if cfg["RATELIMIT_STORAGE_URL"].startswith(("redis", "rediss", "unix"))
+        else {},
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]

@@ -13,6 +13,8 @@ from flask_limiter.util import get_remote_address
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from .redis_cache import REDIS_TIMEOUTS
+
 WRITE_OPTION = "vswidget_writes"
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -103,7 +105,12 @@ db = Database()
 def cache_config(url: str) -> dict[str, Any]:
     """Return Flask-Caching settings for a ``CACHE_URL``."""
     if url.startswith(("redis://", "rediss://", "unix://")):
-        return {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": url, "CACHE_KEY_PREFIX": "vsw:"}
+        return {
+            "CACHE_TYPE": "vswidget.redis_cache.ForgivingRedisCache",
+            "CACHE_REDIS_URL": url,
+            "CACHE_KEY_PREFIX": "vsw:",
+            "CACHE_OPTIONS": REDIS_TIMEOUTS,
+        }
     if url.startswith("null:"):
         return {"CACHE_TYPE": "NullCache"}
     if url.startswith("simple:"):
