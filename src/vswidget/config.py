@@ -54,6 +54,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SIGNUP_RATE_LIMIT", "10/minute;100/day", "Sign-ups one address may send."),
     Setting("EVENT_RATE_LIMIT", "600/minute", "Analytics batches one address may send."),
     Setting(
+        "AUTH_FAILURE_RATE_LIMIT",
+        "20/minute;200/day",
+        "Failed API key authentications one address may make before the publisher API "
+        "answers it 429; requests with a valid key are not counted.",
+    ),
+    Setting(
         "TRUSTED_PROXIES",
         0,
         "How many reverse proxies in front of vswidget set X-Forwarded-For; "

@@ -186,7 +186,10 @@ def oembed() -> Response:
 def _token_for_url(url: str) -> str:
     """Return the embed token of one of our canonical or iframe URLs; NotFound otherwise."""
     unknown = NotFound("This URL is not a comparison of this server.")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # a broken [IPv6] host
+        raise unknown from None
     ours = urlsplit(public_base())
     if parts.scheme not in {"http", "https"} or parts.netloc != ours.netloc:
         raise unknown

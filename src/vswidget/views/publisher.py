@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import g, request, url_for
+from flask import current_app, g, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from .. import analytics, payloads, store, tallies
 from ..embed import embed_details, public_base
 from ..errors import AuthenticationError, NotFound, UnsupportedMediaType, ValidationError
+from ..extensions import limiter
+from ..inbound import JSONBodyParser
 from ..models import Comparison
 from ..schemas import (
     ComparisonSchema,
@@ -27,13 +29,28 @@ from ..schemas import (
     WebhookSchema,
 )
 
-blp = Blueprint(
+
+class PublisherBlueprint(Blueprint):  # type: ignore[misc]
+    """Reads JSON bodies refusing what no field could hold (``inbound.loads``)."""
+
+    ARGUMENTS_PARSER = JSONBodyParser()
+
+
+blp = PublisherBlueprint(
     "publisher",
     __name__,
     url_prefix="/api/v1",
     description="Publish, update, list and delete your comparisons.",
 )
 BEARER = {"WWW-Authenticate": 'Bearer realm="vswidget"'}
+# Guessing API keys: an address whose failed authentications reach the limit is
+# answered 429 before any key it sends is looked up, valid or not, until the window
+# passes. Requests with a valid key never count.
+limiter.shared_limit(
+    lambda: current_app.config["AUTH_FAILURE_RATE_LIMIT"],
+    scope="api-key-failures",  # one count for every endpoint of the API
+    deduct_when=lambda response: response.status_code == AuthenticationError.status,
+)(blp)
 # No table holds this many rows; a page past it is past the end, and empty, on every
 # database (SQLite and PostgreSQL refuse an OFFSET over 2**63 - 1).
 MAX_OFFSET = 2**62

@@ -7,7 +7,6 @@ visitor hash, and the receipt they keep in their own storage.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -16,7 +15,7 @@ from flask import Blueprint, Response, current_app, request
 from marshmallow import Schema
 from marshmallow import ValidationError as SchemaError
 
-from .. import payloads, signing, store, visitors
+from .. import inbound, payloads, signing, store, visitors
 from ..embed import public_base
 from ..errors import (
     AuthenticationError,
@@ -57,7 +56,7 @@ def read_body(schema: Schema) -> dict[str, Any]:
         raise UnsupportedMediaType("Send the body as JSON, with Content-Type text/plain.")
     request.max_content_length = MAX_BODY_BYTES
     try:
-        data = json.loads(request.get_data(cache=False))
+        data = inbound.loads(request.get_data(cache=False))
     except (ValueError, UnicodeDecodeError):
         raise BadRequest("The body is not valid JSON.") from None
     try:
@@ -155,12 +154,19 @@ def events() -> tuple[str, int]:
     if crawlers.isCrawler(request.headers.get("User-Agent", "")):
         return "", 204
     body = read_body(EventBatchSchema())
-    page = urlsplit(body["page"])
+    try:  # ValueError: a port out of range, a broken [IPv6] host
+        page = urlsplit(body["page"])
+        port = page.port
+    except ValueError:
+        page, port = urlsplit(""), None
+    try:
+        referrer = urlsplit(body.get("referrer") or "").hostname
+    except ValueError:
+        referrer = None
     if page.scheme not in {"http", "https"} or not page.hostname:
         raise ValidationError("The page must be an http(s) URL.", {"page": ["Not an http(s) URL."]})
     # scheme://host[:port]: never the user:password@ a page URL may carry
-    origin = f"{page.scheme}://{page.hostname}{f':{page.port}' if page.port else ''}"[:255]
-    referrer = urlsplit(body.get("referrer") or "").hostname
+    origin = f"{page.scheme}://{page.hostname}{f':{port}' if port else ''}"[:255]
     comparisons: dict[str, Comparison] = {}
     rows = []
     for index, event in enumerate(body["events"]):
