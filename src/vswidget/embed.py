@@ -33,7 +33,12 @@ def base_url(configured: str | None, host_url: str) -> str:
 
 def embed_token(comparison: Comparison) -> str:
     """Return the signed token that names a comparison in public URLs."""
-    return signing.sign(signing.EMBED_TOKEN, comparison.id)
+    return token_for(comparison.id)
+
+
+def token_for(comparison_id: int) -> str:
+    """Return the embed token of the comparison with a database id."""
+    return signing.sign(signing.EMBED_TOKEN, comparison_id)
 
 
 def reserved_height(document: dict[str, Any]) -> int:

@@ -17,7 +17,7 @@ from flask_caching.backends.base import BaseCache
 from werkzeug.http import parse_accept_header
 
 from . import signing, store, tallies
-from .embed import canonical_url, embed_token, public_base, reserved_height
+from .embed import canonical_url, embed_token, public_base, reserved_height, token_for
 from .errors import NotFound
 from .extensions import cache
 from .i18n import LABELS, pick_locale
@@ -152,10 +152,10 @@ def content(built: Payload, accept_encoding: str | None) -> tuple[bytes, dict[st
     return built.json.encode(), headers
 
 
-def forget(comparison: Comparison) -> None:
+def forget(comparison_id: int) -> None:
     """Make every cached payload of a comparison stale, after it changed.
 
     A new generation of the token's keys: the old entries, in every language and
     for every host, are never read again and expire on their own.
     """
-    cache.set(f"payload-generation:{embed_token(comparison)}", time.time_ns(), timeout=0)
+    cache.set(f"payload-generation:{token_for(comparison_id)}", time.time_ns(), timeout=0)

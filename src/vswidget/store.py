@@ -291,20 +291,20 @@ def vote_counts(comparison_ids: Iterable[int]) -> dict[int, dict[str, int]]:
 
 
 class Cast(NamedTuple):
-    """A reader's vote as it stands after casting it."""
+    """A reader's vote as it stands after casting it, and the comparison's new tallies."""
 
     id: int
     item_key: str
+    counts: dict[str, int]  # every item's votes, in the document's order
 
 
-def cast_vote(
-    comparison_id: int, item_key: str, voter: str, vote_id: int | None = None
-) -> tuple[Cast, dict[str, int]]:
+def cast_vote(comparison_id: int, item_key: str, voter: str, vote_id: int | None = None) -> Cast:
     """Count a reader's vote for an item, or move it there; return it and the new tallies.
 
     A reader has one vote per comparison, found by ``vote_id`` (from the receipt the
     reader kept) or else by today's ``voter`` hash. Vote and tallies change in one
-    transaction, so the counts are exact under any concurrency.
+    transaction, so the counts are exact under any concurrency. NotFound when the
+    comparison is gone, ValidationError for a key no item has.
     """
     try:
         return _cast(comparison_id, item_key, voter, vote_id)
@@ -324,6 +324,7 @@ _VOTE_BY_VOTER = (
     .where(Vote.comparison_id == bindparam("comparison"), Vote.voter == bindparam("voter"))
     .with_for_update()
 )
+_DOCUMENT = select(Comparison.document).where(Comparison.id == bindparam("comparison"))
 _NEW_VOTE = insert(Vote).returning(Vote.id)
 _MOVE_VOTE = (
     update(Vote)
@@ -344,11 +345,16 @@ _TALLIES = select(VoteTally.item_key, VoteTally.count).where(
 )
 
 
-def _cast(
-    comparison_id: int, item_key: str, voter: str, vote_id: int | None
-) -> tuple[Cast, dict[str, int]]:
+def _cast(comparison_id: int, item_key: str, voter: str, vote_id: int | None) -> Cast:
     with db.writing() as session:
         sql = session.connection()
+        document = sql.execute(_DOCUMENT, {"comparison": comparison_id}).scalar()
+        if document is None:
+            raise NotFound("This comparison no longer exists.")
+        keys = [item["key"] for item in json.loads(document)["items"]]
+        if item_key not in keys:
+            message = f"No item has the key '{item_key}'."
+            raise ValidationError(message, {"item": [message]})
         found = None
         if vote_id is not None:
             found = sql.execute(_VOTE_BY_ID, {"comparison": comparison_id, "vote": vote_id}).first()
@@ -362,10 +368,10 @@ def _cast(
             row = {"comparison_id": comparison_id, "item_key": item_key, "voter": voter}
             new_id = sql.execute(_NEW_VOTE, row | {"created_at": now, "updated_at": now}).scalar()
             assert new_id is not None
-            cast = Cast(new_id, item_key)
+            cast_id = new_id
             deltas[item_key] = 1
         else:
-            cast = Cast(found.id, item_key)
+            cast_id = found.id
             if found.item_key != item_key:
                 sql.execute(_MOVE_VOTE, {"vote": found.id, "item": item_key, "now": now})
                 deltas = {found.item_key: -1, item_key: 1}
@@ -374,8 +380,11 @@ def _cast(
             if sql.execute(_BUMP, bump).rowcount == 0:
                 tally = {"comparison_id": comparison_id, "item_key": key, "count": deltas[key]}
                 sql.execute(_NEW_TALLY, tally)
-        counts = {key: count for key, count in sql.execute(_TALLIES, {"comparison": comparison_id})}
-    return cast, counts
+        counts = dict.fromkeys(keys, 0)
+        for key, count in sql.execute(_TALLIES, {"comparison": comparison_id}):
+            if key in counts:  # a tally of an item the publisher has since removed
+                counts[key] = count
+    return Cast(cast_id, item_key, counts)
 
 
 def add_signup(comparison: Comparison, email: str) -> bool:

@@ -66,8 +66,8 @@ def read_body(schema: Schema) -> dict[str, Any]:
     return loaded
 
 
-def ticket_comparison(ticket: str) -> Comparison:
-    """Return the comparison a vote ticket names."""
+def ticket_comparison_id(ticket: str) -> int:
+    """Return the id of the comparison a vote ticket names, without looking it up."""
     try:
         comparison_id = signing.unsign(signing.VOTE_TICKET, ticket)
     except signing.SignatureExpired:
@@ -76,21 +76,28 @@ def ticket_comparison(ticket: str) -> Comparison:
         ) from None
     except signing.BadSignature:
         raise BadRequest("The vote ticket is not valid.", {"ticket": ["Not valid."]}) from None
-    comparison = store.comparison_by_id(comparison_id) if isinstance(comparison_id, int) else None
+    if not isinstance(comparison_id, int):
+        raise NotFound("This comparison no longer exists.")
+    return comparison_id
+
+
+def ticket_comparison(ticket: str) -> Comparison:
+    """Return the comparison a vote ticket names."""
+    comparison = store.comparison_by_id(ticket_comparison_id(ticket))
     if comparison is None:
         raise NotFound("This comparison no longer exists.")
     return comparison
 
 
-def receipt_vote_id(receipt: str | None, comparison: Comparison) -> int | None:
+def receipt_vote_id(receipt: str | None, comparison_id: int) -> int | None:
     """Return the vote a reader's receipt names, if it is genuine and for this comparison."""
     if not receipt:
         return None
     try:
-        comparison_id, vote_id = signing.unsign(signing.VOTE_RECEIPT, receipt)
+        receipt_comparison, vote_id = signing.unsign(signing.VOTE_RECEIPT, receipt)
     except (signing.BadSignature, TypeError, ValueError):
         return None
-    return vote_id if comparison_id == comparison.id and isinstance(vote_id, int) else None
+    return vote_id if receipt_comparison == comparison_id and isinstance(vote_id, int) else None
 
 
 @bp.post("/v1/votes")
@@ -98,24 +105,19 @@ def receipt_vote_id(receipt: str | None, comparison: Comparison) -> int | None:
 def vote() -> dict[str, Any]:
     """Count a reader's vote, or move it; answer the new shares."""
     body = read_body(VoteSchema())
-    comparison = ticket_comparison(body["ticket"])
-    keys = [item["key"] for item in store.document(comparison)["items"]]
-    if body["item"] not in keys:
-        message = f"No item has the key '{body['item']}'."
-        raise ValidationError(message, {"item": [message]})
-    voter = visitors.visitor_hash(f"vote:{comparison.id}")
-    cast, counts = store.cast_vote(
-        comparison.id, body["item"], voter, receipt_vote_id(body.get("receipt"), comparison)
-    )
-    payloads.forget(comparison)
-    total = sum(counts.get(key, 0) for key in keys)
+    comparison_id = ticket_comparison_id(body["ticket"])
+    voter = visitors.visitor_hash(f"vote:{comparison_id}")
+    receipt = receipt_vote_id(body.get("receipt"), comparison_id)
+    cast = store.cast_vote(comparison_id, body["item"], voter, receipt)
+    payloads.forget(comparison_id)
+    total = sum(cast.counts.values())
     return {
         "choice": cast.item_key,
-        "receipt": signing.sign(signing.VOTE_RECEIPT, [comparison.id, cast.id]),
+        "receipt": signing.sign(signing.VOTE_RECEIPT, [comparison_id, cast.id]),
         "votes": total,
         "items": {
-            key: {"votes": counts.get(key, 0), "community": percent(counts.get(key, 0), total)}
-            for key in keys
+            key: {"votes": count, "community": percent(count, total)}
+            for key, count in cast.counts.items()
         },
     }
 
