@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from flask import Flask, current_app, g
@@ -14,6 +14,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from .redis_cache import REDIS_TIMEOUTS
+from .sqlite_writers import WriterQueue
 
 WRITE_OPTION = "vswidget_writes"
 SQLITE_PRAGMAS = (
@@ -57,6 +58,9 @@ class Database:
     def init_app(self, app: Flask) -> None:
         engine = make_engine(app.config["DATABASE_URL"])
         app.extensions["vswidget.db"] = sessionmaker(engine, expire_on_commit=False)
+        sqlite = engine.dialect.name == "sqlite"
+        path = engine.url.database if sqlite and engine.url.database != ":memory:" else None
+        app.extensions["vswidget.writers"] = WriterQueue(path) if sqlite else None
         app.teardown_appcontext(self._close)
 
     @property
@@ -81,16 +85,18 @@ class Database:
     @contextmanager
     def writing(self) -> Iterator[Session]:
         """Run a transaction that writes: committed at the end, rolled back on error."""
-        session = self.session
-        if session.in_transaction():
-            session.commit()
-        session.connection(execution_options={WRITE_OPTION: True})
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+        writers: WriterQueue | None = current_app.extensions["vswidget.writers"]
+        with writers.turn() if writers else nullcontext():
+            session = self.session
+            if session.in_transaction():
+                session.commit()
+            session.connection(execution_options={WRITE_OPTION: True})
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
 
     @staticmethod
     def _close(exc: BaseException | None) -> None:
