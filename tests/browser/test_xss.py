@@ -198,8 +198,10 @@ INJECTED = """() => {
             value.startsWith("data:text/html")) found.push(el.outerHTML.slice(0, 80));
       }
       // Data blocks (JSON, JSON-LD) are never run; any other script holding a payload is.
-      if (el.tagName === "SCRIPT" && /alert|__xss/.test(el.textContent) &&
-          !["application/json", "application/ld+json"].includes(el.type)) found.push(el.outerHTML.slice(0, 80));
+      const data = ["application/json", "application/ld+json"].includes(el.type);
+      if (el.tagName === "SCRIPT" && !data && /alert|__xss/.test(el.textContent)) {
+        found.push(el.outerHTML.slice(0, 80));
+      }
       if (el.shadowRoot) scan(el.shadowRoot);
     }
     for (const el of root.querySelectorAll(tags)) found.push(el.outerHTML.slice(0, 80));
