@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask, current_app, g
 from flask_caching import Cache
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from .redis_cache import REDIS_TIMEOUTS
 from .sqlite_writers import WriterQueue
 
+T = TypeVar("T")
 WRITE_OPTION = "vswidget_writes"
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -97,6 +98,19 @@ class Database:
             except BaseException:
                 session.rollback()
                 raise
+
+    def write(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` in a writing transaction and return its result once it is committed.
+
+        On SQLite, writes queued meanwhile by the process's other threads share the
+        transaction and its COMMIT (see sqlite_writers); ``work`` must use only the
+        connection it is given, for it may run in another request's thread.
+        """
+        writers: WriterQueue | None = current_app.extensions["vswidget.writers"]
+        if writers is not None:
+            return writers.together(work, self.writing)
+        with self.writing() as session:
+            return work(session.connection())
 
     @staticmethod
     def _close(exc: BaseException | None) -> None:

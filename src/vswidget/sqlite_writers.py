@@ -6,6 +6,12 @@ the lock often sits free while writers sleep. Here a writer first takes its
 process's lock (its threads) and then an ``flock`` on a file beside the database
 (the other gunicorn workers); both wake the next writer as soon as a transaction
 ends, and BEGIN IMMEDIATE then rarely waits.
+
+With synchronous=FULL every COMMIT waits for the disk, and one transaction at a
+time can. So the busiest writes (votes, events) commit together: the writes a
+process's threads queued while another transaction held the lock run in one
+transaction, each in a savepoint of its own, and one COMMIT (one fsync) makes them
+all durable before any of them is answered.
 """
 
 from __future__ import annotations
@@ -13,8 +19,26 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Connection
+from sqlalchemy.orm import Session
+
+T = TypeVar("T")
+MAX_TOGETHER = 64  # writes in one transaction at most
+
+
+@dataclass
+class Write(Generic[T]):
+    """A write waiting for its transaction, then its outcome."""
+
+    work: Callable[[Connection], T]
+    result: Any = None
+    error: Exception | None = None
+    done: bool = False
 
 
 class WriterQueue:
@@ -25,6 +49,8 @@ class WriterQueue:
         self.lock = threading.RLock()
         self.depth = 0  # turns the holding thread has taken: only the outer one locks the file
         self.files: dict[int, int] = {}  # by process id: a worker must not share its parent's
+        self.pending: list[Write[Any]] = []
+        self.pending_lock = threading.Lock()
 
     @contextmanager
     def turn(self) -> Iterator[None]:
@@ -39,6 +65,49 @@ class WriterQueue:
                 self.depth -= 1
                 if outer and self.path:
                     fcntl.flock(self._file(), fcntl.LOCK_UN)
+
+    def together(
+        self,
+        work: Callable[[Connection], T],
+        writing: Callable[[], AbstractContextManager[Session]],
+    ) -> T:
+        """Run ``work`` in a transaction shared with the writes queued meanwhile; return its result.
+
+        It returns, or raises the error of ``work`` (its savepoint rolled back, the
+        others kept), only once the transaction is committed.
+        """
+        write = Write(work)
+        with self.pending_lock:
+            self.pending.append(write)
+        with self.lock:  # the thread that gets the turn commits what is queued, its own too
+            while not write.done:
+                with self.pending_lock:
+                    batch = self.pending[:MAX_TOGETHER]
+                    del self.pending[:MAX_TOGETHER]
+                self._commit(batch, writing)
+        if write.error is not None:
+            raise write.error
+        result: T = write.result
+        return result
+
+    @staticmethod
+    def _commit(
+        batch: list[Write[Any]], writing: Callable[[], AbstractContextManager[Session]]
+    ) -> None:
+        try:
+            with writing() as session:
+                for write in batch:
+                    try:
+                        with session.begin_nested():
+                            write.result = write.work(session.connection())
+                    except Exception as error:  # noqa: BLE001 - that write's own failure
+                        write.error = error
+        except Exception as error:  # noqa: BLE001 - the COMMIT failed: nothing of it is saved
+            for write in batch:
+                write.error, write.result = write.error or error, None
+        finally:
+            for write in batch:
+                write.done = True
 
     def _file(self) -> int:
         pid = os.getpid()

@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any, NamedTuple
 
 from marshmallow import ValidationError as SchemaError
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import ETags
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -306,10 +306,11 @@ def cast_vote(comparison_id: int, item_key: str, voter: str, vote_id: int | None
     transaction, so the counts are exact under any concurrency. NotFound when the
     comparison is gone, ValidationError for a key no item has.
     """
+    cast = functools.partial(_cast, comparison_id, item_key, voter, vote_id)
     try:
-        return _cast(comparison_id, item_key, voter, vote_id)
+        return db.write(cast)
     except IntegrityError:  # the same reader's first vote, twice at once: now it moves
-        return _cast(comparison_id, item_key, voter, vote_id)
+        return db.write(cast)
 
 
 # The vote path in Core SQL, built once: it is the busiest write, and the ORM's
@@ -345,45 +346,41 @@ _TALLIES = select(VoteTally.item_key, VoteTally.count).where(
 )
 
 
-def _cast(comparison_id: int, item_key: str, voter: str, vote_id: int | None) -> Cast:
-    with db.writing() as session:
-        sql = session.connection()
-        document = sql.execute(_DOCUMENT, {"comparison": comparison_id}).scalar()
-        if document is None:
-            raise NotFound("This comparison no longer exists.")
-        keys = [item["key"] for item in json.loads(document)["items"]]
-        if item_key not in keys:
-            message = f"No item has the key '{item_key}'."
-            raise ValidationError(message, {"item": [message]})
-        found = None
-        if vote_id is not None:
-            found = sql.execute(_VOTE_BY_ID, {"comparison": comparison_id, "vote": vote_id}).first()
-        if found is None:
-            found = sql.execute(
-                _VOTE_BY_VOTER, {"comparison": comparison_id, "voter": voter}
-            ).first()
-        deltas: dict[str, int] = {}
-        now = utcnow()
-        if found is None:
-            row = {"comparison_id": comparison_id, "item_key": item_key, "voter": voter}
-            new_id = sql.execute(_NEW_VOTE, row | {"created_at": now, "updated_at": now}).scalar()
-            assert new_id is not None
-            cast_id = new_id
-            deltas[item_key] = 1
-        else:
-            cast_id = found.id
-            if found.item_key != item_key:
-                sql.execute(_MOVE_VOTE, {"vote": found.id, "item": item_key, "now": now})
-                deltas = {found.item_key: -1, item_key: 1}
-        for key in sorted(deltas):  # one lock order for every transaction: no deadlock
-            bump = {"comparison": comparison_id, "item": key, "delta": deltas[key]}
-            if sql.execute(_BUMP, bump).rowcount == 0:
-                tally = {"comparison_id": comparison_id, "item_key": key, "count": deltas[key]}
-                sql.execute(_NEW_TALLY, tally)
-        counts = dict.fromkeys(keys, 0)
-        for key, count in sql.execute(_TALLIES, {"comparison": comparison_id}):
-            if key in counts:  # a tally of an item the publisher has since removed
-                counts[key] = count
+def _cast(
+    comparison_id: int, item_key: str, voter: str, vote_id: int | None, sql: Connection
+) -> Cast:
+    document = sql.execute(_DOCUMENT, {"comparison": comparison_id}).scalar()
+    if document is None:
+        raise NotFound("This comparison no longer exists.")
+    keys = [item["key"] for item in json.loads(document)["items"]]
+    if item_key not in keys:
+        message = f"No item has the key '{item_key}'."
+        raise ValidationError(message, {"item": [message]})
+    found = None
+    if vote_id is not None:
+        found = sql.execute(_VOTE_BY_ID, {"comparison": comparison_id, "vote": vote_id}).first()
+    if found is None:
+        found = sql.execute(_VOTE_BY_VOTER, {"comparison": comparison_id, "voter": voter}).first()
+    deltas: dict[str, int] = {}
+    now = utcnow()
+    if found is None:
+        row = {"comparison_id": comparison_id, "item_key": item_key, "voter": voter}
+        cast_id = sql.execute(_NEW_VOTE, row | {"created_at": now, "updated_at": now}).scalar_one()
+        deltas[item_key] = 1
+    else:
+        cast_id = found.id
+        if found.item_key != item_key:
+            sql.execute(_MOVE_VOTE, {"vote": found.id, "item": item_key, "now": now})
+            deltas = {found.item_key: -1, item_key: 1}
+    for key in sorted(deltas):  # one lock order for every transaction: no deadlock
+        bump = {"comparison": comparison_id, "item": key, "delta": deltas[key]}
+        if sql.execute(_BUMP, bump).rowcount == 0:
+            tally = {"comparison_id": comparison_id, "item_key": key, "count": deltas[key]}
+            sql.execute(_NEW_TALLY, tally)
+    counts = dict.fromkeys(keys, 0)
+    for key, count in sql.execute(_TALLIES, {"comparison": comparison_id}):
+        if key in counts:  # a tally of an item the publisher has since removed
+            counts[key] = count
     return Cast(cast_id, item_key, counts)
 
 
@@ -530,5 +527,4 @@ def take_lease(name: str, seconds: float) -> bool:
 
 def add_events(events: list[dict[str, Any]]) -> None:
     """Store raw analytics events."""
-    with db.writing() as session:
-        session.execute(insert(Event), events)
+    db.write(lambda sql: sql.execute(insert(Event), events))
