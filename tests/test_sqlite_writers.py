@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from vswidget.extensions import WRITE_OPTION, make_engine
+from vswidget.extensions import make_engine, writing_transaction
 from vswidget.sqlite_writers import WriterQueue
 
 TURNS = 40
@@ -88,14 +88,8 @@ def database(tmp_path: Path) -> Iterator[tuple[WriterQueue, Callable[[], Any], E
 
     @contextmanager
     def writing() -> Iterator[Session]:  # as Database.writing, without Flask
-        with sessions() as session:
-            session.connection(execution_options={WRITE_OPTION: True})
-            try:
-                yield session
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise
+        with sessions() as session, writing_transaction(session):
+            yield session
 
     yield WriterQueue(path), writing, engine
     engine.dispose()

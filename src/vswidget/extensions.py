@@ -53,6 +53,22 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+@contextmanager
+def writing_transaction(session: Session) -> Iterator[None]:
+    """Begin a transaction that writes (BEGIN IMMEDIATE on SQLite); commit it, or roll back.
+
+    The rollback matters after a failed COMMIT too: without it the connection would
+    go back to the pool still inside the transaction.
+    """
+    session.connection(execution_options={WRITE_OPTION: True})
+    try:
+        yield
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+
+
 class Database:
     """An engine per app, and a session per app context."""
 
@@ -91,13 +107,8 @@ class Database:
             session = self.session
             if session.in_transaction():
                 session.commit()
-            session.connection(execution_options={WRITE_OPTION: True})
-            try:
+            with writing_transaction(session):
                 yield session
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise
 
     def write(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` in a writing transaction and return its result once it is committed.
