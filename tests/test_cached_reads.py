@@ -131,6 +131,15 @@ def test_a_read_it_does_not_know_goes_to_flask(
     assert len(flask_answers) == 1
 
 
+def test_a_huge_query_string_is_refused_even_when_its_payload_is_cached(
+    client: FlaskClient, tokens: list[str]
+) -> None:
+    path = f"/v1/payloads?t={tokens[0]}"
+    client.get(path)
+    assert client.get(path).status_code == 200
+    assert client.get(path + f"&t={tokens[0]}" * 300).status_code == 414
+
+
 def test_a_batch_with_a_bad_token_goes_to_flask_and_names_it(
     client: FlaskClient, tokens: list[str], flask_answers: list[str]
 ) -> None:

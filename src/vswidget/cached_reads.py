@@ -19,7 +19,7 @@ from werkzeug.exceptions import SecurityError
 from werkzeug.http import http_date, is_resource_modified, quote_etag
 from werkzeug.wrappers import Request
 
-from . import payloads
+from . import inbound, payloads
 from .embed import base_url
 from .extensions import cache
 from .headers import PUBLIC_CACHE, SECURITY_HEADERS
@@ -64,7 +64,10 @@ class CachedReads:
         path: str = environ.get("PATH_INFO", "")
         if not (path.startswith(ONE) or path == BATCH):
             return None
-        query = parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+        raw_query = environ.get("QUERY_STRING", "")
+        if len(raw_query) > inbound.MAX_QUERY_BYTES:  # Flask refuses it
+            return None
+        query = parse_qsl(raw_query, keep_blank_values=True)
         if any(name not in {"t", "lang"} for name, _ in query):
             return None
         langs = [value for name, value in query if name == "lang"]
