@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, make_url, text
 
 from vswidget import create_app
-from vswidget.extensions import db
+from vswidget.extensions import db, limiter
 from vswidget.migrations import upgrade
 
 CLOSED_PORT = "127.0.0.1:1"  # nothing listens there: connections are refused at once
@@ -79,7 +79,12 @@ def test_readyz_answers_each_check_when_everything_is_ready(
     }
 
 
-def test_health_answers_are_never_rate_limited(app_on: AppOn, database_url: str) -> None:
+def test_health_answers_are_never_rate_limited(
+    app_on: AppOn, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One Limiter serves every app of the process, and it keeps the first default limit
+    # it is given: without this, every app made after this test would inherit 2/minute.
+    monkeypatch.setattr(limiter.limit_manager, "_default_limits", [])
     app = app_on(database_url, RATELIMIT_DEFAULT="2/minute")
     client = app.test_client()
     assert [client.get("/favicon.ico").status_code for _ in range(3)] == [204, 204, 429]

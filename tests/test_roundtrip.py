@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from vswidget import Client
@@ -169,6 +169,7 @@ def publisher(live_server: str, api_key: str) -> Iterator[Client]:
     deadline=None,
     derandomize=True,
     database=None,
+    phases=[Phase.explicit, Phase.generate],  # no shrinking: print the first failure
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(document=documents())
@@ -182,6 +183,8 @@ def test_every_valid_comparison_comes_back_as_it_was_sent(
     read = publisher.get(document["slug"]).to_dict()
     assert normalized(read) == expected
 
-    payload = httpx.get(f"{live_server}/v1/payload/{published.token}", timeout=10).json()
+    answer = httpx.get(f"{live_server}/v1/payload/{published.token}", timeout=10)
+    assert answer.status_code == 200, answer.text
+    payload = answer.json()
     assert document_of(payload) == expected
     assert [item["votes"] for item in payload["items"]] == [0] * len(expected["items"])
