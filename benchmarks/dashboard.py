@@ -61,6 +61,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import embed
+from embed import cpu_model
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 DOC = ROOT / "docs" / "performance.md"
@@ -422,16 +425,6 @@ def time_queries(analytics: Any, comparison_id: int, repeat: int) -> dict[str, f
 # -- reporting -----------------------------------------------------------------------------
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def tables(trials: list[Trial]) -> str:
     out = [
         "| backend | events | seeding | rollup (roll_up_all) | rollup rows "
@@ -520,28 +513,6 @@ def section(trials: list[Trial], args: Any, command: str, started: str, skipped:
     return "\n".join(lines)
 
 
-def write_doc(text: str) -> None:
-    """Put the section into docs/performance.md, replacing an earlier one, keeping the rest."""
-    if DOC.exists():
-        current = DOC.read_text()
-    else:
-        current = (
-            "# Performance\n\n"
-            "Every figure on this page comes from a script in [`benchmarks/`](../benchmarks/) "
-            "that anyone can re-run. Absolute times on a shared 2-core machine are noisy, so "
-            "each benchmark measures a baseline side by side in the same run and reports "
-            "ratios to it.\n"
-        )
-    lines = current.splitlines(keepends=True)
-    start = next((i for i, x in enumerate(lines) if x.rstrip() == SECTION), None)
-    if start is None:
-        DOC.write_text(current.rstrip("\n") + "\n\n" + text)
-        return
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-    rest = "".join(lines[end:])
-    DOC.write_text("".join(lines[:start]) + text + ("\n" + rest if rest else ""))
-
-
 def add_readme_line() -> None:
     if not README.exists() or "dashboard.py" in README.read_text():
         return
@@ -616,7 +587,7 @@ def main() -> None:
     if trials:
         print(tables(trials))
         if not args.no_docs:
-            write_doc(section(trials, args, command, started, skipped))
+            embed.write_doc(section(trials, args, command, started, skipped), SECTION)
             add_readme_line()
             log(f"wrote {DOC.relative_to(ROOT)}")
 

@@ -67,6 +67,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import embed
+from embed import busy_seconds, code_version, cpu_model
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 DOC = ROOT / "docs" / "performance.md"
@@ -370,12 +373,6 @@ def children(pid: int) -> set[int]:
 
 TICK = os.sysconf("SC_CLK_TCK")
 CPUS = len(os.sched_getaffinity(0))
-
-
-def busy_seconds() -> float:
-    """Return the user + nice + system CPU time of the whole machine so far."""
-    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:4]
-    return sum(int(x) for x in fields) / TICK
 
 
 def our_processes() -> dict[int, tuple[int, float]]:
@@ -1240,33 +1237,6 @@ class Profile:
 # -- report ----------------------------------------------------------------------------------
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
-def code_version() -> str:
-    """Return the commit measured, and whether the work tree had changes on top of it."""
-    try:
-        done = subprocess.run(
-            ["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-        )
-    except OSError:
-        return "unknown (no git)"
-    described = done.stdout.strip() or "unknown"
-    if described.endswith("-dirty"):
-        return f"commit {described.removesuffix('-dirty')} with uncommitted changes"
-    return f"commit {described}"
-
-
 def wrk_version() -> str:
     try:
         done = subprocess.run(["wrk", "--version"], capture_output=True, text=True, timeout=10)
@@ -1700,28 +1670,6 @@ def render_report(
     return "\n".join(lines) + "\n"
 
 
-def write_doc(section: str) -> None:
-    """Put the section into docs/performance.md, replacing an earlier one, keeping the rest."""
-    if DOC.exists():
-        text = DOC.read_text()
-    else:
-        text = (
-            "# Performance\n\n"
-            "Every figure on this page comes from a script in [`benchmarks/`](../benchmarks/) "
-            "that anyone can re-run. Absolute times on a shared 2-core machine are noisy, so "
-            "each benchmark measures a baseline side by side in the same run and reports "
-            "ratios to it.\n"
-        )
-    lines = text.splitlines(keepends=True)
-    start = next((i for i, x in enumerate(lines) if x.rstrip() == SECTION), None)
-    if start is None:
-        DOC.write_text(text.rstrip("\n") + "\n\n" + section)
-        return
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-    rest = "".join(lines[end:])
-    DOC.write_text("".join(lines[:start]) + section + ("\n" + rest if rest else ""))
-
-
 def add_readme_line() -> None:
     """Append this script's line to benchmarks/README.md, if that file exists and lacks it."""
     if not README.exists():
@@ -1880,7 +1828,7 @@ def main() -> int:
     )
     print("\n" + section)
     if args.docs:
-        write_doc(section)
+        embed.write_doc(section, SECTION)
         add_readme_line()
         print(f"written to {DOC.relative_to(ROOT)}")
     else:
