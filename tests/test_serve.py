@@ -46,6 +46,7 @@ def test_serve_demo_migrates_publishes_and_prints_what_to_open(tmp_path: Path) -
         slug = re.search(r"Demo comparison '([a-z0-9-]+)'", output)
         assert key and slug, output
         assert f"{base}/api/v1/openapi.json" in output
+        assert f"{base}/readyz" in output
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -60,6 +61,7 @@ def test_serve_demo_migrates_publishes_and_prints_what_to_open(tmp_path: Path) -
             headers={"Authorization": f"Bearer {key[1]}"},
         )
         assert demo.status_code == 200
+        assert httpx.get(f"{base}/readyz").json()["status"] == "ready"
         page = re.search(r"page\s+(http://\S+)", output)
         assert page, output
         assert demo.json()["title"] in httpx.get(page[1]).text

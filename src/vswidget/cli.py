@@ -82,6 +82,7 @@ def serve(host: str, port: int, workers: int, threads: int, demo: bool) -> None:
         click.echo(f"  REST API   {base}/api/v1/comparisons")
         click.echo(f"  OpenAPI    {base}/api/v1/openapi.json")
         click.echo(f"  health     {base}/healthz")
+        click.echo(f"  ready      {base}/readyz")
         if demo:
             from .demo import DEMO_HANDLE, publish_demo
 
