@@ -50,7 +50,6 @@ import re
 import shlex
 import shutil
 import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -68,7 +67,18 @@ from typing import Any
 from urllib.parse import quote
 
 import embed
-from embed import busy_seconds, code_version, cpu_model
+from embed import (
+    Failed,
+    Server,
+    busy_seconds,
+    code_version,
+    cpu_model,
+    free_port,
+    stop,
+    stop_on_sigterm,
+    vswidget_cli,
+    wait_ready,
+)
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -114,10 +124,6 @@ VARIANTS = {
     "sync-normal": "synchronous=NORMAL instead of FULL (`SQLITE_PRAGMAS` in "
     "src/vswidget/extensions.py), group commit as shipped",
 }
-
-
-class Failed(Exception):
-    """A step of the benchmark could not be done; the message says which and why."""
 
 
 # -- the WSGI app gunicorn serves ------------------------------------------------------------
@@ -243,20 +249,6 @@ def time_writes() -> WriteTimes:
 # -- processes -------------------------------------------------------------------------------
 
 
-@dataclass
-class Server:
-    name: str
-    base: str
-    process: subprocess.Popen[bytes]
-    log: Path
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return int(probe.getsockname()[1])
-
-
 def clean_env(instance: Path, **extra: str) -> dict[str, str]:
     """Return this environment without VSWIDGET_* settings, on the given instance folder."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VSWIDGET_", "WRITES_"))}
@@ -297,51 +289,6 @@ def gunicorn(name: str, env: dict[str, str], logs: Path) -> Iterator[Server]:
         yield server
     finally:
         stop(process)
-
-
-def stop(process: subprocess.Popen[Any]) -> None:
-    """Stop a gunicorn master and its workers: SIGINT (quick shutdown), then SIGKILL."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            pass
-    try:  # workers left behind by a master that died: its group is ours alone
-        os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    process.wait()
-
-
-def wait_ready(server: Server, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise Failed(f"gunicorn ({server.name}) exited at start:\n{tail(server.log)}")
-        try:
-            with urllib.request.urlopen(server.base + "/healthz", timeout=2) as answer:
-                if answer.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.2)
-    raise Failed(f"gunicorn ({server.name}) did not answer /healthz within {seconds:.0f} s")
-
-
-def tail(path: Path, lines: int = 40) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
-
-
-def vswidget_cli(env: dict[str, str], *args: str) -> str:
-    command = [str(Path(sys.executable).with_name("vswidget")), *args]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
-    if done.returncode != 0:
-        raise Failed(f"`vswidget {' '.join(args)}` failed: {done.stderr.strip()}")
-    return done.stdout
 
 
 def http(
@@ -1762,13 +1709,6 @@ def postgresql_note(url: str) -> str:
         f"`fsync={fsync}`, in a schema of its own (`{PG_SCHEMA}`, dropped afterwards); the "
         "cache and rate limiter are in-process, as on SQLite"
     )
-
-
-def stop_on_sigterm() -> None:
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, interrupt)
 
 
 def main() -> int:
