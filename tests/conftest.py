@@ -12,6 +12,7 @@ import os
 import shutil
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -59,18 +60,25 @@ def postgresql_url() -> Iterator[str]:
 
     Its own schema lets several test runs share one database without meeting.
     """
+    with postgresql_schema(f"vsw_test_{os.getpid()}") as url:
+        upgrade(url)
+        yield url
+
+
+@contextmanager
+def postgresql_schema(schema: str) -> Iterator[str]:
+    """Create ``schema`` in the test PostgreSQL database; yield a URL that uses it; drop it."""
     base = need("VSWIDGET_TEST_DATABASE_URL", PG_URL)
-    schema = f"vsw_test_{os.getpid()}"
     admin = create_engine(base)
     with admin.begin() as connection:
         connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
         connection.execute(text(f"CREATE SCHEMA {schema}"))
-    url = base + ("&" if "?" in base else "?") + f"options=-csearch_path%3D{schema}"
-    upgrade(url)
-    yield url
-    with admin.begin() as connection:
-        connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
+    try:
+        yield base + ("&" if "?" in base else "?") + f"options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
 
 
 def empty_postgresql(url: str) -> None:

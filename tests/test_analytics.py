@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+import random
+from collections.abc import Iterator
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -15,7 +17,7 @@ from vswidget import Client, analytics, store
 from vswidget.cli import main
 from vswidget.extensions import db
 from vswidget.jobs import maintain
-from vswidget.models import DailyTotal, Event
+from vswidget.models import DailyPage, DailyTotal, Event, PeriodPage
 from vswidget.visitors import today
 
 TODAY = today()
@@ -214,3 +216,138 @@ def test_an_event_day_is_the_servers_utc_day(
     client.post("/v1/events", data=json.dumps(body), headers={"User-Agent": "Mozilla/5.0 test"})
     with app.app_context():
         assert db.session.scalar(select(func.max(Event.day))) == today()
+
+
+# -- sums per host page over any range ----------------------------------------------------
+
+SITES = ("https://blog.example", "https://other.example")
+PATHS = ("/post", "/guide", "/2026/11/review")
+
+
+@pytest.fixture
+def months(app: Flask, comparison_id: int) -> int:
+    """500 events on six host pages over 70 days with gaps, rolled up."""
+    rng = random.Random(6)
+    quiet = {3, 4, 5, 17, 30, 31, 32, 33, 34, 35, 36, 50, 69}  # days ago without events
+    days = [n for n in range(70) if n not in quiet]
+    events = [
+        event(
+            comparison_id,
+            rng.choice(list(analytics.COLUMNS)),
+            rng.choice(days),
+            origin=rng.choice(SITES),
+            path=rng.choice(PATHS),
+            visitor=f"reader-{rng.randrange(8)}",
+            item=rng.choice(("kettle", "moka")),
+        )
+        for _ in range(500)
+    ]
+    with app.app_context():
+        store.add_events(events)
+        analytics.roll_up_all()
+    return comparison_id
+
+
+def day_sums(comparison_id: int, since: date, until: date, origin: str | None) -> list[Any]:
+    """The page sums of a range added up here, in Python, from the daily page rows."""
+    found: dict[tuple[str, str], analytics.Page] = {}
+    for row in db.session.scalars(
+        select(DailyPage).where(DailyPage.comparison_id == comparison_id)
+    ):
+        if not since <= row.day <= until or origin not in (None, row.origin):
+            continue
+        page = found.setdefault(
+            (row.origin, row.path),
+            analytics.Page(row.origin, row.path, row.day, row.day, analytics.Totals()),
+        )
+        page.first_seen, page.last_seen = (
+            min(page.first_seen, row.day),
+            max(page.last_seen, row.day),
+        )
+        page.totals.add(analytics.Totals(*(getattr(row, n) for n in analytics.COUNTED)))
+    return sorted(found.values(), key=lambda p: (-p.totals.impressions, p.origin, p.path))
+
+
+def ranges() -> Iterator[tuple[date, date]]:
+    """Ranges with ragged edges: every start and end a few days apart, and some far ones."""
+    for start in range(-3, 80, 4):
+        for length in (1, 2, 6, 7, 8, 13, 27, 28, 29, 30, 45, 56, 90):
+            since = TODAY - timedelta(days=start)
+            yield since, since + timedelta(days=length - 1)
+    yield TODAY - timedelta(days=365), TODAY
+    yield TODAY - timedelta(days=400), TODAY - timedelta(days=100)  # before every event
+
+
+def test_page_sums_over_any_range_equal_the_sums_of_their_days(app: Flask, months: int) -> None:
+    with app.app_context():
+        for since, until in ranges():
+            expected = day_sums(months, since, until, None)
+            periods = analytics._periods(months, since, until)
+            assert analytics._page_sums(months, periods, None) == expected, (since, until)
+            assert analytics.pages(months, since, until) == expected
+
+
+def test_page_sums_of_one_host_site_equal_the_sums_of_its_days(app: Flask, months: int) -> None:
+    with app.app_context():
+        for since, until in list(ranges())[::5]:
+            found = analytics.pages(months, since, until, SITES[1])
+            assert found == day_sums(months, since, until, SITES[1]), (since, until)
+
+
+def test_a_long_range_reads_whole_weeks_and_four_weeks(app: Flask, months: int) -> None:
+    since, until = TODAY - timedelta(days=58), TODAY - timedelta(days=2)
+    with app.app_context():
+        periods = analytics._periods(months, since, until)
+    lengths = [days for days, _ in periods]
+    assert 28 in lengths and 7 in lengths and len(periods) < 20
+    for days, start in periods:
+        assert start == analytics.period_start(start, days)
+    assert periods == sorted(periods, key=lambda period: period[1])
+    ends = [start + timedelta(days=days) for days, start in periods]
+    assert all(end <= start for end, (_, start) in zip(ends, periods[1:], strict=False))
+
+
+def test_periods_are_weeks_and_four_weeks_from_a_monday() -> None:
+    wednesday = date(2026, 11, 25)
+    assert analytics.period_start(wednesday, 7) == date(2026, 11, 23)
+    assert analytics.period_start(wednesday, 1) == wednesday
+    four = analytics.period_start(wednesday, 28)
+    assert four.weekday() == 0 and four <= wednesday < four + timedelta(days=28)
+    assert analytics.period_start(four + timedelta(days=27), 28) == four
+
+
+def test_the_period_rows_are_the_sums_of_the_daily_rows_after_each_rollup(
+    app: Flask, months: int
+) -> None:
+    with app.app_context():
+        store.add_events([event(months, "view", 1, path="/new"), event(months, "vote", 0)])
+        analytics.roll_up_recent()
+        expected: dict[tuple[Any, ...], list[Any]] = {}
+        for row in db.session.scalars(select(DailyPage)):
+            for days in (7, 28):
+                key = (days, analytics.period_start(row.day, days), row.origin, row.path)
+                sums = expected.setdefault(key, [row.day, row.day, analytics.Totals()])
+                sums[0], sums[1] = min(sums[0], row.day), max(sums[1], row.day)
+                sums[2].add(analytics.Totals(*(getattr(row, n) for n in analytics.COUNTED)))
+        stored = {
+            (row.days, row.start, row.origin, row.path): [
+                row.first_day,
+                row.last_day,
+                analytics.Totals(*(getattr(row, n) for n in analytics.COUNTED)),
+            ]
+            for row in db.session.scalars(select(PeriodPage))
+        }
+    assert stored == expected
+
+
+def test_a_period_holding_a_day_outside_the_range_is_not_counted(
+    app: Flask, months: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As if a rollup added such a day to the period after the range was split up.
+    since, until = TODAY - timedelta(days=20), TODAY - timedelta(days=10)
+    four = analytics.period_start(since, 28)
+    monkeypatch.setattr(
+        analytics, "_periods", lambda *args: [(28, four), (28, four + timedelta(28))]
+    )
+    with app.app_context():
+        assert analytics.pages(months, since, until) == day_sums(months, since, until, None)

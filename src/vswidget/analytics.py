@@ -5,6 +5,10 @@ day into three small tables: per comparison, per comparison and host page, per
 comparison and item. Readers of figures only touch those, so they stay fast as
 events grow. Raw events are deleted after the retention period; rollups stay.
 
+The per-page rows are summed again over longer periods, weeks and spans of four
+weeks (``period_pages``), so the sums per page over a range read a few rows a page
+instead of one a day: the whole periods of the range, and days only at its edges.
+
 ``visitors`` counts distinct visitor hashes within a day. Hashes change every day
 by design, so over a range it is the sum of daily visitors ("visitor-days"): the
 same reader on two days counts twice.
@@ -19,10 +23,23 @@ from datetime import date, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import case, delete, distinct, func, insert, select
+from sqlalchemy import (
+    Select,
+    and_,
+    case,
+    delete,
+    distinct,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.orm import Session
 
 from .extensions import cache, db
-from .models import DailyItem, DailyPage, DailyTotal, Event
+from .models import DailyItem, DailyPage, DailyTotal, Event, PeriodPage
 from .tallies import percent
 from .visitors import today
 
@@ -74,6 +91,8 @@ class Page:
 
 COUNTED = [spec.name for spec in fields(Totals)]
 ROLLED_UP = "analytics:rolled-up"  # cache key: when the rollups last changed
+WEEK = 7
+PERIODS = (4 * WEEK, WEEK)  # lengths in days of period_pages' periods, longest first
 
 
 def _counters() -> list[Any]:
@@ -121,7 +140,76 @@ def roll_up(days: Iterable[date]) -> None:
                     .group_by(Event.comparison_id, Event.day, Event.item_key),
                 )
             )
+            _roll_up_periods(session, day)
     cache.set(ROLLED_UP, time.time(), timeout=0)  # a new generation: cached reads go stale
+
+
+def period_start(day: date, days: int) -> date:
+    """Return the first day of the ``days``-long period that holds ``day``.
+
+    Periods are counted from 0001-01-01, a Monday: 7-day ones are ISO weeks, and
+    each 28-day one holds four of them.
+    """
+    ordinal = day.toordinal()
+    return date.fromordinal(ordinal - (ordinal - 1) % days)
+
+
+def _roll_up_periods(session: Session, day: date) -> None:
+    """Recompute the week that holds ``day`` from its days, then its four weeks from theirs."""
+    week = period_start(day, WEEK)
+    _replace_period(
+        session,
+        WEEK,
+        week,
+        select(
+            DailyPage.comparison_id,
+            DailyPage.origin,
+            DailyPage.path,
+            DailyPage.day.label("first_day"),
+            DailyPage.day.label("last_day"),
+            *(getattr(DailyPage, name) for name in COUNTED),
+        ).where(DailyPage.day >= week, DailyPage.day < week + timedelta(days=WEEK)),
+    )
+    days = 4 * WEEK
+    span = period_start(day, days)
+    _replace_period(
+        session,
+        days,
+        span,
+        select(
+            PeriodPage.comparison_id,
+            PeriodPage.origin,
+            PeriodPage.path,
+            PeriodPage.first_day,
+            PeriodPage.last_day,
+            *(getattr(PeriodPage, name) for name in COUNTED),
+        ).where(
+            PeriodPage.days == WEEK,
+            PeriodPage.start >= span,
+            PeriodPage.start < span + timedelta(days=days),
+        ),
+    )
+
+
+def _replace_period(session: Session, days: int, start: date, parts: Select[Any]) -> None:
+    """Replace the rows of one period, every comparison's, with the sums of ``parts``."""
+    session.execute(delete(PeriodPage).where(PeriodPage.days == days, PeriodPage.start == start))
+    part = parts.subquery()
+    session.execute(
+        insert(PeriodPage).from_select(
+            ["comparison_id", "days", "start", "origin", "path", "first_day", "last_day"] + COUNTED,
+            select(
+                part.c.comparison_id,
+                literal(days),
+                literal(start),
+                part.c.origin,
+                part.c.path,
+                func.min(part.c.first_day),
+                func.max(part.c.last_day),
+                *(func.sum(part.c[name]) for name in COUNTED),
+            ).group_by(part.c.comparison_id, part.c.origin, part.c.path),
+        )
+    )
 
 
 def roll_up_recent() -> None:
@@ -142,8 +230,9 @@ def prune(retention_days: int) -> int:
     return int(deleted.rowcount)  # type: ignore[attr-defined]
 
 
-def _totals_of(row: Any) -> Totals:
-    return Totals(*(int(getattr(row, name) or 0) for name in COUNTED))
+def _totals_of(counts: Iterable[Any]) -> Totals:
+    """Return the Totals of sums in the order of COUNTED (a sum of no rows is NULL)."""
+    return Totals(*(int(count or 0) for count in counts))
 
 
 def totals(comparison_ids: Sequence[int], since: date, until: date) -> dict[int, Totals]:
@@ -159,7 +248,7 @@ def totals(comparison_ids: Sequence[int], since: date, until: date) -> dict[int,
         )
         .group_by(DailyTotal.comparison_id)
     )
-    found = {row.comparison_id: _totals_of(row) for row in rows}
+    found = {comparison_id: _totals_of(counts) for comparison_id, *counts in rows}
     return {comparison_id: found.get(comparison_id, Totals()) for comparison_id in comparison_ids}
 
 
@@ -176,7 +265,9 @@ def series(
     )
     if origin is not None:
         query = query.where(DailyPage.origin == origin)
-    found = {row.day: _totals_of(row) for row in db.session.execute(query.group_by(table.day))}
+    found = {
+        day: _totals_of(counts) for day, *counts in db.session.execute(query.group_by(table.day))
+    }
     days = [since + timedelta(days=n) for n in range((until - since).days + 1)]
     return [(day, found.get(day, Totals())) for day in days]
 
@@ -196,26 +287,108 @@ def pages(comparison_id: int, since: date, until: date, origin: str | None = Non
 
 
 def _pages(comparison_id: int, since: date, until: date, origin: str | None) -> list[Page]:
-    query = (
+    found = _page_sums(comparison_id, _periods(comparison_id, since, until), origin)
+    if any(page.first_seen < since or page.last_seen > until for page in found):
+        # A rollup added a day outside the range to a period since _periods looked.
+        found = _page_sums(comparison_id, _days(since, until), origin)
+    return found
+
+
+def _periods(comparison_id: int, since: date, until: date) -> list[tuple[int, date]]:
+    """Return the fewest periods (days, start) that hold every day with events of the range.
+
+    Days without events of the comparison cost nothing to include, so a period may
+    reach past the range as long as it holds no day with events outside it: the
+    range's days with events go from ``first`` to ``last``, and the closest days with
+    events outside it, ``before`` and ``after``, bound what a period may cover.
+    """
+    on = DailyTotal.comparison_id == comparison_id
+    day = DailyTotal.day
+    before, first, last, after = db.session.execute(
         select(
-            DailyPage.origin,
-            DailyPage.path,
-            func.min(DailyPage.day).label("first_seen"),
-            func.max(DailyPage.day).label("last_seen"),
-            *(func.sum(getattr(DailyPage, n)).label(n) for n in COUNTED),
+            select(func.max(day)).where(on, day < since).scalar_subquery(),
+            select(func.min(day)).where(on, day >= since, day <= until).scalar_subquery(),
+            select(func.max(day)).where(on, day >= since, day <= until).scalar_subquery(),
+            select(func.min(day)).where(on, day > until).scalar_subquery(),
         )
-        .where(
-            DailyPage.comparison_id == comparison_id,
-            DailyPage.day >= since,
-            DailyPage.day <= until,
+    ).one()
+    if first is None:
+        return []
+    low = before.toordinal() if before else 0  # periods start after this
+    high = after.toordinal() if after else date.max.toordinal() + 1  # and end before this
+    found = []
+    ordinal, end = first.toordinal(), last.toordinal()
+    while ordinal <= end:
+        for days in (*PERIODS, 1):
+            start = ordinal - (ordinal - 1) % days
+            if start > low and start + days <= high:
+                break
+        found.append((days, date.fromordinal(start)))
+        ordinal = start + days
+    return found
+
+
+def _days(since: date, until: date) -> list[tuple[int, date]]:
+    """Return the range as periods of one day each."""
+    return [(1, since + timedelta(days=n)) for n in range((until - since).days + 1)]
+
+
+def _page_sums(
+    comparison_id: int, periods: Sequence[tuple[int, date]], origin: str | None
+) -> list[Page]:
+    """Return the sums per host page over ``periods``, busiest first.
+
+    Days are read from daily_pages, weeks and four weeks from period_pages.
+    """
+    if not periods:
+        return []
+    days = [start for length, start in periods if length == 1]
+    longer = {length: [s for n, s in periods if n == length] for length, _ in periods if length > 1}
+    parts = []
+    if days:
+        parts.append(
+            select(
+                DailyPage.origin,
+                DailyPage.path,
+                DailyPage.day.label("first_day"),
+                DailyPage.day.label("last_day"),
+                *(getattr(DailyPage, name) for name in COUNTED),
+            ).where(
+                DailyPage.comparison_id == comparison_id,
+                DailyPage.day.in_(days),
+                *([DailyPage.origin == origin] if origin is not None else []),
+            )
         )
-        .group_by(DailyPage.origin, DailyPage.path)
-    )
-    if origin is not None:
-        query = query.where(DailyPage.origin == origin)
+    if longer:
+        parts.append(
+            select(
+                PeriodPage.origin,
+                PeriodPage.path,
+                PeriodPage.first_day,
+                PeriodPage.last_day,
+                *(getattr(PeriodPage, name) for name in COUNTED),
+            ).where(
+                or_(
+                    *(
+                        and_(PeriodPage.days == length, PeriodPage.start.in_(starts))
+                        for length, starts in longer.items()
+                    )
+                ),
+                PeriodPage.comparison_id == comparison_id,
+                *([PeriodPage.origin == origin] if origin is not None else []),
+            )
+        )
+    part = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
+    query = select(
+        part.c.origin,
+        part.c.path,
+        func.min(part.c.first_day).label("first_seen"),
+        func.max(part.c.last_day).label("last_seen"),
+        *(func.sum(part.c[name]).label(name) for name in COUNTED),
+    ).group_by(part.c.origin, part.c.path)
     found = [
-        Page(row.origin, row.path, row.first_seen, row.last_seen, _totals_of(row))
-        for row in db.session.execute(query)
+        Page(origin, path, first_seen, last_seen, _totals_of(counts))
+        for origin, path, first_seen, last_seen, *counts in db.session.execute(query)
     ]
     return sorted(found, key=lambda page: (-page.totals.impressions, page.origin, page.path))
 

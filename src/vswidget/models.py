@@ -209,14 +209,13 @@ class DailyPage(Base):
 
     __tablename__ = "daily_pages"
     __table_args__ = (
-        Index("ix_daily_pages_comparison_day", "comparison_id", "day"),
-        # Covers analytics.pages(): the sum per page over a range reads the index alone.
+        # Covers analytics: a comparison's rows of some days, read from the index alone.
         Index(
-            "ix_daily_pages_cover",
+            "ix_daily_pages_comparison_day_cover",
             "comparison_id",
+            "day",
             "origin",
             "path",
-            "day",
             "impressions",
             "views",
             "votes",
@@ -231,6 +230,37 @@ class DailyPage(Base):
     day: Mapped[date] = mapped_column(Date)
     origin: Mapped[str] = mapped_column(String(255))
     path: Mapped[str] = mapped_column(String(1000))
+    impressions: Mapped[int] = mapped_column(Integer, default=0)
+    views: Mapped[int] = mapped_column(Integer, default=0)
+    votes: Mapped[int] = mapped_column(Integer, default=0)
+    clicks: Mapped[int] = mapped_column(Integer, default=0)
+    signups: Mapped[int] = mapped_column(Integer, default=0)
+    visitors: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PeriodPage(Base):
+    """One comparison's counts on one host page over a week or four: its daily rows summed.
+
+    A period is ``days`` long (7 or 28) and starts on ``start``, a Monday; periods are
+    counted from 0001-01-01, a Monday, so a 7-day one is an ISO week and a 28-day one
+    holds four whole weeks. ``first_day`` and ``last_day`` are the first and last days
+    of the period with events on the page.
+    """
+
+    __tablename__ = "period_pages"
+    __table_args__ = (
+        # A rollup replaces one period of every comparison; a reader takes a few of one.
+        Index("ix_period_pages_period", "days", "start", "comparison_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    comparison_id: Mapped[int] = mapped_column(ForeignKey("comparisons.id", ondelete="CASCADE"))
+    days: Mapped[int] = mapped_column(Integer)
+    start: Mapped[date] = mapped_column(Date)
+    origin: Mapped[str] = mapped_column(String(255))
+    path: Mapped[str] = mapped_column(String(1000))
+    first_day: Mapped[date] = mapped_column(Date)
+    last_day: Mapped[date] = mapped_column(Date)
     impressions: Mapped[int] = mapped_column(Integer, default=0)
     views: Mapped[int] = mapped_column(Integer, default=0)
     votes: Mapped[int] = mapped_column(Integer, default=0)

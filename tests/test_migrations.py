@@ -1,0 +1,94 @@
+"""Every revision upgrades and downgrades on both databases; 0004 fills the period rollups."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic import command
+from conftest import DOCUMENT, make_app, postgresql_schema
+from flask import Flask
+from sqlalchemy import create_engine, inspect, select
+
+from vswidget import analytics, store
+from vswidget.extensions import db
+from vswidget.migrations import alembic_config, upgrade
+from vswidget.models import Base, PeriodPage
+from vswidget.schemas import load_comparison
+from vswidget.visitors import today
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database, not migrated, on each backend (PostgreSQL: a schema of its own)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'vswidget.sqlite3'}"
+        return
+    with postgresql_schema(f"vsw_migrations_{os.getpid()}") as url:
+        yield url
+
+
+def tables(url: str) -> set[str]:
+    engine = create_engine(url)
+    try:
+        return set(inspect(engine).get_table_names()) - {"alembic_version"}
+    finally:
+        engine.dispose()
+
+
+def test_every_revision_upgrades_and_downgrades_again(empty_url: str) -> None:
+    upgrade(empty_url)
+    assert tables(empty_url) == set(Base.metadata.tables)
+    command.downgrade(alembic_config(empty_url), "base")
+    assert tables(empty_url) == set()
+    upgrade(empty_url)
+    assert tables(empty_url) == set(Base.metadata.tables)
+
+
+def period_rows(app: Flask) -> list[tuple[Any, ...]]:
+    with app.app_context():
+        rows = db.session.scalars(select(PeriodPage)).all()
+        return sorted(
+            (row.comparison_id, row.days, row.start, row.origin, row.path, row.first_day)
+            + (row.last_day, *(getattr(row, name) for name in analytics.COUNTED))
+            for row in rows
+        )
+
+
+def test_upgrading_to_0004_fills_the_period_rollups_from_the_daily_ones(
+    empty_url: str, tmp_path: Path
+) -> None:
+    upgrade(empty_url)
+    app = make_app(empty_url, tmp_path)
+    with app.app_context():
+        publisher, _ = store.create_publisher("acme")
+        comparison, _ = store.save_comparison(publisher, load_comparison(DOCUMENT))
+        store.add_events(
+            [
+                {
+                    "comparison_id": comparison.id,
+                    "type": ("impression", "view", "vote")[n % 3],
+                    "item_key": "moka" if n % 3 == 2 else None,
+                    "origin": f"https://blog-{n % 2}.example",
+                    "path": f"/post-{n % 3}",
+                    "referrer": None,
+                    "day": today() - timedelta(days=n % 61),
+                    "visitor": f"reader-{n % 5}",
+                }
+                for n in range(300)
+            ]
+        )
+        analytics.roll_up_all()
+    rolled_up = period_rows(app)
+    assert len({row[1:3] for row in rolled_up}) > 10  # weeks and four weeks of two months
+    db.dispose(app)
+
+    command.downgrade(alembic_config(empty_url), "0003")
+    assert "period_pages" not in tables(empty_url)
+    upgrade(empty_url)
+    assert period_rows(app) == rolled_up
+    db.dispose(app)
