@@ -182,7 +182,7 @@ class WriteTimes:
     """How this worker's writes went: a WSGI app that tells, and forgets.
 
     ``GET /bench/writes`` answers this process's id; per write transaction since the last
-    call (``Database.writing``: with group commit, one per batch, entered by the thread that
+    call (``Database.writing_sql``: with group commit, one per batch, entered by the thread that
     leads it) the seconds from its call to BEGIN IMMEDIATE done (waiting for the writers'
     turn and SQLite's write lock), from then to COMMIT done, and in COMMIT; and per grouped
     write (``WriterQueue.together``: a vote, an event batch) the seconds from its call until
@@ -220,15 +220,15 @@ def time_writes() -> WriteTimes:
     from vswidget import extensions, sqlite_writers
 
     timings = WriteTimes()
-    original = extensions.Database.writing
+    original = extensions.Database.writing_sql
     together = sqlite_writers.WriterQueue.together
 
     @contextmanager
     def writing(self: Any) -> Iterator[Any]:
         t0 = time.perf_counter()
-        with original(self) as session:  # our turn, then BEGIN IMMEDIATE: SQLite's lock taken
+        with original(self) as sql:  # our turn, then BEGIN IMMEDIATE: SQLite's lock taken
             t1 = time.perf_counter()
-            yield session
+            yield sql
             t2 = time.perf_counter()
         t3 = time.perf_counter()  # COMMIT is done
         timings.add(t1 - t0, t3 - t1, t3 - t2)
@@ -240,8 +240,8 @@ def time_writes() -> WriteTimes:
         finally:
             timings.add_write(time.perf_counter() - t0)
 
-    # Database.write passes ``self.writing`` to together(): the wrapped one, looked up per call.
-    extensions.Database.writing = writing  # type: ignore[method-assign]
+    # Database.write passes ``self.writing_sql`` to together(): the wrapped one, looked up per call.
+    extensions.Database.writing_sql = writing  # type: ignore[method-assign]
     sqlite_writers.WriterQueue.together = grouped  # type: ignore[method-assign]
     return timings
 
@@ -523,7 +523,7 @@ class WriteStats:
     """The write transactions of a server's workers during one measurement."""
 
     count: int
-    wait: float  # median milliseconds from Database.writing's call to BEGIN IMMEDIATE done
+    wait: float  # median milliseconds from Database.writing_sql's call to BEGIN IMMEDIATE done
     hold: float  # median milliseconds holding SQLite's write lock: BEGIN done to COMMIT done
     commit: float  # median milliseconds in COMMIT
     hold_p90: float
@@ -1328,9 +1328,10 @@ def findings(
         "through the ORM); SQLite writers take turns on their worker's lock and an `flock` on "
         "`<database>-writers.lock`, which wake the next writer when a transaction ends, "
         "instead of polling in SQLite's busy handler; and votes and event batches commit in "
-        "groups (`db.write`): what a worker's threads queue during a transaction runs in the "
-        "next one, a savepoint each, with one COMMIT and one fsync, and each request is "
-        "answered only once that COMMIT is done. synchronous=FULL is kept.",
+        "groups (`db.write`, on a Core connection of its own, no ORM session): what a worker's "
+        "threads queue during a transaction runs in the next one, a savepoint each when there "
+        "are several, with one COMMIT and one fsync, and each request is answered only once "
+        "that COMMIT is done. synchronous=FULL is kept.",
         "",
         f"- **Votes.** {run.rps:,.0f} votes/s in the median round, {ratio:.2f} of the "
         f"baseline POST's requests per second, p50 {run.p50:.1f} ms, p99 {run.p99:.0f} ms.",
@@ -1556,13 +1557,14 @@ def render_report(
         f"s for it to fall under {args.quiet:g} %. PostgreSQL's own processes are not the "
         "benchmark's: their CPU counts in *others*, not in *server CPU*.",
         "",
-        "Write transactions, as the workers timed them (`Database.writing` and "
+        "Write transactions, as the workers timed them (`Database.writing_sql` and "
         "`WriterQueue.together`, wrapped by `benchmarks/writes.py`) in the median round. On "
         "SQLite votes and event batches commit in groups: the writes a worker's threads queue "
-        "while a transaction runs go into the next one, a savepoint each, so `Database.writing` "
-        "runs once per *batch*, in the thread that leads it. *Writes per transaction* is the "
-        "requests acknowledged (votes, or batches of events) ÷ the transactions. *Wait* is from "
-        "the call of `Database.writing` to BEGIN IMMEDIATE done: the writers' turn (the "
+        "while a transaction runs go into the next one, a savepoint each when there are "
+        "several, so `Database.writing_sql` runs once per *batch*, in the thread that leads it. "
+        "*Writes per transaction* is the requests acknowledged (votes, or batches of events) "
+        "÷ the transactions. *Wait* is from "
+        "the call of `Database.writing_sql` to BEGIN IMMEDIATE done: the writers' turn (the "
         "worker's lock, then the `flock` on `<database>-writers.lock` that the other worker may "
         "hold) and SQLite's write lock; a grouped write's leader already holds its worker's "
         "lock, so for votes and events this is mostly the other worker's turn. *Hold* is from "

@@ -6,16 +6,14 @@ import multiprocessing
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
 
-from vswidget.extensions import make_engine, writing_transaction
+from vswidget.extensions import make_engine, writing_sql
 from vswidget.sqlite_writers import WriterQueue
 
 TURNS = 40
@@ -84,14 +82,7 @@ def database(tmp_path: Path) -> Iterator[tuple[WriterQueue, Callable[[], Any], E
             "CREATE TABLE numbers (n INTEGER UNIQUE, "
             "parent INTEGER REFERENCES parents (id) DEFERRABLE INITIALLY DEFERRED)"
         )
-    sessions = sessionmaker(engine)
-
-    @contextmanager
-    def writing() -> Iterator[Session]:  # as Database.writing, without Flask
-        with sessions() as session, writing_transaction(session):
-            yield session
-
-    yield WriterQueue(path), writing, engine
+    yield WriterQueue(path), lambda: writing_sql(engine), engine
     engine.dispose()
 
 

@@ -69,6 +69,19 @@ def writing_transaction(session: Session) -> Iterator[None]:
         raise
 
 
+@contextmanager
+def writing_sql(engine: Engine) -> Iterator[Connection]:
+    """Begin a transaction that writes on a connection of its own; commit it, or roll back.
+
+    Core SQL without a Session, for the busiest writes. A connection whose COMMIT
+    failed is rolled back before it goes back to the pool.
+    """
+    with engine.connect() as sql:
+        sql.execution_options(**{WRITE_OPTION: True})
+        with sql.begin():
+            yield sql
+
+
 class Database:
     """An engine per app, and a session per app context."""
 
@@ -110,6 +123,13 @@ class Database:
             with writing_transaction(session):
                 yield session
 
+    @contextmanager
+    def writing_sql(self) -> Iterator[Connection]:
+        """Run a transaction that writes on a Core connection of its own, in the writers' turn."""
+        writers: WriterQueue | None = current_app.extensions["vswidget.writers"]
+        with writers.turn() if writers else nullcontext(), writing_sql(self.engine) as sql:
+            yield sql
+
     def write(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` in a writing transaction and return its result once it is committed.
 
@@ -119,9 +139,9 @@ class Database:
         """
         writers: WriterQueue | None = current_app.extensions["vswidget.writers"]
         if writers is not None:
-            return writers.together(work, self.writing)
-        with self.writing() as session:
-            return work(session.connection())
+            return writers.together(work, self.writing_sql)
+        with self.writing_sql() as sql:
+            return work(sql)
 
     @staticmethod
     def _close(exc: BaseException | None) -> None:

@@ -75,7 +75,15 @@ SHARE_LINK = Purpose("vswidget.share-link", max_age=366 * 24 * 3600)
 def _serializer(
     purpose: Purpose, keys: list[str] | None
 ) -> URLSafeSerializer | URLSafeTimedSerializer:
-    keys = keys if keys is not None else current_app.config["SECRET_KEYS"]
+    return _made_serializer(
+        purpose, tuple(current_app.config["SECRET_KEYS"] if keys is None else keys)
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _made_serializer(
+    purpose: Purpose, keys: tuple[str, ...]
+) -> URLSafeSerializer | URLSafeTimedSerializer:
     # A token that never expires carries no timestamp, so signing it twice gives one token.
     if purpose.max_age is None:
         return URLSafeSerializer(keys, salt=purpose.salt)

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection
-from sqlalchemy.orm import Session
 
 T = TypeVar("T")
 MAX_TOGETHER = 64  # writes in one transaction at most
@@ -69,7 +68,7 @@ class WriterQueue:
     def together(
         self,
         work: Callable[[Connection], T],
-        writing: Callable[[], AbstractContextManager[Session]],
+        writing: Callable[[], AbstractContextManager[Connection]],
     ) -> T:
         """Run ``work`` in a transaction shared with the writes queued meanwhile; return its result.
 
@@ -92,17 +91,16 @@ class WriterQueue:
 
     @staticmethod
     def _commit(
-        batch: list[Write[Any]], writing: Callable[[], AbstractContextManager[Session]]
+        batch: list[Write[Any]], writing: Callable[[], AbstractContextManager[Connection]]
     ) -> None:
         try:
-            with writing() as session:
-                for write in batch:
-                    try:
-                        with session.begin_nested():
-                            write.result = write.work(session.connection())
-                    except Exception as error:  # noqa: BLE001 - that write's own failure
-                        write.error = error
-        except Exception as error:  # noqa: BLE001 - the COMMIT failed: nothing of it is saved
+            with writing() as sql:
+                if len(batch) == 1:  # alone, its transaction is its savepoint
+                    batch[0].result = batch[0].work(sql)
+                else:
+                    for write in batch:
+                        _in_savepoint(write, sql)
+        except Exception as error:  # noqa: BLE001 - the transaction failed: nothing of it is saved
             for write in batch:
                 write.error, write.result = write.error or error, None
         finally:
@@ -115,3 +113,18 @@ class WriterQueue:
             assert self.path is not None
             self.files[pid] = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         return self.files[pid]
+
+
+def _in_savepoint(write: Write[Any], sql: Connection) -> None:
+    """Run a write in a savepoint: its failure rolls back its own changes only.
+
+    Plain SQL, the same on SQLite and PostgreSQL: SQLAlchemy's savepoint constructs
+    are compiled anew at every use.
+    """
+    sql.exec_driver_sql("SAVEPOINT grouped_write")
+    try:
+        write.result = write.work(sql)
+    except Exception as error:  # noqa: BLE001 - that write's own failure
+        sql.exec_driver_sql("ROLLBACK TO SAVEPOINT grouped_write")
+        write.error = error
+    sql.exec_driver_sql("RELEASE SAVEPOINT grouped_write")

@@ -36,6 +36,8 @@ bp = Blueprint("readers", __name__)
 MAX_BODY_BYTES = 4096
 BODY_TYPES = {"text/plain", "application/json", ""}  # "": no Content-Type at all
 crawlers = CrawlerDetect()
+# A schema holds no state between loads: one instance of each serves every request.
+VOTE, SIGNUP, EVENT_BATCH = VoteSchema(), SignupSchema(), EventBatchSchema()
 
 
 @bp.after_request
@@ -104,7 +106,7 @@ def receipt_vote_id(receipt: str | None, comparison_id: int) -> int | None:
 @limiter.limit(lambda: current_app.config["VOTE_RATE_LIMIT"])
 def vote() -> dict[str, Any]:
     """Count a reader's vote, or move it; answer the new shares."""
-    body = read_body(VoteSchema())
+    body = read_body(VOTE)
     comparison_id = ticket_comparison_id(body["ticket"])
     voter = visitors.visitor_hash(f"vote:{comparison_id}")
     receipt = receipt_vote_id(body.get("receipt"), comparison_id)
@@ -126,7 +128,7 @@ def vote() -> dict[str, Any]:
 @limiter.limit(lambda: current_app.config["SIGNUP_RATE_LIMIT"])
 def signup() -> dict[str, bool]:
     """Sign a reader up for the publisher's newsletter, with their consent."""
-    body = read_body(SignupSchema())
+    body = read_body(SIGNUP)
     comparison = ticket_comparison(body["ticket"])
     if (store.document(comparison).get("cta") or {}).get("kind") != "newsletter":
         raise ValidationError("This comparison offers no newsletter to sign up for.")
@@ -155,7 +157,7 @@ def events() -> tuple[str, int]:
     """Store a batch of widget events; bots are dropped by their user agent."""
     if crawlers.isCrawler(request.headers.get("User-Agent", "")):
         return "", 204
-    body = read_body(EventBatchSchema())
+    body = read_body(EVENT_BATCH)
     try:  # ValueError: a port out of range, a broken [IPv6] host
         page = urlsplit(body["page"])
         port = page.port
