@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from flask import current_app, request
@@ -38,7 +39,13 @@ def embed_token(comparison: Comparison) -> str:
 
 def token_for(comparison_id: int) -> str:
     """Return the embed token of the comparison with a database id."""
-    return signing.sign(signing.EMBED_TOKEN, comparison_id)
+    return _token(comparison_id, tuple(current_app.config["SECRET_KEYS"]))
+
+
+@functools.lru_cache(maxsize=4096)
+def _token(comparison_id: int, keys: tuple[str, ...]) -> str:
+    # An embed token carries no timestamp: the same id and keys always give the same token.
+    return signing.sign(signing.EMBED_TOKEN, comparison_id, list(keys))
 
 
 def reserved_height(document: dict[str, Any]) -> int:
