@@ -6,8 +6,9 @@ const events = [];
 const watched = new Map(); // element -> {token, on, t}: widgets that have not been viewed yet
 let sendTimer, seer; // the pending send, the IntersectionObserver of views
 
-function track(ev) {
-  events.push(ev);
+// track("vote", token, item): item only for votes and clicks.
+function track(type, token, item) {
+  events.push({ type, token, item });
   clearTimeout(sendTimer);
   sendTimer = setTimeout(sendEvents, 3000);
 }
@@ -15,16 +16,16 @@ function track(ev) {
 // The page and the referrer go without query and fragment (the server keeps no more). The
 // server takes 50 events and 4 KiB a request: a long queue goes out in several.
 const sendEvents = safe(() => {
-  clearTimeout(sendTimer);
   const url = origin + "/v1/events";
   const cut = u => u.split(/[?#]/)[0];
-  while (events.length) {
-    let n = Math.min(events.length, 50), body;
+  let n, body;
+  clearTimeout(sendTimer);
+  while ((n = Math.min(events.length, 50))) {
     while ((body = JSON.stringify({ page: cut(location.href), referrer: cut(document.referrer), events: events.slice(0, n) })).length > 3000 && n > 1) n >>= 1;
     events.splice(0, n);
     try {
       if (navigator.sendBeacon) navigator.sendBeacon(url, body);
-      else fetch(url, { method: "POST", body: body, keepalive: true, credentials: "omit" }).catch(() => {});
+      else fetch(url, { method: "POST", body, keepalive: true, credentials: "omit" }).catch(() => {});
     } catch (e) {}
   }
 });
@@ -33,7 +34,7 @@ const sendEvents = safe(() => {
 function watch(el, token) {
   if (!window.IntersectionObserver) return;
   seer = seer || new IntersectionObserver(safe(es => es.forEach(e => look(e.target, e.intersectionRatio >= 0.49))), { threshold: 0.5 });
-  watched.set(el, { token: token });
+  watched.set(el, { token });
   seer.observe(el);
 }
 
@@ -46,7 +47,7 @@ function look(el, on) {
     w.t = setTimeout(() => {
       watched.delete(el);
       seer.unobserve(el);
-      track({ type: "view", token: w.token });
+      track("view", w.token);
     }, 1000);
   }
 }

@@ -1,11 +1,4 @@
-// format.js: numbers and words as the widget shows them.
-
-const DASH = "\u2014";
-
-// A whole percent, or a dash while there is nothing to share ("67%", "—").
-function pct(n) {
-  return typeof n == "number" ? n + "%" : DASH;
-}
+// format.js: words as the widget shows them.
 
 // A label with its {n}, {name} and {title} placeholders filled in.
 function fill(label, values) {
@@ -14,7 +7,7 @@ function fill(label, values) {
 
 // "No votes yet", "1 vote", "12 votes" in the payload's language.
 function voteCount(L, n) {
-  return fill(n ? L[n == 1 ? "votes_one" : "votes_other"] : L.no_votes, { n: n });
+  return fill(n ? L[n == 1 ? "votes_one" : "votes_other"] : L.no_votes, { n });
 }
 
 // Only http(s) URLs ever become links.

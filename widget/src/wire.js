@@ -3,7 +3,7 @@
 // (/embed/TOKEN, /c/PUBLISHER/SLUG), whose _comparison.html renders the same markup.
 
 // The reader's pick per embed token, {item, receipt, at}, in localStorage["vsw:" + token];
-// `at` (when they voted) makes their next payload request skip every cache (api.js).
+// `at` (when they voted) makes their next payload request skip every cache (main.js).
 // Storage may throw (a sandboxed iframe, blocked cookies): then the pick lasts this page.
 function mine(token, value) {
   try {
@@ -20,86 +20,86 @@ function say(el, text) {
   setTimeout(() => (el.textContent = text), 99);
 }
 
-// POST to the server with the payload's ticket; an expired ticket (401) is renewed from a
-// fresh payload once, and the request sent once more.
-function send(w, path, fields) {
-  const go = () => postJSON(origin + path, Object.assign({ ticket: w.ticket }, fields));
-  return go().then(res =>
-    res.status != 401
-      ? res
-      : ask(origin + "/v1/payload/" + encodeURIComponent(w.token), { cache: "no-cache" }).then(fresh => {
-          if (!(fresh.data && fresh.data.ticket)) return res;
-          w.ticket = fresh.data.ticket;
-          return go();
-        })
-  );
-}
-
 // root: the <section class="vsw">; spot: the element whose visibility counts as a view.
 function wire(root, p, spot) {
   const L = p.labels || {};
   const token = p.token;
   const saved = mine(token);
-  const w = { token: token, ticket: p.ticket, receipt: saved.receipt }; // busy, pick
   const $ = (sel, el) => (el || root).querySelector(sel);
   const cards = [...root.querySelectorAll(".card")];
   const names = {};
-  (p.items || []).forEach(it => (names[it.key] = it.name));
   const note = $(".note");
+  const form = $("form");
+  let ticket = p.ticket;
+  let receipt = saved.receipt;
+  let busy, chosen, sending;
+  (p.items || []).forEach(it => (names[it.key] = it.name));
 
   const each = f => cards.forEach(c => f(c, c.getAttribute("data-key"), $(".vote", c)));
 
-  function pick(key) {
-    w.pick = key;
+  // POST with the payload's ticket; an expired ticket (401) is renewed from a fresh payload
+  // once, and the request sent once more.
+  const send = (path, fields) => {
+    const go = () => ask(path, { method: "POST", body: JSON.stringify(Object.assign({ ticket }, fields)) });
+    return go().then(res =>
+      res.status != 401
+        ? res
+        : ask("/v1/payload/" + encodeURIComponent(token), { cache: "no-cache" }).then(fresh =>
+            fresh.data && fresh.data.ticket ? ((ticket = fresh.data.ticket), go()) : res
+          )
+    );
+  };
+
+  const pick = key => {
+    chosen = key;
     each((c, k, b) => {
       c.classList.toggle("chosen", k == key);
       b.setAttribute("aria-pressed", k == key);
       b.textContent = k == key ? L.your_pick : fill(L.vote, { name: names[k] });
     });
-  }
+  };
 
   // aria-disabled, not disabled: the clicked button keeps the focus while the vote is sent.
-  const busy = on => each((c, k, b) => b.setAttribute("aria-disabled", (w.busy = on)));
-
-  function vote(key) {
-    if (w.busy || key == w.pick) return;
-    busy(true);
-    send(w, "/v1/votes", { item: key, receipt: w.receipt }).then(
-      safe(res => {
-        const d = res.data;
-        busy(false);
-        if (!d) {
-          say(note, L.vote_failed);
-          return warn("a vote for " + shortToken(token) + " was not saved (" + res.error + ")" + (res.status == 429 ? ": too many votes from this network, try later." : "."));
-        }
-        const counts = d.items || {};
-        each((c, k) => percent($(".community .pct", c), (counts[k] || {}).community));
-        $(".count").textContent = voteCount(L, d.votes);
-        w.receipt = d.receipt;
-        mine(token, { item: d.choice, receipt: d.receipt, at: Date.now() });
-        pick(d.choice);
-        say(note, fill(L.voted, { name: names[d.choice] }));
-        track({ type: "vote", token: token, item: d.choice });
-      })
-    );
-  }
+  const wait = on => each((c, k, b) => b.setAttribute("aria-disabled", (busy = on)));
 
   each((c, key, b) => {
-    b.addEventListener("click", safe(() => vote(key)));
     const a = $(".visit", c);
     // A real link to the item (no redirect); the click is only counted. Middle clicks too.
-    const count = safe(e => a.href && (e.type == "click" || e.button == 1) && track({ type: "click", token: token, item: key }));
+    const count = safe(e => a.href && (e.type == "click" || e.button == 1) && track("click", token, key));
     a.addEventListener("click", count);
     a.addEventListener("auxclick", count);
+    b.addEventListener(
+      "click",
+      safe(() => {
+        if (busy || key == chosen) return;
+        wait(true);
+        send("/v1/votes", { item: key, receipt }).then(
+          safe(res => {
+            const d = res.data;
+            wait(false);
+            if (!d) {
+              say(note, L.vote_failed);
+              return warn("vote for " + token + " not saved (" + res.error + (res.status == 429 ? "): too many votes from this network, try later" : ")"));
+            }
+            each((c, k) => percent($(".community .pct", c), (d.items[k] || {}).community));
+            $(".count").textContent = voteCount(L, d.votes);
+            receipt = d.receipt;
+            mine(token, { item: d.choice, receipt, at: Date.now() });
+            pick(d.choice);
+            say(note, fill(L.voted, { name: names[d.choice] }));
+            track("vote", token, d.choice);
+          })
+        );
+      })
+    );
   });
   if (names[saved.item]) pick(saved.item);
 
-  const form = $(".signup form");
   if (form) {
-    const msg = $(".signup .msg");
+    const msg = $(".msg");
     const email = $("#vsw-email");
     const consent = $("#vsw-consent");
-    const btn = $("[type=submit]", form);
+    const btn = $(".btn", form);
 
     // Show the message under each failing field (bad: {email, consent}), which the field's
     // aria-describedby names, and focus the first.
@@ -121,28 +121,27 @@ function wire(root, p, spot) {
       safe(e => {
         e.preventDefault();
         const address = email.value.trim();
-        if (w.sending || flag({ email: !/.@./.test(address), consent: !consent.checked })) return;
-        btn.setAttribute("aria-disabled", (w.sending = true));
+        if (sending || flag({ email: !/.@./.test(address), consent: !consent.checked })) return;
+        btn.setAttribute("aria-disabled", (sending = true));
         msg.textContent = "";
-        send(w, "/v1/signups", { email: address, consent: consent.checked, website: $(".hp", form).value }).then(
+        send("/v1/signups", { email: address, consent: true, website: $(".hp").value }).then(
           safe(res => {
-            btn.setAttribute("aria-disabled", (w.sending = false));
+            btn.setAttribute("aria-disabled", (sending = false));
             if (res.data) {
               form.remove();
               say(msg, L.signup_done);
               msg.focus(); // the focused button is gone: the message takes the focus
-              return track({ type: "signup", token: token });
+              return track("signup", token);
             }
-            const f = res.status == 422 && res.fields;
-            if (f && flag(f)) return;
+            if (res.status == 422 && res.fields && flag(res.fields)) return;
             say(msg, L.signup_failed);
-            warn("a sign-up for " + shortToken(token) + " failed (" + res.error + ").");
+            warn("sign-up for " + token + " failed (" + res.error + ")");
           })
         );
       })
     );
   }
 
-  track({ type: "impression", token: token });
+  track("impression", token);
   watch(spot || root, token);
 }
