@@ -28,21 +28,22 @@ WIDGET_SRC = ROOT / "widget" / "src"
 STATIC = ROOT / "src" / "vswidget" / "static"
 TEMPLATES = ROOT / "src" / "vswidget" / "templates"
 DEMO = ROOT / "src" / "vswidget" / "data" / "demo.yaml"
-BUDGET = 8192  # gzip bytes of widget.js and widget.css together; the goal is 5,000
+# gzip -6 bytes of widget.js, the stylesheet inside: what a host page loads. Isso's
+# embed.min.js is 20,577 at gzip -6 (docs/benchmarks.md); the goal is a quarter of it.
+BUDGET = 8192
 XSS = "<img src=x onerror=alert(1)>"
 ESCAPED = "&lt;img src=x onerror=alert(1)&gt;"
 
 
 @pytest.fixture(scope="module")
 def bundler() -> ModuleType:
-    """Return widget/bundler.py, the build's logic; it needs rjsmin and rcssmin."""
+    """Return widget/bundler.py, the build's logic; checking a build needs rcssmin only."""
     try:
         import rcssmin  # noqa: F401
-        import rjsmin  # noqa: F401
     except ImportError:
         if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("the widget build needs rjsmin and rcssmin: add them to the test extras")
-        pytest.skip("the widget build needs rjsmin and rcssmin (pip install rjsmin rcssmin)")
+            pytest.fail("checking the widget build needs rcssmin: add it to the test extras")
+        pytest.skip("checking the widget build needs rcssmin (pip install rcssmin)")
     spec = importlib.util.spec_from_file_location("widget_bundler", ROOT / "widget" / "bundler.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
@@ -103,16 +104,30 @@ def hostile_newsletter_payload() -> dict[str, Any]:
     return payload
 
 
-def test_committed_bundle_and_stylesheet_match_a_fresh_build(bundler: ModuleType) -> None:
-    built = bundler.build()
-    assert bundler.stale(built) == [], "static files are out of date: run widget/build"
+def test_committed_bundle_and_stylesheet_match_their_sources(bundler: ModuleType) -> None:
+    # widget/built.json records the digest of the sources (and of the build's logic and
+    # terser's version) and of the files that build wrote: a change to either shows here,
+    # without Node.js or terser, which only widget/build needs.
+    assert bundler.stale() == [], "static files are out of date: run widget/build"
+    stylesheet = bundler.minify_css((WIDGET_SRC / "widget.css").read_text(encoding="utf-8"))
+    assert bundler.read()["widget.css"] == stylesheet + "\n"
 
 
-def test_build_writes_both_files_where_asked(bundler: ModuleType, tmp_path: Path) -> None:
-    built = bundler.build()
-    bundler.write(built, tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["widget.css", "widget.js"]
-    assert bundler.stale(built, tmp_path) == []
+def test_a_fresh_build_matches_the_committed_files(bundler: ModuleType) -> None:
+    try:
+        built = bundler.build()
+    except bundler.BuildError as error:
+        pytest.skip(f"a fresh build needs terser, a build-time tool: {error}")
+    assert built == bundler.read(), "static files are out of date: run widget/build"
+
+
+def test_build_writes_both_files_and_what_it_built(bundler: ModuleType, tmp_path: Path) -> None:
+    record = tmp_path / "built.json"
+    bundler.write(bundler.read(), tmp_path, record)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["built.json", "widget.css", "widget.js"]
+    assert bundler.stale(tmp_path, record) == []
+    (tmp_path / "widget.js").write_text("/* edited by hand */", encoding="utf-8")
+    assert bundler.stale(tmp_path, record) == ["widget.js"]
 
 
 def test_bundle_inlines_the_stylesheet_it_adopts(bundle: str) -> None:
@@ -121,9 +136,8 @@ def test_bundle_inlines_the_stylesheet_it_adopts(bundle: str) -> None:
     assert f"const CSS={json.dumps(css)};" in bundle
 
 
-def test_script_and_stylesheet_fit_the_gzip_budget(bundle: str) -> None:
-    data = bundle.encode() + (STATIC / "widget.css").read_bytes()
-    assert len(gzip.compress(data, 9)) <= BUDGET
+def test_script_fits_the_gzip_budget(bundle: str) -> None:
+    assert len(gzip.compress(bundle.encode(), 6)) <= BUDGET
 
 
 @pytest.mark.parametrize(
@@ -149,9 +163,11 @@ def test_bundle_guards_against_a_second_copy_and_drains_the_queue(bundle: str) -
 def test_bundle_keeps_no_cookie_and_sends_without_credentials(bundle: str) -> None:
     assert "cookie" not in bundle.lower()
     assert 'credentials:"omit"' in bundle
-    assert 'localStorage.setItem("vsw:"+token' in bundle
+    # terser shortens local names (token, url, body): the calls are the same.
+    assert re.search(r'localStorage\.setItem\("vsw:"\+\w+', bundle)
     # Events go by sendBeacon, with fetch(keepalive) only where sendBeacon is missing.
-    assert "navigator.sendBeacon(url,body)" in bundle and "keepalive:true" in bundle
+    assert re.search(r"navigator\.sendBeacon\(\w+,\w+\)", bundle)
+    assert re.search(r"keepalive:(true|!0)", bundle)
 
 
 def test_bundle_wires_the_servers_own_pages(bundle: str) -> None:
@@ -308,7 +324,16 @@ def test_comparison_macro_leaves_out_what_the_payload_leaves_out() -> None:
         for key in ("category", "tagline", "description", "price"):
             del item[key]
     html = render(payload)
-    for cls in ("kicker", "question", "cta", "scorecard", "meta", "tagline", "desc", "entry"):
+    for cls in (
+        "kicker",
+        "question",
+        "cta",
+        "scorecard",
+        "meta",
+        "tagline",
+        "description",
+        "entry",
+    ):
         assert f'class="{cls}' not in html and f'class="stat {cls}' not in html
     assert '<h3 class="name">Ollama</h3>' in html
 
