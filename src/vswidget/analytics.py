@@ -275,8 +275,8 @@ def series(
 def pages(comparison_id: int, since: date, until: date, origin: str | None = None) -> list[Page]:
     """Return the host pages that showed the comparison in the range, busiest first.
 
-    The one costly read of a report (a sum over every page and day of the range), so
-    it is cached until the next rollup, and at most ROLLUP_SECONDS.
+    The costliest read of a report (a sum per page over the range's weeks, four weeks
+    and edge days), so it is cached until the next rollup, and at most ROLLUP_SECONDS.
     """
     key = f"pages:{comparison_id}:{since}:{until}:{origin}:{cache.get(ROLLED_UP) or 0}"
     found: list[Page] | None = cache.get(key)
@@ -320,7 +320,7 @@ def _periods(comparison_id: int, since: date, until: date) -> list[tuple[int, da
     ordinal, end = first.toordinal(), last.toordinal()
     while ordinal <= end:
         for days in (*PERIODS, 1):
-            start = ordinal - (ordinal - 1) % days
+            start = ordinal - (ordinal - 1) % days  # period_start, on ordinals: no overflow
             if start > low and start + days <= high:
                 break
         found.append((days, date.fromordinal(start)))

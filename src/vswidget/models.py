@@ -209,6 +209,8 @@ class DailyPage(Base):
 
     __tablename__ = "daily_pages"
     __table_args__ = (
+        # roll_up replaces a day's rows and sums a week's: by day, however long the history.
+        Index("ix_daily_pages_day", "day"),
         # Covers analytics: a comparison's rows of some days, read from the index alone.
         Index(
             "ix_daily_pages_comparison_day_cover",

@@ -1,5 +1,5 @@
 """page rollups per week and per four weeks (period_pages), filled from daily_pages;
-daily_pages indexed by comparison and day, covering
+daily_pages indexed by comparison and day (covering) and by day
 
 Revision ID: 0004
 Revises: 0003
@@ -30,6 +30,7 @@ def upgrade() -> None:
             ["comparison_id", "day", "origin", "path", *COUNTED],
             unique=False,
         )
+        batch_op.create_index("ix_daily_pages_day", ["day"], unique=False)
 
     op.create_table(
         "period_pages",
@@ -58,6 +59,7 @@ def downgrade() -> None:
     op.drop_table("period_pages")
 
     with op.batch_alter_table("daily_pages", schema=None) as batch_op:
+        batch_op.drop_index("ix_daily_pages_day")
         batch_op.drop_index("ix_daily_pages_comparison_day_cover")
         batch_op.create_index(
             "ix_daily_pages_comparison_day", ["comparison_id", "day"], unique=False
