@@ -28,9 +28,10 @@ WIDGET_SRC = ROOT / "widget" / "src"
 STATIC = ROOT / "src" / "vswidget" / "static"
 TEMPLATES = ROOT / "src" / "vswidget" / "templates"
 DEMO = ROOT / "src" / "vswidget" / "data" / "demo.yaml"
-# gzip -6 bytes of widget.js, the stylesheet inside: what a host page loads. Isso's
-# embed.min.js is 20,577 at gzip -6 (docs/benchmarks.md); the goal is a quarter of it.
-BUDGET = 8192
+# gzip -6 bytes of widget.js, the stylesheet inside: what a host page loads. It is 6,195;
+# Isso's embed.min.js is 20,577 at gzip -6 (docs/benchmarks.md), and the goal, a quarter of
+# that (5,144), is not met yet: widget/README.md says where the bytes go.
+BUDGET = 6250
 XSS = "<img src=x onerror=alert(1)>"
 ESCAPED = "&lt;img src=x onerror=alert(1)&gt;"
 
