@@ -18,6 +18,8 @@ run: $(BIN)/python
 # The browser tests drive Debian's Chromium (Playwright downloads no browser of its own).
 test: $(BIN)/python
 	$(BIN)/pip install --quiet --editable '.[test]'
+	# terser, to rebuild widget.js and compare it with the committed one (build-time only)
+	command -v npm >/dev/null && npm ci --prefix widget --no-audit --no-fund --silent || true
 	command -v chromium >/dev/null || { \
 	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
 	  $$SUDO apt-get update && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }

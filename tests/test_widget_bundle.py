@@ -118,6 +118,8 @@ def test_a_fresh_build_matches_the_committed_files(bundler: ModuleType) -> None:
     try:
         built = bundler.build()
     except bundler.BuildError as error:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI rebuilds the widget to compare it: {error}")
         pytest.skip(f"a fresh build needs terser, a build-time tool: {error}")
     assert built == bundler.read(), "static files are out of date: run widget/build"
 
