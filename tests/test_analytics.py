@@ -346,8 +346,9 @@ def test_a_period_holding_a_day_outside_the_range_is_not_counted(
     # As if a rollup added such a day to the period after the range was split up.
     since, until = TODAY - timedelta(days=20), TODAY - timedelta(days=10)
     four = analytics.period_start(since, 28)
-    monkeypatch.setattr(
-        analytics, "_periods", lambda *args: [(28, four), (28, four + timedelta(28))]
-    )
+    periods = [(28, four), (28, four + timedelta(28))]
+    monkeypatch.setattr(analytics, "_periods", lambda *args: periods)
     with app.app_context():
+        wider = analytics._page_sums(months, periods, None)
+        assert min(page.first_seen for page in wider) < since
         assert analytics.pages(months, since, until) == day_sums(months, since, until, None)
