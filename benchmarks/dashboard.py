@@ -33,8 +33,8 @@ and dropped here; the public schema is never touched), this script
 5. times the analytics queries behind the 90-day page alone (series, pages cold and warm,
    item_series), the page sums of a ragged 88-day range (from the 2nd to the 89th day of
    the events: days with events on both sides, so its edges are read day by day) and of the
-   90 days from the daily rows alone (what the page sums read before period_pages, and
-   still read if a rollup lands while they are summed), and `analytics.roll_up_recent()`,
+   90 days from the daily rows alone (what the page sums fall back to if a rollup lands
+   while they are summed), and `analytics.roll_up_recent()`,
    the job every ROLLUP_SECONDS, to show where the time goes;
 6. prints the tables and writes them into docs/performance.md (section "Dashboard and stats
    as events grow", replacing an earlier one, keeping the others) unless --no-docs.
@@ -485,8 +485,8 @@ def tables(trials: list[Trial]) -> str:
         "The rollup queries behind the 90-day page, alone, and the rollup job (median ms, in "
         "an app context; pages cold: the cache emptied before each call, not timed; ragged: "
         "the 88 days from the 2nd to the 89th day of the events, whose edges are read day by "
-        "day; daily rows alone: the 90 days summed from daily_pages only, as before "
-        "period_pages):",
+        "day; daily rows alone: the 90 days summed from daily_pages only, what a read falls "
+        "back to if a rollup lands while it sums):",
         "",
         "| backend | events | series (daily_totals) | pages cold | pages warm (cache) "
         "| pages cold, ragged 88 days | daily rows alone | item_series (daily_items) "
