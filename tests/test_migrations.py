@@ -1,4 +1,5 @@
-"""Every revision upgrades and downgrades on both databases; 0004 fills the period rollups."""
+"""Every revision upgrades and downgrades on both databases; 0004 fills the period rollups,
+0005 gives every item a tally."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from sqlalchemy import create_engine, inspect, select
 from vswidget import analytics, store
 from vswidget.extensions import db
 from vswidget.migrations import alembic_config, upgrade
-from vswidget.models import Base, PeriodPage
+from vswidget.models import Base, Comparison, PeriodPage, VoteTally
 from vswidget.schemas import load_comparison
 from vswidget.visitors import today
 
@@ -59,14 +60,21 @@ def period_rows(app: Flask) -> list[tuple[Any, ...]]:
         )
 
 
-def test_upgrading_to_0004_fills_the_period_rollups_from_the_daily_ones(
-    empty_url: str, tmp_path: Path
-) -> None:
-    upgrade(empty_url)
-    app = make_app(empty_url, tmp_path)
+def published(url: str, tmp_path: Path) -> tuple[Flask, Comparison]:
+    """Migrate the database at ``url``, then publish the test document on an app of it."""
+    upgrade(url)
+    app = make_app(url, tmp_path)
     with app.app_context():
         publisher, _ = store.create_publisher("acme")
         comparison, _ = store.save_comparison(publisher, load_comparison(DOCUMENT))
+    return app, comparison
+
+
+def test_upgrading_to_0004_fills_the_period_rollups_from_the_daily_ones(
+    empty_url: str, tmp_path: Path
+) -> None:
+    app, comparison = published(empty_url, tmp_path)
+    with app.app_context():
         store.add_events(
             [
                 {
@@ -91,4 +99,31 @@ def test_upgrading_to_0004_fills_the_period_rollups_from_the_daily_ones(
     assert "period_pages" not in tables(empty_url)
     upgrade(empty_url)
     assert period_rows(app) == rolled_up
+    db.dispose(app)
+
+
+def tally_rows(app: Flask) -> list[tuple[str, int]]:
+    with app.app_context():
+        rows = db.session.execute(select(VoteTally.item_key, VoteTally.count))
+        return sorted((key, count) for key, count in rows)
+
+
+def test_upgrading_to_0005_gives_every_item_a_tally_and_keeps_the_votes(
+    empty_url: str, tmp_path: Path
+) -> None:
+    app, comparison = published(empty_url, tmp_path)
+    with app.app_context():
+        store.cast_vote(comparison.id, "moka", "reader-1")
+    db.dispose(app)
+    command.downgrade(alembic_config(empty_url), "0004")
+    assert tally_rows(app) == [("moka", 1)]  # as before 0005: no row for an item without votes
+    db.dispose(app)
+
+    upgrade(empty_url)
+    assert tally_rows(app) == [("kettle", 0), ("moka", 1)]
+    with app.app_context():
+        assert store.cast_vote(comparison.id, "kettle", "reader-2").counts == {
+            "kettle": 1,
+            "moka": 1,
+        }
     db.dispose(app)

@@ -10,13 +10,15 @@ import functools
 import hashlib
 import json
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any, NamedTuple
 
 from marshmallow import ValidationError as SchemaError
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 from werkzeug.datastructures import ETags
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -236,6 +238,7 @@ def _save(
             comparison = Comparison(publisher_id=publisher.id, slug=slug, document=text)
             session.add(comparison)
             session.flush()
+            _open_tallies(session, comparison.id, normalized)
             return comparison, True
         if create_only:
             raise _exists(slug)
@@ -251,7 +254,19 @@ def _save(
                         table.comparison_id == comparison.id, table.item_key.not_in(keys)
                     )
                 )
+            _open_tallies(session, comparison.id, normalized)
         return comparison, False
+
+
+def _open_tallies(session: Session, comparison_id: int, normalized: dict[str, Any]) -> None:
+    """Give every item a tally row, 0 until its first vote: the vote path reads them."""
+    have = set(
+        session.scalars(select(VoteTally.item_key).where(VoteTally.comparison_id == comparison_id))
+    )
+    new = [item["key"] for item in normalized["items"] if item["key"] not in have]
+    if new:
+        rows = [{"comparison_id": comparison_id, "item_key": key, "count": 0} for key in new]
+        session.execute(insert(VoteTally), rows)
 
 
 def delete_comparison(publisher: Publisher, slug: str, if_match: ETags | None = None) -> Comparison:
@@ -295,7 +310,7 @@ class Cast(NamedTuple):
 
     id: int
     item_key: str
-    counts: dict[str, int]  # every item's votes, in the document's order
+    counts: dict[str, int]  # every item's votes
 
 
 def cast_vote(comparison_id: int, item_key: str, voter: str, vote_id: int | None = None) -> Cast:
@@ -309,12 +324,17 @@ def cast_vote(comparison_id: int, item_key: str, voter: str, vote_id: int | None
     cast = functools.partial(_cast, comparison_id, item_key, voter, vote_id)
     try:
         return db.write(cast)
-    except IntegrityError:  # the same reader's first vote, twice at once: now it moves
+    except IntegrityError:  # the comparison was deleted meanwhile: now it is NotFound
         return db.write(cast)
 
 
-# The vote path in Core SQL, built once: it is the busiest write, and the ORM's
-# bookkeeping cost more than the SQL itself.
+# The vote path in Core SQL, built once: it is the busiest write, and each statement
+# costs more in SQLAlchemy than in the database. Every item of a comparison has a tally
+# row (save_comparison makes them), so reading the tallies also tells which keys exist:
+# a new reader's vote is three statements, and the document is never read.
+_TALLIES = select(VoteTally.item_key, VoteTally.count).where(
+    VoteTally.comparison_id == bindparam("comparison")
+)
 _VOTE_BY_ID = (
     select(Vote.id, Vote.item_key)
     .where(Vote.comparison_id == bindparam("comparison"), Vote.id == bindparam("vote"))
@@ -325,8 +345,19 @@ _VOTE_BY_VOTER = (
     .where(Vote.comparison_id == bindparam("comparison"), Vote.voter == bindparam("voter"))
     .with_for_update()
 )
-_DOCUMENT = select(Comparison.document).where(Comparison.id == bindparam("comparison"))
-_NEW_VOTE = insert(Vote).returning(Vote.id)
+
+
+def _first_vote(dialect_insert: Callable[[type[Vote]], Any]) -> Any:
+    """A reader's first vote; no row when they have one already. When the same reader
+    votes twice at once, one inserts and the other waits for it, then finds its vote."""
+    return (
+        dialect_insert(Vote)
+        .on_conflict_do_nothing(index_elements=[Vote.comparison_id, Vote.voter])
+        .returning(Vote.id)
+    )
+
+
+_NEW_VOTE = {"postgresql": _first_vote(postgresql.insert), "sqlite": _first_vote(sqlite.insert)}
 _MOVE_VOTE = (
     update(Vote)
     .where(Vote.id == bindparam("vote"))
@@ -340,48 +371,49 @@ _BUMP = (
     )
     .values(count=VoteTally.count + bindparam("delta"))
 )
-_NEW_TALLY = insert(VoteTally)
-_TALLIES = select(VoteTally.item_key, VoteTally.count).where(
-    VoteTally.comparison_id == bindparam("comparison")
-)
 
 
 def _cast(
     comparison_id: int, item_key: str, voter: str, vote_id: int | None, sql: Connection
 ) -> Cast:
-    document = sql.execute(_DOCUMENT, {"comparison": comparison_id}).scalar()
-    if document is None:
-        raise NotFound("This comparison no longer exists.")
-    keys = [item["key"] for item in json.loads(document)["items"]]
-    if item_key not in keys:
-        message = f"No item has the key '{item_key}'."
-        raise ValidationError(message, {"item": [message]})
+    counts: dict[str, int] = dict(sql.execute(_TALLIES, {"comparison": comparison_id}).all())
+    if item_key not in counts:
+        if not counts:
+            raise NotFound("This comparison no longer exists.")
+        raise _unknown_item(item_key)
+    now = utcnow()
     found = None
     if vote_id is not None:
         found = sql.execute(_VOTE_BY_ID, {"comparison": comparison_id, "vote": vote_id}).first()
     if found is None:
-        found = sql.execute(_VOTE_BY_VOTER, {"comparison": comparison_id, "voter": voter}).first()
-    deltas: dict[str, int] = {}
-    now = utcnow()
-    if found is None:
         row = {"comparison_id": comparison_id, "item_key": item_key, "voter": voter}
-        cast_id = sql.execute(_NEW_VOTE, row | {"created_at": now, "updated_at": now}).scalar_one()
-        deltas[item_key] = 1
-    else:
-        cast_id = found.id
-        if found.item_key != item_key:
-            sql.execute(_MOVE_VOTE, {"vote": found.id, "item": item_key, "now": now})
-            deltas = {found.item_key: -1, item_key: 1}
+        new = _NEW_VOTE[sql.dialect.name]
+        cast_id = sql.execute(new, row | {"created_at": now, "updated_at": now}).scalar()
+        if cast_id is not None:
+            _bump(sql, comparison_id, counts, {item_key: 1})
+            return Cast(cast_id, item_key, counts)
+        found = sql.execute(_VOTE_BY_VOTER, {"comparison": comparison_id, "voter": voter}).one()
+    if found.item_key != item_key:
+        sql.execute(_MOVE_VOTE, {"vote": found.id, "item": item_key, "now": now})
+        _bump(sql, comparison_id, counts, {found.item_key: -1, item_key: 1})
+    return Cast(found.id, item_key, counts)
+
+
+def _bump(
+    sql: Connection, comparison_id: int, counts: dict[str, int], deltas: dict[str, int]
+) -> None:
+    """Add ``deltas`` to the stored tallies, and to ``counts``, read before."""
     for key in sorted(deltas):  # one lock order for every transaction: no deadlock
         bump = {"comparison": comparison_id, "item": key, "delta": deltas[key]}
         if sql.execute(_BUMP, bump).rowcount == 0:
-            tally = {"comparison_id": comparison_id, "item_key": key, "count": deltas[key]}
-            sql.execute(_NEW_TALLY, tally)
-    counts = dict.fromkeys(keys, 0)
-    for key, count in sql.execute(_TALLIES, {"comparison": comparison_id}):
-        if key in counts:  # a tally of an item the publisher has since removed
-            counts[key] = count
-    return Cast(cast_id, item_key, counts)
+            # The publisher removed the item after the tallies were read: nothing is kept.
+            raise _unknown_item(key)
+        counts[key] += deltas[key]
+
+
+def _unknown_item(item_key: str) -> ValidationError:
+    message = f"No item has the key '{item_key}'."
+    return ValidationError(message, {"item": [message]})
 
 
 def add_signup(comparison: Comparison, email: str) -> bool:
