@@ -1118,7 +1118,7 @@ PROFILE_RATE = 200  # py-spy samples per second and thread
 # rules first, then the innermost frame that matches one of the others.
 STACK_RULES = (
     ("COMMIT: the WAL append and fsync of synchronous=FULL", "do_commit ("),
-    ("BEGIN IMMEDIATE: waiting for SQLite's write lock", "begin (vswidget/extensions.py"),
+    ("BEGIN IMMEDIATE: waiting for SQLite's write lock", "begin_writing (vswidget/extensions.py"),
 )
 FRAME_RULES = (
     ("other SQL in SQLite (SELECT, INSERT, UPDATE)", ("do_execute ", "fetch")),

@@ -17,7 +17,6 @@ from .redis_cache import REDIS_TIMEOUTS
 from .sqlite_writers import WriterQueue
 
 T = TypeVar("T")
-WRITE_OPTION = "vswidget_writes"
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     # FULL: a transaction is on disk before COMMIT returns, so what the server
@@ -35,22 +34,28 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "connect")
         def configure(dbapi_connection: Any, record: Any) -> None:
-            # Let SQLAlchemy's BEGIN start transactions, so BEGIN IMMEDIATE can be sent.
+            # The driver never begins a transaction itself: reads run one statement at a
+            # time, as on PostgreSQL (READ COMMITTED), and writes begin with begin_writing.
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             for pragma in SQLITE_PRAGMAS:
                 cursor.execute(pragma)
             cursor.close()
 
-        @event.listens_for(engine, "begin")
-        def begin(connection: Any) -> None:
-            # A writing transaction takes the write lock up front and waits for it
-            # (busy_timeout); upgrading a reader later would fail at once instead.
-            writes = connection.get_execution_options().get(WRITE_OPTION, False)
-            connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
-
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def begin_writing(sql: Connection) -> None:
+    """Start the transaction of a write on ``sql``: on SQLite, BEGIN IMMEDIATE (elsewhere
+    the first statement begins it).
+
+    It takes the write lock up front and waits for it (busy_timeout); a transaction that
+    began reading would fail at once when it came to write. Sent as SQL, not from a
+    "begin" event: an engine with event listeners runs every statement more slowly.
+    """
+    if sql.dialect.name == "sqlite":
+        sql.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 @contextmanager
@@ -60,7 +65,7 @@ def writing_transaction(session: Session) -> Iterator[None]:
     The rollback matters after a failed COMMIT too: without it the connection would
     go back to the pool still inside the transaction.
     """
-    session.connection(execution_options={WRITE_OPTION: True})
+    begin_writing(session.connection())
     try:
         yield
         session.commit()
@@ -77,9 +82,13 @@ def writing_sql(engine: Engine) -> Iterator[Connection]:
     failed is rolled back before it goes back to the pool.
     """
     with engine.connect() as sql:
-        sql.execution_options(**{WRITE_OPTION: True})
-        with sql.begin():
+        begin_writing(sql)
+        try:
             yield sql
+            sql.commit()
+        except BaseException:
+            sql.rollback()
+            raise
 
 
 class Database:

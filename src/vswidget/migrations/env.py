@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from vswidget.extensions import make_engine
+from vswidget.extensions import begin_writing, make_engine
 from vswidget.models import Base
 
 engine = make_engine(context.config.attributes["database_url"])
@@ -15,6 +15,7 @@ try:
             compare_type=True,
         )
         with context.begin_transaction():
+            begin_writing(connection)  # on SQLite too, all of a migration or none of it
             context.run_migrations()
 finally:
     engine.dispose()
