@@ -1,4 +1,5 @@
-"""When the Redis cache is away, readers and publishers are still served from the database."""
+"""When Redis is away (the cache and the rate limits' counters), readers and publishers are
+still served from the database, and readers are not refused for it."""
 
 from __future__ import annotations
 
@@ -20,7 +21,9 @@ NOBODY_LISTENS = "redis://127.0.0.1:9/0"  # the discard port: connections are re
 
 @pytest.fixture
 def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
-    app = make_app(database_url, tmp_path, CACHE_URL=NOBODY_LISTENS)
+    app = make_app(
+        database_url, tmp_path, CACHE_URL=NOBODY_LISTENS, RATELIMIT_STORAGE_URL=NOBODY_LISTENS
+    )
     yield app
     db.dispose(app)
 

@@ -193,6 +193,22 @@ def test_the_rate_limit_answers_429_with_retry_after(
     )
 
 
+def test_every_answer_tells_the_tightest_limit_and_what_is_left_of_it(
+    app: Flask, client: FlaskClient, payload: dict[str, Any]
+) -> None:
+    app.config["VOTE_RATE_LIMIT"] = "100/day;3/minute"
+    answers = [vote(client, {"ticket": payload["ticket"], "item": "moka"}) for _ in range(4)]
+    assert [a.headers["X-RateLimit-Limit"] for a in answers] == ["3"] * 4
+    assert [a.headers["X-RateLimit-Remaining"] for a in answers] == ["2", "1", "0", "0"]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    for answer in answers:
+        seconds_left = int(answer.headers["X-RateLimit-Reset"]) - time.time()
+        assert 0 < seconds_left <= 60
+        assert 0 <= int(answer.headers["Retry-After"]) <= 60
+    refused = vote(client, {"ticket": "not even a ticket", "item": "moka"})
+    assert refused.status_code == 429  # counted before the body is read
+
+
 @pytest.mark.parametrize(
     ("data", "content_type", "status"),
     [

@@ -11,11 +11,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from crawlerdetect import CrawlerDetect
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 from marshmallow import Schema
 from marshmallow import ValidationError as SchemaError
 
 from .. import inbound, payloads, signing, store, visitors
+from ..address_limits import per_address
 from ..embed import public_base
 from ..errors import (
     AuthenticationError,
@@ -26,7 +27,6 @@ from ..errors import (
     ValidationError,
     validation_error,
 )
-from ..extensions import limiter
 from ..models import Comparison
 from ..schemas import EventBatchSchema, SignupSchema, VoteSchema
 from ..tallies import percent
@@ -103,7 +103,7 @@ def receipt_vote_id(receipt: str | None, comparison_id: int) -> int | None:
 
 
 @bp.post("/v1/votes")
-@limiter.limit(lambda: current_app.config["VOTE_RATE_LIMIT"])
+@per_address("VOTE_RATE_LIMIT")
 def vote() -> dict[str, Any]:
     """Count a reader's vote, or move it; answer the new shares."""
     body = read_body(VOTE)
@@ -125,7 +125,7 @@ def vote() -> dict[str, Any]:
 
 
 @bp.post("/v1/signups")
-@limiter.limit(lambda: current_app.config["SIGNUP_RATE_LIMIT"])
+@per_address("SIGNUP_RATE_LIMIT")
 def signup() -> dict[str, bool]:
     """Sign a reader up for the publisher's newsletter, with their consent."""
     body = read_body(SIGNUP)
@@ -152,7 +152,7 @@ def host_allowed(host: str, comparison: Comparison) -> bool:
 
 
 @bp.post("/v1/events")
-@limiter.limit(lambda: current_app.config["EVENT_RATE_LIMIT"])
+@per_address("EVENT_RATE_LIMIT")
 def events() -> tuple[str, int]:
     """Store a batch of widget events; bots are dropped by their user agent."""
     if crawlers.isCrawler(request.headers.get("User-Agent", "")):
