@@ -198,7 +198,7 @@ def test_every_answer_tells_the_tightest_limit_and_what_is_left_of_it(
 ) -> None:
     app.config["VOTE_RATE_LIMIT"] = "100/day;3/minute"
     answers = [vote(client, {"ticket": payload["ticket"], "item": "moka"}) for _ in range(4)]
-    assert [a.headers["X-RateLimit-Limit"] for a in answers] == ["3"] * 4
+    assert [a.headers.getlist("X-RateLimit-Limit") for a in answers] == [["3"]] * 4
     assert [a.headers["X-RateLimit-Remaining"] for a in answers] == ["2", "1", "0", "0"]
     assert [a.status_code for a in answers] == [200, 200, 200, 429]
     for answer in answers:

@@ -32,6 +32,15 @@ class Window(NamedTuple):
     reset: int  # when the window ends, in seconds since the epoch
 
 
+_LIMITED_HERE: set[Callable[..., Any]] = set()  # the views per_address wraps
+
+
+@limiter.request_filter
+def _limited_here() -> bool:
+    """Flask-Limiter passes over the views limited here: they count for themselves."""
+    return current_app.view_functions.get(request.endpoint or "") in _LIMITED_HERE
+
+
 @functools.lru_cache(maxsize=16)
 def _rates(text: str) -> list[RateLimitItem]:
     return parse_many(text)
@@ -53,6 +62,7 @@ def per_address(setting: str) -> Callable[[View], View]:
                 raise RateLimited()
             return view(*args, **kwargs)
 
+        _LIMITED_HERE.add(limited)
         return limited  # type: ignore[return-value]
 
     return decorate
