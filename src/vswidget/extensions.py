@@ -81,14 +81,9 @@ def writing_sql(engine: Engine) -> Iterator[Connection]:
     Core SQL without a Session, for the busiest writes. A connection whose COMMIT
     failed is rolled back before it goes back to the pool.
     """
-    with engine.connect() as sql:
+    with engine.connect() as sql, sql.begin():
         begin_writing(sql)
-        try:
-            yield sql
-            sql.commit()
-        except BaseException:
-            sql.rollback()
-            raise
+        yield sql
 
 
 class Database:

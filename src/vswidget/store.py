@@ -36,6 +36,7 @@ from .models import (
     VoteTally,
     utcnow,
 )
+from .prepared import Prepared
 from .schemas import PublisherSchema, canonical_json
 
 API_KEY_PREFIX = "vsw_"
@@ -328,42 +329,51 @@ def cast_vote(comparison_id: int, item_key: str, voter: str, vote_id: int | None
         return db.write(cast)
 
 
-# The vote path in Core SQL, built once: it is the busiest write, and each statement
-# costs more in SQLAlchemy than in the database. Every item of a comparison has a tally
+# The vote path: Core SQL compiled once per database and run on the driver's cursor
+# (prepared.py), for it is the busiest write. Every item of a comparison has a tally
 # row (save_comparison makes them), so reading the tallies also tells which keys exist:
 # a new reader's vote is three statements, and the document is never read.
-_TALLIES = select(VoteTally.item_key, VoteTally.count).where(
-    VoteTally.comparison_id == bindparam("comparison")
+_TALLIES = Prepared(
+    select(VoteTally.item_key, VoteTally.count).where(
+        VoteTally.comparison_id == bindparam("comparison")
+    )
 )
-_VOTE_BY_ID = (
+_VOTE_BY_ID = Prepared(
     select(Vote.id, Vote.item_key)
     .where(Vote.comparison_id == bindparam("comparison"), Vote.id == bindparam("vote"))
     .with_for_update()
 )
-_VOTE_BY_VOTER = (
+_VOTE_BY_VOTER = Prepared(
     select(Vote.id, Vote.item_key)
     .where(Vote.comparison_id == bindparam("comparison"), Vote.voter == bindparam("voter"))
     .with_for_update()
 )
 
 
-def _first_vote(dialect_insert: Callable[[type[Vote]], Any]) -> Any:
+def _first_vote(dialect_insert: Callable[[type[Vote]], Any]) -> Prepared:
     """A reader's first vote; no row when they have one already. When the same reader
     votes twice at once, one inserts and the other waits for it, then finds its vote."""
-    return (
+    return Prepared(
         dialect_insert(Vote)
+        .values(
+            comparison_id=bindparam("comparison"),
+            item_key=bindparam("item"),
+            voter=bindparam("voter"),
+            created_at=bindparam("now"),
+            updated_at=bindparam("now"),
+        )
         .on_conflict_do_nothing(index_elements=[Vote.comparison_id, Vote.voter])
         .returning(Vote.id)
     )
 
 
 _NEW_VOTE = {"postgresql": _first_vote(postgresql.insert), "sqlite": _first_vote(sqlite.insert)}
-_MOVE_VOTE = (
+_MOVE_VOTE = Prepared(
     update(Vote)
     .where(Vote.id == bindparam("vote"))
     .values(item_key=bindparam("item"), updated_at=bindparam("now"))
 )
-_BUMP = (
+_BUMP = Prepared(
     update(VoteTally)
     .where(
         VoteTally.comparison_id == bindparam("comparison"),
@@ -376,27 +386,28 @@ _BUMP = (
 def _cast(
     comparison_id: int, item_key: str, voter: str, vote_id: int | None, sql: Connection
 ) -> Cast:
-    counts: dict[str, int] = dict(sql.execute(_TALLIES, {"comparison": comparison_id}).all())
+    counts: dict[str, int] = dict(_TALLIES.run(sql, comparison=comparison_id).rows)
     if item_key not in counts:
         if not counts:
             raise NotFound("This comparison no longer exists.")
         raise _unknown_item(item_key)
     now = utcnow()
-    found = None
+    found = []
     if vote_id is not None:
-        found = sql.execute(_VOTE_BY_ID, {"comparison": comparison_id, "vote": vote_id}).first()
-    if found is None:
-        row = {"comparison_id": comparison_id, "item_key": item_key, "voter": voter}
-        new = _NEW_VOTE[sql.dialect.name]
-        cast_id = sql.execute(new, row | {"created_at": now, "updated_at": now}).scalar()
-        if cast_id is not None:
+        found = _VOTE_BY_ID.run(sql, comparison=comparison_id, vote=vote_id).rows
+    if not found:
+        new = _NEW_VOTE[sql.dialect.name].run(
+            sql, comparison=comparison_id, item=item_key, voter=voter, now=now
+        )
+        if new.rows:
             _bump(sql, comparison_id, counts, {item_key: 1})
-            return Cast(cast_id, item_key, counts)
-        found = sql.execute(_VOTE_BY_VOTER, {"comparison": comparison_id, "voter": voter}).one()
-    if found.item_key != item_key:
-        sql.execute(_MOVE_VOTE, {"vote": found.id, "item": item_key, "now": now})
-        _bump(sql, comparison_id, counts, {found.item_key: -1, item_key: 1})
-    return Cast(found.id, item_key, counts)
+            return Cast(new.rows[0][0], item_key, counts)
+        found = _VOTE_BY_VOTER.run(sql, comparison=comparison_id, voter=voter).rows
+    (found_id, found_key), *_ = found
+    if found_key != item_key:
+        _MOVE_VOTE.run(sql, vote=found_id, item=item_key, now=now)
+        _bump(sql, comparison_id, counts, {found_key: -1, item_key: 1})
+    return Cast(found_id, item_key, counts)
 
 
 def _bump(
@@ -404,8 +415,7 @@ def _bump(
 ) -> None:
     """Add ``deltas`` to the stored tallies, and to ``counts``, read before."""
     for key in sorted(deltas):  # one lock order for every transaction: no deadlock
-        bump = {"comparison": comparison_id, "item": key, "delta": deltas[key]}
-        if sql.execute(_BUMP, bump).rowcount == 0:
+        if _BUMP.run(sql, comparison=comparison_id, item=key, delta=deltas[key]).rowcount == 0:
             # The publisher removed the item after the tallies were read: nothing is kept.
             raise _unknown_item(key)
         counts[key] += deltas[key]

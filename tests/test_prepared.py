@@ -1,0 +1,51 @@
+"""Prepared statements: Core compiled once, run on the driver's cursor, on both databases."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from flask import Flask
+from sqlalchemy import bindparam, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from vswidget import store
+from vswidget.extensions import db
+from vswidget.models import Publisher
+from vswidget.prepared import Prepared
+
+NEW_PUBLISHER = Prepared(
+    insert(Publisher)
+    .values(handle=bindparam("handle"), created_at=bindparam("at"))
+    .returning(Publisher.id)
+)
+PUBLISHER = Prepared(select(Publisher.handle).where(Publisher.id == bindparam("id")))
+AT = datetime(2026, 11, 24, 12, 30, 15, 250000, tzinfo=UTC)
+
+
+def test_values_go_through_the_column_types_and_rows_come_back(app: Flask) -> None:
+    with app.app_context():
+        with db.writing_sql() as sql:
+            done = NEW_PUBLISHER.run(sql, handle="acme", at=AT)
+            (new_id,) = done.rows[0]
+            assert done.rowcount == 1
+            assert PUBLISHER.run(sql, id=new_id).rows == [("acme",)]
+        stored = db.session.get(Publisher, new_id)
+        assert stored is not None and stored.created_at == AT  # read back by the ORM, as UTC
+
+
+def test_a_driver_error_is_raised_as_sqlalchemys_and_rolls_back_the_transaction(
+    app: Flask,
+) -> None:
+    with app.app_context():
+        store.create_publisher("acme")
+        with pytest.raises(IntegrityError), db.writing_sql() as sql:
+            NEW_PUBLISHER.run(sql, handle="first", at=AT)
+            NEW_PUBLISHER.run(sql, handle="acme", at=AT)
+        assert [p.handle for p in db.session.scalars(select(Publisher))] == ["acme"]
+
+
+def test_a_statement_outside_a_transaction_is_refused_rather_than_lost(app: Flask) -> None:
+    with app.app_context(), db.engine.connect() as sql:
+        with pytest.raises(RuntimeError, match="inside a transaction"):
+            NEW_PUBLISHER.run(sql, handle="acme", at=AT)
