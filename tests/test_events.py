@@ -140,3 +140,25 @@ def test_a_comparison_with_hosts_takes_events_only_from_those_sites(
     response = send(client, {"page": page, "events": [{"type": "view", "token": guarded_token}]})
     assert response.status_code == status
     assert len(stored(app)) == (1 if status == 204 else 0)
+
+
+def test_a_batch_for_two_comparisons_counts_each_with_its_own_reader_hash(
+    app: Flask, client: FlaskClient, token: str, guarded_token: str
+) -> None:
+    events = [
+        {"type": "impression", "token": token},
+        {"type": "impression", "token": guarded_token},
+        {"type": "click", "token": token, "item": "moka"},
+    ]
+    assert send(client, {"page": "https://blog.example/post", "events": events}).status_code == 204
+    first, second, third = stored(app)
+    assert first.comparison_id == third.comparison_id != second.comparison_id
+    assert first.visitor == third.visitor != second.visitor  # hashed per comparison
+
+
+def test_a_batch_is_refused_whole_when_one_comparison_does_not_take_the_site(
+    app: Flask, client: FlaskClient, token: str, guarded_token: str
+) -> None:
+    events = [{"type": "view", "token": token}, {"type": "view", "token": guarded_token}]
+    assert send(client, {"page": "https://evil.example/post", "events": events}).status_code == 403
+    assert stored(app) == []

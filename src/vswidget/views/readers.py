@@ -171,31 +171,38 @@ def events() -> tuple[str, int]:
         raise ValidationError("The page must be an http(s) URL.", {"page": ["Not an http(s) URL."]})
     # scheme://host[:port]: never the user:password@ a page URL may carry
     origin = f"{page.scheme}://{page.hostname}{f':{port}' if port else ''}"[:255]
-    comparisons: dict[str, Comparison] = {}
+    path, day = (page.path or "/")[:1000], visitors.today()
+    referrer = referrer[:255] if referrer else None
+    # Per token: its comparison, whether it takes events from this host, this reader's hash.
+    # A batch names one or two comparisons, so each is looked up and checked once.
+    seen: dict[str, tuple[int, str]] = {}
     rows = []
     for index, event in enumerate(body["events"]):
         token = event["token"]
-        if token not in comparisons:
+        if token not in seen:
             try:
-                comparisons[token] = payloads.comparison_for_token(token)
+                comparison = payloads.comparison_for_token(token)
             except NotFound:
                 raise NotFound(
                     payloads.BAD_TOKEN, {f"events.{index}.token": [payloads.BAD_TOKEN]}
                 ) from None
-        comparison = comparisons[token]
-        if not host_allowed(page.hostname, comparison):
-            message = f"{page.hostname} is not among the sites this comparison accepts events from."
-            raise Forbidden(message, {"page": [message]})
+            if not host_allowed(page.hostname, comparison):
+                message = (
+                    f"{page.hostname} is not among the sites this comparison accepts events from."
+                )
+                raise Forbidden(message, {"page": [message]})
+            seen[token] = comparison.id, visitors.visitor_hash(f"view:{comparison.id}")
+        comparison_id, visitor = seen[token]
         rows.append(
             {
-                "comparison_id": comparison.id,
+                "comparison_id": comparison_id,
                 "type": event["type"],
                 "item_key": event.get("item"),
                 "origin": origin,
-                "path": (page.path or "/")[:1000],
-                "referrer": referrer[:255] if referrer else None,
-                "day": visitors.today(),
-                "visitor": visitors.visitor_hash(f"view:{comparison.id}"),
+                "path": path,
+                "referrer": referrer,
+                "day": day,
+                "visitor": visitor,
             }
         )
     store.add_events(rows)
