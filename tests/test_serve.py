@@ -22,9 +22,12 @@ def free_port() -> int:
 
 def test_serve_demo_migrates_publishes_and_prints_what_to_open(tmp_path: Path) -> None:
     port = free_port()
-    env = {key: value for key, value in os.environ.items() if not key.startswith("VSWIDGET_")} | {
-        "VSWIDGET_INSTANCE_PATH": str(tmp_path / "instance")
-    }
+    home = tmp_path / "home"
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("VSWIDGET_") and key != "XDG_RUNTIME_DIR"
+    } | {"VSWIDGET_INSTANCE_PATH": str(tmp_path / "instance"), "HOME": str(home)}
     vswidget = Path(sys.executable).with_name("vswidget")
     process = subprocess.Popen(
         [str(vswidget), "serve", "--demo", "--port", str(port)],
@@ -65,6 +68,8 @@ def test_serve_demo_migrates_publishes_and_prints_what_to_open(tmp_path: Path) -
         page = re.search(r"page\s+(http://\S+)", output)
         assert page, output
         assert demo.json()["title"] in httpx.get(page[1]).text
+        # Signals run it: no gunicorn control socket, which other instances would share.
+        assert not (home / ".gunicorn").exists()
     finally:
         process.send_signal(signal.SIGTERM)
         process.communicate(timeout=30)

@@ -21,6 +21,11 @@ class Server(BaseApplication):  # type: ignore[misc]
     def load_config(self) -> None:
         for name, value in self.options.items():
             self.cfg.set(name, value)
+        # gunicorn 25.1+ opens a control socket at one path per user, shared by every
+        # instance on the host ($XDG_RUNTIME_DIR/gunicorn.ctl or ~/.gunicorn/gunicorn.ctl).
+        # vswidget is run with signals (SIGHUP reloads, SIGTERM stops): it opens none.
+        if "control_socket_disable" in self.cfg.settings:
+            self.cfg.set("control_socket_disable", True)
 
     def load(self) -> Flask:
         from .app import create_app
