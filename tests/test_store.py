@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import insert, select, text
 
 from vswidget import Conflict, NotFound, ValidationError, store
 from vswidget.extensions import db
-from vswidget.models import ApiKey, Base
+from vswidget.models import ApiKey, Base, Event
 from vswidget.schemas import load_comparison
 
 
@@ -99,3 +100,32 @@ def test_a_key_can_be_revoked_by_eight_characters_or_by_the_whole_key(app: Flask
         store.revoke_api_key(first[:8] if first[:8] != second[:8] else first)
         store.revoke_api_key(second)
         assert all(key.revoked_at for key in store.list_api_keys("acme"))
+
+
+def test_event_ids_go_on_past_32_bits(app: Flask, document: dict[str, Any]) -> None:
+    """At a billion events a month, a 32-bit id would run out in about two months."""
+    last_32_bit_id = 2**31 - 1
+    with app.app_context():
+        publisher, _ = store.create_publisher("acme")
+        comparison, _ = store.save_comparison(publisher, load_comparison(document))
+        event = {
+            "comparison_id": comparison.id,
+            "type": "view",
+            "item_key": None,
+            "origin": "https://blog.example",
+            "path": "/",
+            "referrer": None,
+            "day": date(2026, 11, 24),
+            "visitor": "reader",
+        }
+        with db.writing() as session:
+            if db.engine.dialect.name == "postgresql":  # where the next id comes from
+                session.execute(
+                    text("SELECT setval(pg_get_serial_sequence('events', 'id'), :last)"),
+                    {"last": last_32_bit_id},
+                )
+            else:
+                session.execute(insert(Event).values(id=last_32_bit_id, **event))
+        store.add_events([event, event])
+        ids = db.session.scalars(select(Event.id).where(Event.id > last_32_bit_id)).all()
+        assert sorted(ids) == [2**31, 2**31 + 1]

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -175,7 +176,9 @@ class Event(Base):
         Index("ix_events_day", "day"),  # rollups and pruning go day by day
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # 64 bits: at a billion events a month, 32-bit ids would run out in about 64 days.
+    # SQLite's INTEGER PRIMARY KEY is 64 bits already (and only it is the rowid).
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     comparison_id: Mapped[int] = mapped_column(ForeignKey("comparisons.id", ondelete="CASCADE"))
     type: Mapped[str] = mapped_column(String(16))
     item_key: Mapped[str | None] = mapped_column(String(40))
