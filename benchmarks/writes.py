@@ -1288,11 +1288,15 @@ def verdicts(measured: list[Measured]) -> tuple[list[str], list[str]]:
                 continue
             rate = median_run(runs).rps * target.per_request
             goal, what = (1000, "votes/s") if target.kind == "votes" else (3000, "events/s")
+            # The votes goal (issue 5) is SQLite's; the events goal holds on both.
+            if target.kind == "votes" and not m.backend.name.startswith("SQLite"):
+                verdict = f"the goal of {goal:,} is set for SQLite"
+            else:
+                verdict = f"goal: {goal:,} or more, {'met' if rate >= goal else 'not met'}"
             ratio = statistics.median(ratios(m.runs, target))
             name = m.backend.name if m.variant == "as-is" else f"{m.backend.name}, {m.variant}"
             lines.append(
-                f"- {name}: **{rate:,.0f} {what}** (goal: {goal:,} or more, "
-                f"{'met' if rate >= goal else 'not met'}); {ratio:.2f} of the baseline's "
+                f"- {name}: **{rate:,.0f} {what}** ({verdict}); {ratio:.2f} of the baseline's "
                 "requests per second; per round "
                 + ", ".join(f"{r.rps * target.per_request:,.0f}" for r in runs)
                 + f"; CPU ceiling {ceiling(runs, target.per_request):,.0f}/s."
