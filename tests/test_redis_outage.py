@@ -69,3 +69,15 @@ def test_readiness_names_the_cache_and_the_log_says_it_once(
     ready = client.get("/readyz")
     assert ready.status_code == 503
     assert ready.json["checks"]["cache"] == "unreachable"
+
+
+def test_readers_are_let_through_and_the_log_says_it_once(
+    client: FlaskClient, token: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    ticket = client.get(f"/v1/payload/{token}").json["ticket"]
+    with caplog.at_level(logging.WARNING, logger="vswidget.address_limits"):
+        for item in ("moka", "kettle", "moka"):
+            vote = client.post("/v1/votes", json={"ticket": ticket, "item": item})
+            assert vote.status_code == 200
+            assert "X-RateLimit-Limit" not in vote.headers
+    assert len(caplog.records) <= 1

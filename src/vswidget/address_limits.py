@@ -11,6 +11,7 @@ same headers (X-RateLimit-Limit, -Remaining, -Reset and Retry-After).
 from __future__ import annotations
 
 import functools
+import logging
 import time
 from collections.abc import Callable
 from typing import Any, NamedTuple, TypeVar
@@ -20,8 +21,11 @@ from limits import RateLimitItem, parse_many
 
 from .errors import RateLimited
 from .extensions import limiter
+from .redis_cache import WARN_EVERY
 
 View = TypeVar("View", bound=Callable[..., Any])
+log = logging.getLogger(__name__)
+_storage_warned = [float("-inf")]  # when the last storage failure was logged (monotonic)
 
 
 class Window(NamedTuple):
@@ -81,8 +85,11 @@ def _hit(rates: list[RateLimitItem]) -> tuple[bool, Window | None]:
             reset, remaining = strategy.get_window_stats(rate, scope, address)
             if tightest is None or remaining < tightest.remaining:
                 tightest = Window(rate, remaining, int(reset))
-    except Exception:  # noqa: BLE001 - Redis down: readers are not refused for it
-        current_app.logger.exception("rate limit storage failed; the request goes through")
+    except Exception as error:  # noqa: BLE001 - Redis down: readers are not refused for it
+        now = time.monotonic()
+        if now - _storage_warned[0] >= WARN_EVERY:  # once a minute, not once a request
+            _storage_warned[0] = now
+            log.warning("The rate limits' storage failed; readers are let through: %s", error)
         return False, None
     return refused, tightest
 
