@@ -380,6 +380,7 @@ _BUMP = Prepared(
         VoteTally.item_key == bindparam("item"),
     )
     .values(count=VoteTally.count + bindparam("delta"))
+    .returning(VoteTally.count)
 )
 
 
@@ -413,12 +414,12 @@ def _cast(
 def _bump(
     sql: Connection, comparison_id: int, counts: dict[str, int], deltas: dict[str, int]
 ) -> None:
-    """Add ``deltas`` to the stored tallies, and to ``counts``, read before."""
+    """Add ``deltas`` to the stored tallies; put the counts they now hold in ``counts``."""
     for key in sorted(deltas):  # one lock order for every transaction: no deadlock
-        if _BUMP.run(sql, comparison=comparison_id, item=key, delta=deltas[key]).rowcount == 0:
-            # The publisher removed the item after the tallies were read: nothing is kept.
-            raise _unknown_item(key)
-        counts[key] += deltas[key]
+        bumped = _BUMP.run(sql, comparison=comparison_id, item=key, delta=deltas[key]).rows
+        if not bumped:  # the publisher removed the item after the tallies were read
+            raise _unknown_item(key)  # and nothing of this vote is kept
+        counts[key] = bumped[0][0]
 
 
 def _unknown_item(item_key: str) -> ValidationError:
