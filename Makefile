@@ -23,6 +23,15 @@ test: $(BIN)/python
 	command -v chromium >/dev/null || { \
 	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
 	  $$SUDO apt-get update && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
+	# The embedding tests paste comparisons into a real WordPress: Debian's 6.1 with its default
+	# theme, run by `php -S` on 127.0.0.1 against this machine's MariaDB (tests/browser/wordpress.py).
+	# RUNLEVEL=1 keeps apache2, which the wordpress package pulls in, from starting.
+	command -v php >/dev/null && php -r 'exit(extension_loaded("mysqli") ? 0 : 1);' \
+	  && [ -f /usr/share/wordpress/wp-settings.php ] \
+	  && [ -d /usr/share/wordpress/wp-content/themes/twentytwentythree ] || { \
+	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+	  $$SUDO apt-get update && $$SUDO env RUNLEVEL=1 DEBIAN_FRONTEND=noninteractive apt-get install \
+	    -y --no-install-recommends wordpress php-cli php-mysql wordpress-theme-twentytwentythree; }
 	$(MAKE) lint
 	$(BIN)/pytest
 

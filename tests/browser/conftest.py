@@ -563,3 +563,6 @@ def oembed(server: Server, url: str, **params: str) -> dict[str, Any]:
     )
     assert answer.status_code == 200, answer.text
     return json.loads(answer.text)  # type: ignore[no-any-return]
+
+
+from .wordpress import wordpress  # noqa: E402, F401
