@@ -20,7 +20,7 @@ def test_demo_mode_serves_a_blog_post_with_the_demo_snippet(
             slug, key = publish_demo()
         page = app.test_client().get("/demo").get_data(as_text=True)
         assert '<div class="vswidget" data-vswidget="' in page
-        assert '<script async src="http://vs.test/widget.js"></script>' in page
+        assert '<script async src="http://vs.test/widget.js" onerror="' in page
         assert app.test_client().get(f"/c/demo/{slug}").status_code == 200
     finally:
         db.dispose(app)

@@ -74,7 +74,7 @@ def test_the_iframe_form_may_be_framed_anywhere_and_runs_only_our_script(
     assert "frame-ancestors *" in csp and "script-src 'self'" in csp
     assert "X-Frame-Options" not in response.headers
     scripts = Tags(response.get_data(as_text=True)).find("script")
-    assert [s["src"] for s in scripts if s.get("src")] == ["/static/embed.js", "/widget.js"]
+    assert [s["src"] for s in scripts if s.get("src")] == ["/static/page.js"]
 
 
 def test_every_page_carries_the_security_headers(
@@ -154,7 +154,7 @@ def oembed(client: FlaskClient, url: str, **params: str) -> Any:
     return client.get("/oembed?" + urlencode({"url": url, **params}))
 
 
-def test_oembed_answers_one_iframe_with_width_and_height(
+def test_oembed_answers_like_wordpress_post_embeds_a_link_then_the_iframe(
     client: FlaskClient, published: dict[str, Any]
 ) -> None:
     response = oembed(client, f"{PUBLIC_URL}/c/acme/kettle-vs-moka-pot", format="json")
@@ -162,12 +162,17 @@ def test_oembed_answers_one_iframe_with_width_and_height(
     assert response.status_code == 200
     assert answer["type"] == "rich" and answer["version"] == "1.0"
     assert isinstance(answer["width"], int) and isinstance(answer["height"], int)
-    assert answer["height"] == published["embed"]["height"]
+    assert 200 <= answer["height"] <= 1000  # WordPress keeps a frame between the two
     tags = Tags(answer["html"])
-    assert [t for t, _ in tags.tags] == ["iframe"]
-    iframe = tags.tags[0][1]
+    # WordPress loads its resize script (wp-embed) only for a blockquote fallback, and keeps
+    # an attribute-less <blockquote> with its link as the fallback it shows first.
+    assert [t for t, _ in tags.tags] == ["blockquote", "a", "iframe"]
+    assert answer["html"].startswith(f'<blockquote><a href="{published["embed"]["url"]}">')
+    iframe = tags.tags[2][1]
     assert iframe["src"] == published["embed"]["iframe_url"]
-    assert (iframe["width"], iframe["height"]) == (str(answer["width"]), str(answer["height"]))
+    # As wide as the post's column, whatever width WordPress asked for.
+    assert (iframe["width"], iframe["height"]) == ("100%", str(answer["height"]))
+    assert iframe["scrolling"] == "no"
     assert set(iframe) <= WORDPRESS_IFRAME_ATTRIBUTES
 
 
@@ -178,6 +183,7 @@ def test_oembed_honours_maxwidth_and_maxheight(
         client, f"{PUBLIC_URL}/c/acme/kettle-vs-moka-pot", maxwidth="400", maxheight="300"
     ).json
     assert (answer["width"], answer["height"]) == (400, 300)
+    assert 'height="300"' in answer["html"]
     assert oembed(client, published["embed"]["iframe_url"], maxwidth="abc").status_code == 400
 
 

@@ -245,9 +245,11 @@ def test_embed_details_give_the_snippet(
     embed = client.get(f"{API}/kettle-vs-moka-pot/embed", headers=auth).json
     assert set(embed) == {"slug", "token", "snippet", "iframe_url", "url", "height"}
     assert f'data-vswidget="{embed["token"]}"' in embed["snippet"]
-    assert f'style="min-height:{embed["height"]}px"' in embed["snippet"]
-    assert f'<script async src="{PUBLIC_URL}/widget.js"></script>' in embed["snippet"]
-    assert embed["iframe_url"] == f"{PUBLIC_URL}/embed/{embed['token']}"
+    # The reserved height steps down with the column's width (a padding's percentage).
+    assert 'style="height:0;padding-bottom:calc(' in embed["snippet"]
+    assert "clamp(0px,(460px - 100%)*1000," in embed["snippet"]
+    assert f'<script async src="{PUBLIC_URL}/widget.js" onerror="' in embed["snippet"]
+    assert embed["iframe_url"] == f"{PUBLIC_URL}/embed/acme/kettle-vs-moka-pot"
 
 
 def test_the_snippet_escapes_publisher_text(

@@ -66,6 +66,11 @@ class TestPayloadSignature(SigningContract):
     value = [42, 3]
 
 
+class TestItemLink(SigningContract):
+    purpose = signing.ITEM_LINK
+    value = [42, "ollama"]
+
+
 class TestVoteReceipt(SigningContract):
     purpose = signing.VOTE_RECEIPT
     value = [42, 7]

@@ -24,10 +24,16 @@ TERSER = HERE / "node_modules" / "terser" / "bin" / "terser"
 # What the last build was made from and what it wrote: checked by tests/test_widget_bundle.py.
 MANIFEST = HERE / "built.json"
 
-# Concatenation order: each file uses only what the ones before it define.
-SCRIPTS = ("format.js", "api.js", "render.js", "events.js", "wire.js", "main.js")
+# Each script's sources, in concatenation order: each file uses only what the ones before it
+# define. widget.js is what a host page loads (the stylesheet inside); page.js wires the
+# server's own pages, which render the markup and link the stylesheet themselves.
+SCRIPTS = {
+    "widget.js": ("format.js", "api.js", "render.js", "events.js", "wire.js", "main.js"),
+    "page.js": ("format.js", "api.js", "events.js", "wire.js", "page.js"),
+}
+SOURCES = sorted({name for names in SCRIPTS.values() for name in names})
 STYLESHEET = "widget.css"
-BUILT = ("widget.js", "widget.css")  # what a build writes into STATIC
+BUILT = ("widget.js", "page.js", "widget.css")  # what a build writes into STATIC
 
 BANNER = "/*! vswidget: built from widget/src by widget/build */\n"
 # terser compresses and shortens every local name, but these two: the stylesheet stays
@@ -44,11 +50,11 @@ def minify_css(css: str) -> str:
     return str(rcssmin.cssmin(css)).strip()
 
 
-def bundle_source(css: str, src: Path = SRC) -> str:
-    """Return the script before minifying: every source file inside one IIFE, the stylesheet
-    inlined as CSS."""
-    parts = ["(function(){", f"const CSS={json.dumps(css)};"]
-    parts += [(src / name).read_text(encoding="utf-8") for name in SCRIPTS]
+def bundle_source(names: tuple[str, ...], css: str | None = None, src: Path = SRC) -> str:
+    """Return a script before minifying: its source files inside one IIFE, and the
+    stylesheet inlined as CSS when given."""
+    parts = ["(function(){"] + ([f"const CSS={json.dumps(css)};"] if css is not None else [])
+    parts += [(src / name).read_text(encoding="utf-8") for name in names]
     parts.append("})();")
     return "\n".join(parts)
 
@@ -72,10 +78,11 @@ def minify_js(source: str) -> str:
 
 
 def build(src: Path = SRC) -> dict[str, str]:
-    """Return the built files by name: ``widget.js`` and ``widget.css``."""
+    """Return the built files by name: ``widget.js``, ``page.js`` and ``widget.css``."""
     css = minify_css((src / STYLESHEET).read_text(encoding="utf-8"))
     return {
-        "widget.js": BANNER + minify_js(bundle_source(css, src)) + "\n",
+        "widget.js": BANNER + minify_js(bundle_source(SCRIPTS["widget.js"], css, src)) + "\n",
+        "page.js": BANNER + minify_js(bundle_source(SCRIPTS["page.js"], None, src)) + "\n",
         "widget.css": css + "\n",
     }
 
@@ -84,7 +91,7 @@ def sources_digest() -> str:
     """Return the SHA-256 of what a build depends on: the sources, this module (the build's
     logic) and package-lock.json (terser's version)."""
     digest = hashlib.sha256()
-    for path in [*(SRC / name for name in SCRIPTS), SRC / STYLESHEET, Path(__file__), LOCK]:
+    for path in [*(SRC / name for name in SOURCES), SRC / STYLESHEET, Path(__file__), LOCK]:
         digest.update(f"{path.name}\0{len(path.read_bytes())}\0".encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
@@ -139,9 +146,10 @@ def sizes(data: bytes) -> dict[str, int | None]:
 
 
 def report(files: dict[str, str]) -> str:
-    """Return a line each for the script (the stylesheet inside) and the stylesheet alone."""
+    """Return a line each for the scripts (widget.js has the stylesheet inside) and the
+    stylesheet alone."""
     lines = []
-    for name in ("widget.js", "widget.css"):
+    for name in BUILT:
         s = sizes(files[name].encode())
         br = "n/a (pip install brotli)" if s["brotli"] is None else f"{s['brotli']:,} B"
         lines.append(f"{name:<11} raw {s['raw']:>6,} B   gzip -6 {s['gzip']:>6,} B   brotli {br}")

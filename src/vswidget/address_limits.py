@@ -72,6 +72,15 @@ def per_address(setting: str) -> Callable[[View], View]:
     return decorate
 
 
+def allows(setting: str) -> bool:
+    """Count this request against the rates of ``config[setting]`` per reader address and
+    say whether it is within them, for a view that must answer either way."""
+    if not limiter.enabled:
+        return True
+    refused, _ = _hit(_rates(current_app.config[setting]))
+    return not refused
+
+
 def _hit(rates: list[RateLimitItem]) -> tuple[bool, Window | None]:
     """Count the request against each rate; return whether one refuses it, and the window
     with the fewest requests left. When the storage fails, the request goes through."""

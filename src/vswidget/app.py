@@ -11,7 +11,7 @@ from flask_smorest import Api
 from limits import parse_many
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import config, errors, headers, inbound, openapi
+from . import config, errors, headers, inbound, openapi, tallies
 from .cached_reads import CachedReads
 from .errors import ConfigurationError
 from .extensions import cache, cache_config, db, limiter
@@ -58,6 +58,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(dashboard.bp)
     if app.config["DEMO"]:
         app.register_blueprint(demo.bp)
+    app.jinja_env.globals["few_votes"] = tallies.FEW_VOTES
     errors.init_app(app)
     inbound.init_app(app)
     headers.init_app(app)

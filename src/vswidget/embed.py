@@ -8,18 +8,23 @@ from typing import Any
 from flask import current_app, request
 from markupsafe import escape
 
-from . import signing
+from . import layout, signing
 from .models import Comparison
 
-# Pixels the widget takes, by part, measured in Chromium at a 640 px wide column
-# (the narrowest common blog column); the snippet reserves their sum so the host
-# page does not jump when the widget renders. What does not fit scrolls inside.
-HEADER_HEIGHT = 124
-ITEMS_HEIGHT = {2: 460, 3: 704, 4: 930}  # four items sit in a 2 x 2 grid
-SCORECARD_HEIGHT = 66
-REVIEWER_ROW_HEIGHT = {2: 52, 3: 84, 4: 84}  # verdict badges wrap with 3 or more items
-CTA_HEIGHT = {"link": 88, "newsletter": 192}  # the newsletter holds its sign-up form
-FOOTER_HEIGHT = 40
+# The column widths at which the snippet's reserved height steps down: the widget's own
+# breakpoints (one card a row below 460 px, three in a row from 700, four from 900) and a few
+# in between, where text wraps less. Within a band the height at its narrow end is held.
+RESERVE_WIDTHS = (320, 360, 400, 460, 560, 700, 900, 1100)
+# The iframe form is rendered once for every width; at 320 px it must fit WordPress's 1,000.
+NARROWEST_FRAME, FRAME_BUDGET = 320, 1000
+
+
+# The script tag's onerror: when widget.js cannot be loaded at all (the server is down), the
+# snippets give their reserved space back, so the links are not followed by blank space.
+RELEASE = (
+    "document.querySelectorAll('[data-vswidget]')"
+    ".forEach(function(e){e.style.height=e.style.paddingBottom=''})"
+)
 
 
 def public_base() -> str:
@@ -48,15 +53,38 @@ def _token(comparison_id: int, keys: tuple[str, ...]) -> str:
     return signing.sign(signing.EMBED_TOKEN, comparison_id, list(keys))
 
 
-def reserved_height(document: dict[str, Any]) -> int:
-    """Return the height in pixels the widget of a document needs."""
-    items = len(document["items"])
-    height = HEADER_HEIGHT + ITEMS_HEIGHT[items] + FOOTER_HEIGHT
-    if document.get("panel"):
-        height += SCORECARD_HEIGHT + REVIEWER_ROW_HEIGHT[items] * len(document["panel"])
-    if document.get("cta"):
-        height += CTA_HEIGHT[document["cta"]["kind"]]
-    return height
+def reserved_heights(document: dict[str, Any]) -> list[tuple[int, int]]:
+    """Return (column width, height) for each band of RESERVE_WIDTHS: the height the widget
+    of a document needs from that width up to the next, never less than a wider band's."""
+    heights = [layout.widget_height(document, width) for width in RESERVE_WIDTHS]
+    for i in range(len(heights) - 2, -1, -1):
+        heights[i] = max(heights[i], heights[i + 1])
+    return list(zip(RESERVE_WIDTHS, heights, strict=True))
+
+
+def reserve_style(document: dict[str, Any]) -> str:
+    """Return the snippet's inline style: its reserved height for the column it is in.
+
+    A padding's percentage is one of the column's width, so a sum of clamps, each a step
+    that adds a band's extra height below that band's upper width, gives a height per
+    width with no script and no stylesheet; the zero height lets the link show at the top.
+    """
+    bands = reserved_heights(document)
+    steps = [
+        f"clamp(0px,({upper}px - 100%)*1000,{height - next_height}px)"
+        for (_, height), (upper, next_height) in zip(bands, bands[1:], strict=False)
+        if height > next_height
+    ]
+    return f"height:0;padding-bottom:calc({' + '.join([f'{bands[-1][1]}px', *steps])})"
+
+
+def frame_fit(document: dict[str, Any]) -> tuple[bool, bool]:
+    """Return how the iframe form of a document fits WordPress's frame at any width: whether
+    the newsletter's form is in it (else a link to it), and whether it must be tight."""
+    for form, tight in ((True, False), (False, False)):
+        if layout.frame_height(document, NARROWEST_FRAME, form, tight) <= FRAME_BUDGET:
+            return form, tight
+    return False, True
 
 
 def canonical_url(handle: str, slug: str) -> str:
@@ -64,24 +92,28 @@ def canonical_url(handle: str, slug: str) -> str:
     return f"{public_base()}/c/{handle}/{slug}"
 
 
+def frame_url(handle: str, slug: str) -> str:
+    """Return the URL of a comparison's iframe form: its address, so it outlives edits."""
+    return f"{public_base()}/embed/{handle}/{slug}"
+
+
 def embed_details(comparison: Comparison, document: dict[str, Any]) -> dict[str, Any]:
     """Return what a blogger needs to embed a comparison."""
     base = public_base()
     token = embed_token(comparison)
     url = canonical_url(comparison.publisher.handle, comparison.slug)
-    height = reserved_height(document)
     snippet = (
-        f'<div class="vswidget" data-vswidget="{token}" style="min-height:{height}px">\n'
+        f'<div class="vswidget" data-vswidget="{token}" style="{reserve_style(document)}">\n'
         f'  <a href="{escape(url)}">{escape(document["title"])}: '
         "panel verdict and community vote</a>\n"
         "</div>\n"
-        f'<script async src="{escape(base)}/widget.js"></script>'
+        f'<script async src="{escape(base)}/widget.js" onerror="{RELEASE}"></script>'
     )
     return {
         "slug": comparison.slug,
         "token": token,
         "snippet": snippet,
-        "iframe_url": f"{base}/embed/{token}",
+        "iframe_url": frame_url(comparison.publisher.handle, comparison.slug),
         "url": url,
-        "height": height,
+        "height": layout.widget_height(document, 640),
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, Response, request
+from werkzeug.http import parse_accept_header
 
 # Public reads: fresh for a minute, then served stale while a CDN revalidates.
 PUBLIC_CACHE = "public, max-age=60, stale-while-revalidate=600"
@@ -27,6 +28,11 @@ def cacheable(response: Response, etag: str, cache_control: str = PUBLIC_CACHE) 
     response.headers["Cache-Control"] = cache_control
     response.make_conditional(request)
     return response
+
+
+def accepts_gzip(accept_encoding: str | None) -> bool:
+    """Say whether a request's Accept-Encoding takes gzip."""
+    return parse_accept_header(accept_encoding).quality("gzip") > 0
 
 
 def open_cors(response: Response) -> Response:

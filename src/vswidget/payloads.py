@@ -14,12 +14,12 @@ import time
 from typing import Any, NamedTuple
 
 from flask_caching.backends.base import BaseCache
-from werkzeug.http import parse_accept_header
 
 from . import signing, store, tallies
-from .embed import canonical_url, embed_token, public_base, reserved_height, token_for
+from .embed import canonical_url, embed_token, public_base, token_for
 from .errors import NotFound
 from .extensions import cache
+from .headers import accepts_gzip
 from .i18n import LABELS, pick_locale
 from .models import Comparison
 
@@ -60,7 +60,6 @@ def payload_data(comparison: Comparison, lang: str | None) -> dict[str, Any]:
     return {
         "token": embed_token(comparison),
         "url": canonical_url(comparison.publisher.handle, comparison.slug),
-        "height": reserved_height(document),
         "sig": signing.sign(signing.PAYLOAD, [comparison.id, comparison.version]),
         "ticket": signing.sign(signing.VOTE_TICKET, comparison.id),
         **tallies.tally(document, votes),
@@ -147,7 +146,7 @@ def content(built: Payload, accept_encoding: str | None) -> tuple[bytes, dict[st
     The answer varies with the request's Accept-Encoding: say so with ``Vary``.
     """
     headers = {"Content-Type": "application/json"}
-    if parse_accept_header(accept_encoding).quality("gzip") > 0:
+    if accepts_gzip(accept_encoding):
         return built.gzip, headers | {"Content-Encoding": "gzip"}
     return built.json.encode(), headers
 

@@ -23,6 +23,7 @@ from itsdangerous import (
 
 __all__ = [
     "EMBED_TOKEN",
+    "ITEM_LINK",
     "PAYLOAD",
     "SHARE_LINK",
     "VOTE_RECEIPT",
@@ -67,6 +68,10 @@ PAYLOAD = Purpose("vswidget.payload")
 VOTE_TICKET = Purpose("vswidget.vote-ticket", max_age=6 * 3600, step=3600)
 # Given to a reader for their vote, kept in their own storage: [comparison id, vote id].
 VOTE_RECEIPT = Purpose("vswidget.vote-receipt")
+# An item's link in the iframe form, which cannot open links itself inside WordPress's
+# sandbox: /go/TOKEN redirects to the stored URL of [comparison id, item key], and counts
+# the click.
+ITEM_LINK = Purpose("vswidget.item-link")
 # A read-only dashboard link: [comparison id, host origin or None, expiry (Unix
 # seconds)]. The link's own expiry is checked by the dashboard; a year at most.
 SHARE_LINK = Purpose("vswidget.share-link", max_age=366 * 24 * 3600)

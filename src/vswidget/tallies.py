@@ -9,6 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+# Below this many reader votes the community shares can still move a lot: the widget and
+# the dashboard say so (widget/src/format.js holds the same number as FEW).
+FEW_VOTES = 30
+
 
 def percent(part: int, whole: int) -> int | None:
     """Return ``part`` of ``whole`` as a whole percent, or None when ``whole`` is 0."""

@@ -87,6 +87,17 @@ def fill(label: str, **values: str) -> str:
     return label
 
 
+def thanks(labels: dict[str, str], name: str, shares: str) -> str:
+    """What the live region says after a vote: the thanks, then the new shares."""
+    return f"{fill(labels['voted'], name=name)} {fill(labels['now'], shares=shares)}"
+
+
+def poll(labels: dict[str, str], votes: int) -> str:
+    """The line under the question once there are votes, fewer than 30 here."""
+    count = fill(labels["votes_one" if votes == 1 else "votes_other"], n=str(votes))
+    return fill(labels["early"], count=count)
+
+
 # -- what the reader sees --------------------------------------------------------------
 
 
@@ -145,11 +156,13 @@ def test_a_vote_shows_the_servers_shares_marks_the_pick_and_is_announced(
     note = widget.locator(".foot .note")
     assert note.get_attribute("role") == "status"
     assert note.get_attribute("aria-live") == "polite"
-    expect(note).to_have_text(fill(labels["voted"], name="Ollama"))
+    expect(note).to_have_text(thanks(labels, "Ollama", "Ollama 100%, LM Studio 0%"))
     assert server_votes(server, comparison.token) == {"ollama": 1, "lm-studio": 0, "votes": 1}
     assert shown_shares(widget) == server_shares(server, comparison.token)
     assert shown_shares(widget) == {"ollama": "100%", "lm-studio": "0%"}
-    assert widget.locator(".foot .count").inner_text() == fill(labels["votes_one"], n="1")
+    # Each share shows its count, and the line under the question that it can still move.
+    assert widget.locator(".community .n").all_inner_texts() == ["1 vote", "No votes yet"]
+    assert widget.locator(".poll").inner_text() == poll(labels, 1)
     assert vote_button(widget, "ollama").inner_text() == labels["your_pick"]
     assert "chosen" in (card(widget, "ollama").get_attribute("class") or "").split()
     assert vote_button(widget, "lm-studio").get_attribute("aria-pressed") == "false"
@@ -171,7 +184,9 @@ def test_a_second_vote_moves_the_readers_vote_and_never_adds_one(
     assert shown_shares(widget) == {"ollama": "0%", "lm-studio": "100%"}
     assert shown_shares(widget) == server_shares(server, comparison.token)
     labels = payload(server, comparison.token)["labels"]
-    expect(widget.locator(".foot .note")).to_have_text(fill(labels["voted"], name="LM Studio"))
+    expect(widget.locator(".foot .note")).to_have_text(
+        thanks(labels, "LM Studio", "Ollama 0%, LM Studio 100%")
+    )
 
     # Clicking the pick again sends nothing.
     sent = len(vote_requests(tab))
@@ -219,7 +234,7 @@ def test_after_a_reload_the_shares_still_count_the_readers_own_vote(
 
     labels = payload(server, comparison.token)["labels"]
     assert vote_button(widget, "ollama").get_attribute("aria-pressed") == "true"
-    assert widget.locator(".foot .count").inner_text() == fill(labels["votes_one"], n="1")
+    assert widget.locator(".poll").inner_text() == poll(labels, 1)
     assert shown_shares(widget) == server_shares(server, comparison.token)
 
 
@@ -262,7 +277,7 @@ def test_two_readers_each_count_once_and_each_sees_their_own_pick(
     assert server_votes(server, comparison.token) == {"ollama": 1, "lm-studio": 1, "votes": 2}
     assert shown_shares(widget) == {"ollama": "50%", "lm-studio": "50%"}
     labels = payload(server, comparison.token)["labels"]
-    assert widget.locator(".foot .count").inner_text() == fill(labels["votes_other"], n="2")
+    assert widget.locator(".poll").inner_text() == poll(labels, 2)
 
     # The first reader's next visit shows both votes, and their own pick: a new context
     # with the same storage and browser, whose HTTP cache is empty. (A reload of the first
@@ -305,7 +320,9 @@ def test_voting_works_in_the_iframe_form_in_a_scripts_only_sandbox_without_stora
     assert server_votes(server, comparison.token) == {"ollama": 0, "lm-studio": 1, "votes": 1}
     assert shown_shares(frame) == server_shares(server, comparison.token)
     labels = payload(server, comparison.token)["labels"]
-    expect(frame.locator(".foot .note")).to_have_text(fill(labels["voted"], name="LM Studio"))
+    expect(frame.locator(".foot .note")).to_have_text(
+        thanks(labels, "LM Studio", "Ollama 0%, LM Studio 100%")
+    )
     assert_no_errors(tab)
 
 

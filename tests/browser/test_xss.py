@@ -34,11 +34,18 @@ SHOWN += ["reviewer", "lens", "headline", "text", "label"]
 COUNT_IN_SHADOW = """(el, selector) => el.shadowRoot.querySelectorAll(selector).length"""
 
 
-def assert_everything_is_text(tab: Tab, scope: str, text: str) -> None:
-    """Every XSS field is in ``text``, and the shown ones are visible."""
-    missing = [name for name, value in XSS_TEXT.items() if value not in text]
+# What the compact iframe form leaves to the canonical page it links to.
+FRAME_LEAVES_OUT = frozenset({"category", "tagline", "description", "reviewer", "lens", "quote"})
+FRAME_LEAVES_OUT_PATHS = {"items.category", "items.tagline", "items.description", "panel.name"}
+
+
+def assert_everything_is_text(
+    tab: Tab, scope: str, text: str, left_out: frozenset[str] = frozenset()
+) -> None:
+    """Every XSS field (but those ``left_out``) is in ``text``, and the shown ones are visible."""
+    missing = [n for n, value in XSS_TEXT.items() if value not in text and n not in left_out]
     assert missing == [], f"not shown as text: {missing}"
-    for name in SHOWN:
+    for name in [n for n in SHOWN if n not in left_out]:
         found = tab.page.locator(scope).get_by_text(XSS_TEXT[name], exact=True)
         assert found.filter(visible=True).count() >= 1, f"{name}: {XSS_TEXT[name]!r} not visible"
 
@@ -90,7 +97,9 @@ def test_the_server_pages_show_markup_in_every_field_as_text_and_run_none(
     assert response.status == 200
     tab.page.eval_on_selector_all("details", "all => all.forEach(d => d.open = true)")
     text = tab.page.evaluate("document.body.textContent")
-    assert_everything_is_text(tab, "body", text)
+    assert_everything_is_text(
+        tab, "body", text, FRAME_LEAVES_OUT if form == "iframe" else frozenset()
+    )
 
     assert tab.page.locator(DANGEROUS).count() == own
     if form == "canonical":
@@ -193,7 +202,10 @@ INJECTED = """() => {
     "svg script, svg animate";
   const scan = (root) => {
     for (const el of root.querySelectorAll("*")) {
+      // The snippet's own script tag gives the space back when widget.js cannot load.
+      const ours = el.tagName === "SCRIPT" && el.src.endsWith("/widget.js");
       for (const attr of el.attributes) {
+        if (ours && attr.name === "onerror") continue;
         const value = attr.value.toLowerCase();
         if (attr.name.startsWith("on") || value.startsWith("javascript:") ||
             value.startsWith("data:text/html")) found.push(el.outerHTML.slice(0, 80));
@@ -277,8 +289,9 @@ def corpus_documents() -> list[dict[str, Any]]:
     return documents
 
 
-def placed(document: dict[str, Any], *where: str) -> set[str]:
-    """The payloads in a document's fields (all of them, or the fields named)."""
+def placed(document: dict[str, Any], *where: str, frame: bool = False) -> set[str]:
+    """The payloads in a document's fields (all of them, or the fields named; without what
+    the iframe form leaves out, for ``frame``)."""
     texts: list[str] = []
 
     def visit(value: Any, path: str) -> None:
@@ -289,6 +302,10 @@ def placed(document: dict[str, Any], *where: str) -> set[str]:
             for inner in value:
                 visit(inner, path)
         elif isinstance(value, str) and (not where or path in where):
+            if frame and (
+                path in FRAME_LEAVES_OUT_PATHS or path.startswith(("panel.lens", "panel.verdicts"))
+            ):
+                return
             texts.append(value)
 
     visit(document, "")
@@ -362,7 +379,7 @@ def test_the_server_pages_show_the_corpus_as_text(
     for document, published in zip(corpus.documents, corpus.published, strict=True):
         tab.page.goto(published.iframe_url if form == "iframe" else published.url)
         tab.page.eval_on_selector_all("details", "all => all.forEach(d => d.open = true)")
-        assert_inert(tab, placed(document))
+        assert_inert(tab, placed(document, frame=form == "iframe"))
 
 
 def test_the_dashboard_shows_the_corpus_and_hostile_host_pages_as_text(

@@ -1,5 +1,4 @@
-// main.js: finds the widgets of the page, loads them as they come near, exposes window.VSWidget;
-// on the server's own pages, wires the comparison already there.
+// main.js: finds the widgets of the page, loads them as they come near, exposes window.VSWidget.
 
 const seen = new WeakSet(); // every element ever taken: none is rendered twice
 let io, sheet, timer; // the IntersectionObserver, the shared stylesheet, the pending flush
@@ -59,23 +58,68 @@ function load(els, tokens, lang) {
   ).then(
     safe(res => {
       const d = res.data;
-      if (!d) return warn("could not load " + tokens + " from " + (origin || "this site") + " (" + res.error + "): is it up and reachable?");
-      const found = d.payloads || {};
-      const refused = d.errors || {};
-      tokens.forEach(t =>
-        found[t] ||
-        warn(
-          refused[t]
-            ? "token " + t + " refused (" + refused[t] + "): copy the snippet again"
-            : "no answer for " + t + ": are widget.js and the snippet from one server?"
-        )
-      );
+      const found = (d && d.payloads) || {};
+      const refused = (d && d.errors) || {};
+      if (!d) warn("could not load " + tokens + " from " + (origin || "this site") + " (" + res.error + "): is it up and reachable?");
+      else
+        tokens.forEach(t =>
+          found[t] ||
+          warn(
+            refused[t]
+              ? "token " + t + " refused (" + refused[t] + "): copy the snippet again"
+              : "no answer for " + t + ": are widget.js and the snippet from one server?"
+          )
+        );
+      // A widget that cannot be shown keeps its link and gives its space back.
       els.forEach(el => {
         const t = attr(el, "data-vswidget");
-        if (found[t] && tokens.includes(t)) show(el, found[t]);
+        if (tokens.includes(t)) found[t] ? show(el, found[t]) : settle(el);
       });
     })
   );
+}
+
+// The snippet reserves the space the widget will take (a height for each column width, as
+// padding under a zero height): once the widget is shown, or has failed, the element takes
+// its own height. What it no longer needs is given back only when nothing the reader sees
+// moves: when the end of the element, and what follows it, is below the viewport.
+function settle(el) {
+  const s = el.style;
+  const held = el.offsetHeight;
+  s.height = s.paddingBottom = "";
+  s.minHeight = held + "px";
+  const go = safe(() => {
+    s.minHeight = "";
+    const r = el.getBoundingClientRect();
+    if (r.height < held && r.bottom < innerHeight) s.minHeight = held + "px";
+    else removeEventListener("scroll", go);
+  });
+  addEventListener("scroll", go, { passive: true });
+  go();
+}
+
+// Dark when data-theme says so, or, for "auto" (the default), when the first background
+// behind the element is dark, or the page has none and its colour scheme is dark.
+const DARK = "(prefers-color-scheme:dark)";
+function dark(el) {
+  const theme = attr(el, "data-theme");
+  if (theme == "dark" || theme == "light") return theme == "dark";
+  for (let e = el; e; e = e.parentElement) {
+    const c = getComputedStyle(e).backgroundColor.match(/[\d.]+/g);
+    if (c && !(c[3] < 0.5)) return c[0] * 0.3 + c[1] * 0.6 + c[2] * 0.1 < 128;
+  }
+  const scheme = getComputedStyle(document.documentElement).colorScheme;
+  return scheme == "dark" || (/dark/.test(scheme) && matchMedia(DARK).matches);
+}
+
+// Widgets shown, [element, section]: their theme follows the host page when it changes (a
+// class or style on <html> or <body>, the reader's colour scheme).
+const shown = [];
+const retheme = safe(() => shown.forEach(([el, sec]) => sec.classList.toggle("dark", dark(el))));
+function watchTheme() {
+  const mo = new MutationObserver(retheme);
+  [document.documentElement, document.body].forEach(e => e && mo.observe(e, { attributes: true }));
+  matchMedia(DARK).addEventListener("change", retheme);
 }
 
 // Build first, attach after: if anything fails, the placeholder link stays visible.
@@ -84,6 +128,9 @@ function show(el, p) {
   try {
     const tree = build(p);
     const root = el.attachShadow({ mode: "open" });
+    if (!shown.length) watchTheme();
+    shown.push([el, tree]);
+    tree.classList.toggle("dark", dark(el));
     try {
       if (!root.adoptedStyleSheets) throw 0;
       if (!sheet) {
@@ -96,20 +143,10 @@ function show(el, p) {
       h(root, "style", 0, CSS);
     }
     root.appendChild(tree);
+    settle(el);
     wire(tree, p, el);
   } catch (e) {
     warn("could not show " + attr(el, "data-vswidget") + ": " + e + BUG);
-  }
-}
-
-// The server's pages (iframe form, canonical page) render the comparison themselves and
-// hold its payload in <script type="application/json" id="vsw-payload">.
-function page() {
-  const data = document.getElementById("vsw-payload");
-  const sec = document.querySelector("section.vsw");
-  if (data && sec && !seen.has(sec)) {
-    seen.add(sec);
-    wire(sec, JSON.parse(data.textContent), sec);
   }
 }
 
@@ -120,10 +157,7 @@ try {
     // The real object replaces the queue stub; other properties a host set on it stay.
     window.VSWidget = Object.assign({}, prev, { loaded: true, render, q: { push: render } });
     if (window.IntersectionObserver) io = new IntersectionObserver(near, { rootMargin: "600px" });
-    const scan = safe(() => {
-      page();
-      take(document);
-    });
+    const scan = safe(() => take(document));
     scan();
     if (document.readyState == "loading") document.addEventListener("DOMContentLoaded", scan);
     if (prev && prev.q && prev.q.forEach) prev.q.forEach(render);

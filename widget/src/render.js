@@ -18,18 +18,16 @@ function link(parent, cls, url, text, rel) {
   a.rel = rel || "noopener";
 }
 
-// A share as a big percent ("67%", "—" while there is none), with its bar (--p) under it;
-// wire.js updates it after a vote.
-function percent(dd, n) {
-  const known = typeof n == "number";
-  dd.textContent = known ? n + "%" : "\u2014";
-  if (known) dd.style.setProperty("--p", n + "%");
-  else dd.style.removeProperty("--p");
-}
-
 // An optional text: o[key] in a new element whose class is key, when o has one.
 function opt(parent, tag, o, key) {
   if (o[key]) h(parent, tag, key, o[key]);
+}
+
+// A <details> whose summary is text: what folds a long text away.
+function fold(parent, cls, text) {
+  const d = h(parent, "details", cls);
+  h(d, "summary", 0, text);
+  return d;
 }
 
 function has(list, key) {
@@ -42,12 +40,12 @@ function build(p) {
   const items = p.items || [];
   const panel = p.panel || [];
   const root = h(0, "section", "vsw", null, { role: "region", "aria-label": fill(L.region, { title: p.title }) });
-  root.style.height = p.height + "px";
 
   const head = h(root, "header", "head");
   opt(head, "p", p, "kicker");
   h(head, "h2", "title", p.title);
   opt(head, "p", p, "question");
+  h(head, "p", "poll", poll(L, p.votes));
 
   const body = h(root, "div", "body");
   const cards = h(body, "ul", "items n" + items.length);
@@ -64,19 +62,20 @@ function build(p) {
     h(card, "h3", "name", it.name);
     opt(card, "p", it, "tagline");
     const dl = h(card, "dl", "stats");
-    // The two shares: a label and a big percent with a bar under it.
+    // The two shares: a label and a big percent with a bar under it; the community's count.
     ["panel_ship", "community"].forEach(key => {
       const d = h(dl, "div", "stat " + key);
       h(d, "dt", 0, L[key]);
       percent(h(d, "dd", "pct"), it[key]);
+      if (key == "community") h(d, "dd", "n", p.votes ? voteCount(L, it.votes) : "");
     });
     if (it.price) {
       const d = h(dl, "div", "stat entry");
       h(d, "dt", 0, L.entry);
       h(d, "dd", 0, it.price);
     }
-    opt(card, "p", it, "description");
-    // The vote button and the link, at the bottom of the card; wire.js makes the button work.
+    if (it.description) h(fold(card, "about", fill(L.about, name)), "p", "description", it.description);
+    // The vote button and the link out, at the bottom of the card; wire.js makes the button work.
     const act = h(card, "div", "actions");
     h(act, "button", "vote", fill(L.vote, name), { type: "button", "aria-pressed": "false" });
     link(act, "visit", it.url, fill(L.visit, name), it.sponsored && "noopener sponsored");
@@ -86,7 +85,6 @@ function build(p) {
     const sc = h(body, "div", "scorecard");
     h(sc, "h3", "sc-title", L.scorecard);
     const revs = h(sc, "ul", "reviewers");
-    let quotes; // <details> after the list: each reviewer's quotes, folded
     panel.forEach(r => {
       const vs = r.verdicts || {};
       const li = h(revs, "li", "rev");
@@ -94,7 +92,7 @@ function build(p) {
       h(who, "span", "rname", r.name);
       opt(who, "span", r, "lens");
       const ul = h(li, "ul", "verdicts");
-      let said;
+      let quotes; // this reviewer's quotes, folded under their verdicts
       items.forEach(it => {
         const v = vs[it.key];
         if (!v) return;
@@ -105,12 +103,8 @@ function build(p) {
         h(chip, "span", "vv", L[ship]);
         if (odd) h(chip, "span", "dis", null, { role: "img", "aria-label": L.dissent, title: L.dissent });
         if (!v.quote) return;
-        if (!quotes) h((quotes = h(sc, "details", "quotes")), "summary", 0, L.quotes);
-        if (!said) {
-          h(quotes, "h4", "qname", r.name);
-          said = h(quotes, "ul", "qlist");
-        }
-        const q = h(said, "li");
+        quotes = quotes || h(fold(li, "quotes", L.quotes), "ul", "qlist");
+        const q = h(quotes, "li");
         h(q, "span", "qitem", it.name + " \u00b7 " + L[ship]);
         h(q, "q", 0, v.quote);
       });
@@ -130,7 +124,6 @@ function build(p) {
   const foot = h(root, "footer", "foot");
   link(foot, "full", p.url, L.full);
   h(foot, "p", "note", null, { role: "status", "aria-live": "polite" }); // says how a vote went
-  h(foot, "span", "count", voteCount(L, p.votes));
   return root;
 }
 

@@ -50,12 +50,14 @@ function wire(root, p, spot) {
     );
   };
 
+  const labels = {}; // each vote button's own words, back once another item is picked
+  each((c, k, b) => (labels[k] = b.textContent));
   const pick = key => {
     chosen = key;
     each((c, k, b) => {
       c.classList.toggle("chosen", k == key);
       b.setAttribute("aria-pressed", k == key);
-      b.textContent = k == key ? L.your_pick : fill(L.vote, { name: names[k] });
+      b.textContent = k == key ? L.your_pick : labels[k];
     });
   };
 
@@ -65,7 +67,8 @@ function wire(root, p, spot) {
   each((c, key, b) => {
     const a = $(".visit", c);
     // A real link to the item (no redirect); the click is only counted. Middle clicks too.
-    const count = safe(e => a.href && (e.type == "click" || e.button == 1) && track("click", token, key));
+    // The iframe form's links go through /go, which counts them itself (class "go").
+    const count = safe(e => a.href && !a.classList.contains("go") && (e.type == "click" || e.button == 1) && track("click", token, key));
     a.addEventListener("click", count);
     a.addEventListener("auxclick", count);
     b.addEventListener(
@@ -81,12 +84,19 @@ function wire(root, p, spot) {
               say(note, L.vote_failed);
               return warn("vote for " + token + " not saved (" + res.error + (res.status == 429 ? "): too many votes from this network, try later" : ")"));
             }
-            each((c, k) => percent($(".community .pct", c), (d.items[k] || {}).community));
-            $(".count").textContent = voteCount(L, d.votes);
+            const shares = [];
+            each((c, k) => {
+              const it = d.items[k] || {};
+              percent($(".community .pct", c), it.community);
+              $(".n", c).textContent = voteCount(L, it.votes);
+              shares.push(names[k] + " " + it.community + "%");
+            });
+            $(".poll").textContent = poll(L, d.votes);
             receipt = d.receipt;
             mine(token, { item: d.choice, receipt, at: Date.now() });
             pick(d.choice);
-            say(note, fill(L.voted, { name: names[d.choice] }));
+            // Screen readers hear the new shares with the thanks.
+            say(note, fill(L.voted, { name: names[d.choice] }) + " " + fill(L.now, { shares: shares.join(", ") }));
             track("vote", token, d.choice);
           })
         );

@@ -4,27 +4,29 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from flask import (
     Blueprint,
     Response,
-    current_app,
     make_response,
     render_template,
     request,
-    send_from_directory,
     url_for,
 )
 
-from .. import payloads, store
-from ..embed import embed_token, public_base
+from .. import layout, payloads, signing, static_files, store
+from ..embed import embed_token, frame_fit, frame_url, public_base
 from ..errors import BadRequest, NotFound, NotSupported
 from ..headers import cacheable, open_cors, page_csp
+from ..i18n import LABELS
+from ..models import Comparison
 
 bp = Blueprint("public", __name__)
 
 OEMBED_WIDTH = 720
+WORDPRESS_MAX_HEIGHT = 1000  # wp-embed.js never makes an embed's frame taller
+THEMES = ("light", "dark", "auto")  # ?theme= of the iframe form; light when not given
 
 
 @bp.after_request
@@ -65,23 +67,51 @@ def _payload_response(built: payloads.Payload) -> Response:
 
 @bp.get("/widget.js")
 def widget_js() -> Response:
-    """The one script that renders every widget of a page."""
-    response = send_from_directory(current_app.static_folder or "", "widget.js")
+    """The one script that renders every widget of a page, gzipped for browsers that ask."""
+    response = static_files.send("widget.js", request.headers.get("Accept-Encoding"))
     response.headers["Cache-Control"] = "public, max-age=300, stale-while-revalidate=86400"
     return response
 
 
-@bp.get("/embed/<token>")
-def embed_page(token: str) -> Response:
-    """The iframe form: server-rendered, readable without JavaScript, framable anywhere."""
+@bp.get("/embed/<handle>/<slug>")
+def frame_page(handle: str, slug: str) -> Response:
+    """The iframe form by the comparison's address: an embed keeps working when the
+    comparison is edited, or deleted and published again under the same slug."""
     try:
-        built = payloads.payload(token, request.args.get("lang"))
+        return _frame(store.get_comparison(store.get_publisher(handle), slug))
     except NotFound:
         return _unavailable(frame_ancestors="*")
-    html = render_template("embed.html", p=json.loads(built.json))
+
+
+@bp.get("/embed/<token>")
+def embed_page(token: str) -> Response:
+    """The iframe form by embed token, as iframe URLs were before they named the address."""
+    try:
+        return _frame(payloads.comparison_for_token(token))
+    except NotFound:
+        return _unavailable(frame_ancestors="*")
+
+
+def _frame(comparison: Comparison) -> Response:
+    """The iframe form: server-rendered, compact enough for WordPress's 1,000 px at any
+    width, readable without JavaScript, framable anywhere."""
+    built = payloads.payload(embed_token(comparison), request.args.get("lang"))
+    p = json.loads(built.json)
+    theme = _theme("light")
+    signup, tight = frame_fit(store.document(comparison))
+    comparison_id = comparison.id
+    visits = {
+        item["key"]: public_base()
+        + url_for("readers.go", link=signing.sign(signing.ITEM_LINK, [comparison_id, item["key"]]))
+        for item in p["items"]
+        if item.get("url")
+    }
+    html = render_template(
+        "embed.html", p=p, theme=theme, visits=visits, signup=signup, tight=tight
+    )
     response = make_response(html)
     response.headers["Content-Security-Policy"] = page_csp("*")
-    return cacheable(response, built.etag)
+    return cacheable(response, f"{built.etag}-{theme}")
 
 
 @bp.get("/c/<handle>/<slug>")
@@ -94,10 +124,22 @@ def canonical_page(handle: str, slug: str) -> Response:
         return _unavailable(frame_ancestors="'none'")
     data = json.loads(built.json)
     oembed = f"{public_base()}/oembed?" + urlencode({"url": data["url"], "format": "json"})
+    theme = _theme("auto")
     html = render_template(
-        "canonical.html", p=data, handle=handle, oembed_url=oembed, jsonld=_jsonld(data)
+        "canonical.html",
+        p=data,
+        handle=handle,
+        oembed_url=oembed,
+        jsonld=_jsonld(data),
+        theme=theme,
     )
-    return cacheable(make_response(html), built.etag)
+    return cacheable(make_response(html), f"{built.etag}-{theme}")
+
+
+def _theme(default: str) -> str:
+    """Return the page's ?theme=, or ``default`` when it names none we know."""
+    theme = request.args.get("theme", default)
+    return theme if theme in THEMES else default
 
 
 def _unavailable(frame_ancestors: str) -> Response:
@@ -154,37 +196,47 @@ def _jsonld(p: dict[str, Any]) -> dict[str, Any]:
 
 @bp.get("/oembed")
 def oembed() -> Response:
-    """oEmbed for a canonical or iframe URL: one iframe, with width and height."""
+    """oEmbed for a canonical or iframe URL, in the shape of WordPress's own post embeds: a
+    link in a blockquote (what shows until the frame speaks), then the iframe form.
+
+    The pasted URL's ``?theme=`` and ``?lang=`` go on to the iframe. The frame's URL names
+    the comparison's address, not its token, so an embed WordPress keeps in its post meta
+    goes on working after the comparison is deleted and published again.
+    """
     fmt = request.args.get("format", "json")
     if fmt != "json":
         raise NotSupported("Only format=json is offered.", {"format": ["Must be json."]})
     url = request.args.get("url", "")
-    token = _token_for_url(url)
-    built = payloads.payload(token, None)
+    comparison, options = _comparison_for_url(url)
+    built = payloads.payload(embed_token(comparison), options.get("lang"))
     p = json.loads(built.json)
     width = _bounded("maxwidth", OEMBED_WIDTH)
-    height = _bounded("maxheight", p["height"])
-    src = url_for("public.embed_page", token=token, _external=False)
-    iframe = render_template(
-        "oembed_iframe.html", src=public_base() + src, width=width, height=height, p=p
-    ).strip()
+    document = store.document(comparison)
+    height = layout.frame_height(document, width, *frame_fit(document))
+    height = _bounded("maxheight", min(height, WORDPRESS_MAX_HEIGHT))
+    src = frame_url(comparison.publisher.handle, comparison.slug)
+    if options:
+        src += "?" + urlencode(options)
+    html = render_template("oembed.html", src=src, height=height, p=p).strip()
     answer = {
         "version": "1.0",
         "type": "rich",
         "provider_name": "vswidget",
         "provider_url": public_base() + "/",
         "title": p["title"],
-        "html": iframe,
+        "html": html,
         "width": width,
         "height": height,
         "cache_age": 3600,
     }
     body = json.dumps(answer, ensure_ascii=False)
-    return cacheable(Response(body, mimetype="application/json"), built.etag + f"-{width}x{height}")
+    etag = f"{built.etag}-{width}x{height}-{urlencode(options)}"
+    return cacheable(Response(body, mimetype="application/json"), etag)
 
 
-def _token_for_url(url: str) -> str:
-    """Return the embed token of one of our canonical or iframe URLs; NotFound otherwise."""
+def _comparison_for_url(url: str) -> tuple[Comparison, dict[str, str]]:
+    """Return the comparison one of our canonical or iframe URLs names, and the options
+    (theme, lang) the URL carries for the iframe; NotFound for any other URL."""
     unknown = NotFound("This URL is not a comparison of this server.")
     try:
         parts = urlsplit(url)
@@ -194,14 +246,22 @@ def _token_for_url(url: str) -> str:
     if parts.scheme not in {"http", "https"} or parts.netloc != ours.netloc:
         raise unknown
     segments = [s for s in parts.path.split("/") if s]
-    if len(segments) == 3 and segments[0] == "c":
-        try:
-            return embed_token(store.get_comparison(store.get_publisher(segments[1]), segments[2]))
-        except NotFound:
-            raise unknown from None
-    if len(segments) == 2 and segments[0] == "embed":
-        return segments[1]
-    raise unknown
+    try:
+        if len(segments) == 3 and segments[0] in {"c", "embed"}:
+            comparison = store.get_comparison(store.get_publisher(segments[1]), segments[2])
+        elif len(segments) == 2 and segments[0] == "embed":
+            comparison = payloads.comparison_for_token(segments[1])
+        else:
+            raise unknown
+    except NotFound:
+        raise unknown from None
+    query = parse_qs(parts.query)
+    options = {
+        name: query[name][0]
+        for name, allowed in (("theme", THEMES), ("lang", LABELS))
+        if query.get(name) and query[name][0] in allowed
+    }
+    return comparison, options
 
 
 def _bounded(name: str, preferred: int) -> int:

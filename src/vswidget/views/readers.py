@@ -11,12 +11,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from crawlerdetect import CrawlerDetect
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, redirect, request
 from marshmallow import Schema
 from marshmallow import ValidationError as SchemaError
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from .. import inbound, payloads, signing, store, visitors
-from ..address_limits import per_address
+from ..address_limits import allows, per_address
 from ..embed import public_base
 from ..errors import (
     AuthenticationError,
@@ -148,6 +149,57 @@ def host_allowed(host: str, comparison: Comparison) -> bool:
     return any(
         host == pattern or (pattern.startswith("*.") and host.endswith(pattern[1:]))
         for pattern in patterns
+    )
+
+
+@bp.get("/go/<link>")
+def go(link: str) -> WerkzeugResponse:
+    """Redirect to an item's stored URL, and count the click: the iframe form's links go
+    here, which WordPress can open from its sandbox. Never to any other URL."""
+    try:
+        comparison_id, item_key = signing.unsign(signing.ITEM_LINK, link)
+    except (signing.BadSignature, TypeError, ValueError):
+        raise NotFound("This link is not valid.") from None
+    comparison = store.comparison_by_id(comparison_id) if isinstance(comparison_id, int) else None
+    items = store.document(comparison)["items"] if comparison else []
+    url = next((item.get("url") for item in items if item["key"] == item_key), None)
+    if comparison is None or url is None:
+        raise NotFound("This item is no longer in the comparison.")
+    _count_click(comparison, item_key)
+    response = redirect(url, 302)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _count_click(comparison: Comparison, item_key: str) -> None:
+    """Store a click event for the page the reader came from (its origin, all a browser
+    sends another site), unless it is a bot's, over the reader's event limit, or from a
+    site the comparison does not take events from."""
+    if crawlers.isCrawler(request.headers.get("User-Agent", "")):
+        return
+    try:
+        came_from = urlsplit(request.referrer or public_base())
+        host = came_from.hostname
+        origin = f"{came_from.scheme}://{came_from.netloc.rpartition('@')[2]}"[:255]
+    except ValueError:
+        return
+    if came_from.scheme not in {"http", "https"} or not host:
+        return
+    if not host_allowed(host, comparison) or not allows("EVENT_RATE_LIMIT"):
+        return
+    store.add_events(
+        [
+            {
+                "comparison_id": comparison.id,
+                "type": "click",
+                "item_key": item_key,
+                "origin": origin,
+                "path": (came_from.path or "/")[:1000],
+                "referrer": None,
+                "day": visitors.today(),
+                "visitor": visitors.visitor_hash(f"view:{comparison.id}"),
+            }
+        ]
     )
 
 
