@@ -13,8 +13,9 @@ from .models import Comparison
 
 # The column widths at which the snippet's reserved height steps down: the widget's own
 # breakpoints (one card a row below 460 px, three in a row from 700, four from 900) and a few
-# in between, where text wraps less. Within a band the height at its narrow end is held.
-RESERVE_WIDTHS = (320, 360, 400, 460, 560, 700, 900, 1100)
+# in between, where text wraps less (a 320 px phone's column is about 290 px). Within a
+# band the height at its narrow end is held.
+RESERVE_WIDTHS = (280, 320, 360, 400, 460, 560, 700, 900, 1100)
 # The iframe form is rendered once for every width; at 320 px it must fit WordPress's 1,000.
 NARROWEST_FRAME, FRAME_BUDGET = 320, 1000
 

@@ -38,7 +38,7 @@ import httpx
 import pytest
 from conftest import DOCUMENT
 
-from vswidget import Client
+from vswidget import Client, Comparison
 from vswidget.client import Published
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -153,6 +153,53 @@ OLLAMA: dict[str, Any] = {
 }
 
 KETTLE = DOCUMENT  # the comparison every other test publishes too
+# Shaped like the seed comparison page: two items, four reviewers with long quotes, a newsletter.
+SEED = Path(__file__).parents[2] / "examples" / "comparisons" / "whisper-vs-parakeet.yaml"
+
+
+def largest() -> dict[str, Any]:
+    """The largest comparison the schema allows in its lists: 4 items, 12 reviewers, every
+    quote 2,000 characters; names, taglines and prices long, and one word longer than a
+    phone's line."""
+    sentence = (
+        "Weighed over a month of daily use, against the cost of running it and the hour it "
+        "takes a newcomer to get going, the verdict held up better than expected. "
+    )
+    quote = (sentence * 20)[:2000]
+    items = [
+        {
+            "key": f"tool-{n}",
+            "name": f"The {word} Tool, Edition {n}",
+            "category": "Developer Tools",
+            "tagline": "A tagline of some ninety characters: what the tool does, and for whom.",
+            "description": (sentence * 14)[:2000],
+            "price": "Free; teams from $20 a month",
+            "url": f"https://example.com/tool-{n}",
+        }
+        for n, word in enumerate(["First", "Second", "Third", "Fourth"], start=1)
+    ]
+    items[0]["tagline"] = "Supercalifragilisticexpialidocious-and-then-some " + items[0]["tagline"]
+    panel = [
+        {
+            "name": f"Reviewer number {r}",
+            "lens": "The angle this reviewer judges every tool from",
+            "verdicts": {
+                item["key"]: {"verdict": "ship" if (r + i) % 3 else "skip", "quote": quote}
+                for i, item in enumerate(items)
+            },
+        }
+        for r in range(1, 13)
+    ]
+    return {
+        "slug": "largest-allowed",
+        "kicker": "Four tools, twelve reviewers",
+        "title": "First vs Second vs Third vs Fourth: the longest comparison we allow",
+        "question": "Which of the four would you put in front of a team of ten?",
+        "items": items,
+        "panel": panel,
+        "cta": {"kind": "newsletter", "headline": "Weekly comparisons", "text": "One a week."},
+    }
+
 
 # Every text field an XSS payload; a marker after each tells the fields apart.
 XSS_TEXT: dict[str, str] = {
@@ -311,6 +358,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
                 "ollama": client.publish(OLLAMA),
                 "kettle": client.publish(KETTLE),
                 "xss": client.publish(XSS),
+                "seed": client.publish(Comparison.from_file(SEED)),
+                "largest": client.publish(largest()),
             }
         yield Server(
             base=base,

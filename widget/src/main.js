@@ -82,16 +82,19 @@ function load(els, tokens, lang) {
 // The snippet reserves the space the widget will take (a height for each column width, as
 // padding under a zero height): once the widget is shown, or has failed, the element takes
 // its own height. What it no longer needs is given back only when nothing the reader sees
-// moves: when the end of the element, and what follows it, is below the viewport.
+// moves: when the end of the element, and what follows it, is below the viewport, or, where
+// the browser anchors its scrolling (not Safari), when all of it is above.
+const anchored = window.CSS && window.CSS.supports("overflow-anchor:auto"); // (CSS is our stylesheet here)
 function settle(el) {
   const s = el.style;
   const held = el.offsetHeight;
   s.height = s.paddingBottom = "";
   s.minHeight = held + "px";
   const go = safe(() => {
+    const r = el.getBoundingClientRect(); // where the held space is now
     s.minHeight = "";
-    const r = el.getBoundingClientRect();
-    if (r.height < held && r.bottom < innerHeight) s.minHeight = held + "px";
+    const h = el.offsetHeight; // (reading a box after the change sees the scroll anchored)
+    if (h < held && r.top + h < innerHeight && !(anchored && r.bottom < 0)) s.minHeight = held + "px";
     else removeEventListener("scroll", go);
   });
   addEventListener("scroll", go, { passive: true });
