@@ -247,7 +247,7 @@ def test_embed_details_give_the_snippet(
     assert f'data-vswidget="{embed["token"]}"' in embed["snippet"]
     # The reserved height steps down with the column's width (a padding's percentage).
     assert 'style="height:0;padding-bottom:calc(' in embed["snippet"]
-    assert "clamp(0px,(460px - 100%)*1000," in embed["snippet"]
+    assert "clamp(0px,(462px - 100%)*1000," in embed["snippet"]
     assert f'<script async src="{PUBLIC_URL}/widget.js" onerror="' in embed["snippet"]
     assert embed["iframe_url"] == f"{PUBLIC_URL}/embed/acme/kettle-vs-moka-pot"
 

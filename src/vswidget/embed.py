@@ -11,11 +11,12 @@ from markupsafe import escape
 from . import layout, signing
 from .models import Comparison
 
-# The column widths at which the snippet's reserved height steps down: the widget's own
-# breakpoints (one card a row below 460 px, three in a row from 700, four from 900) and a few
-# in between, where text wraps less (a 320 px phone's column is about 290 px). Within a
+# The column widths at which the snippet's reserved height steps down: every 20 to 30 px
+# through phones' columns (a 320 px phone's is about 290 px), then the widget's own
+# breakpoints (a container 2 px narrower than the column: one card a row below 460 px, three
+# in a row from 700, four from 900) and a few in between, where text wraps less. Within a
 # band the height at its narrow end is held.
-RESERVE_WIDTHS = (280, 320, 360, 400, 460, 560, 700, 900, 1100)
+RESERVE_WIDTHS = (280, 300, 320, 340, 360, 380, 400, 430, 462, 560, 640, 702, 800, 902, 1100)
 # The iframe form is rendered once for every width; at 320 px it must fit WordPress's 1,000.
 NARROWEST_FRAME, FRAME_BUDGET = 320, 1000
 
