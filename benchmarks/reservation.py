@@ -1,0 +1,171 @@
+"""How close the snippet's reserved height comes to the widget's, across widths and fonts.
+
+    .venv/bin/python benchmarks/reservation.py [--no-docs]
+
+The snippet holds, before widget.js has run, the height src/vswidget/layout.py predicts for
+the column's width band (src/vswidget/embed.py's RESERVE_WIDTHS). This script publishes a
+few comparisons on `vswidget serve` (127.0.0.1), renders each in Chromium in columns of
+several widths, with three host fonts (the widget takes the host page's font family), and
+compares the height held with the height shown: over is blank space the widget gives back
+unseen, under would move what follows. It writes its section of docs/performance.md.
+It needs Chromium and Playwright (as the browser tests do); it takes about a minute.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import embed
+import embed_data
+import yaml
+from embed import CHROMIUM, ROOT, write_doc
+from lighthouse import vswidget
+
+from vswidget import Client
+from vswidget.embed import reserved_heights
+from vswidget.schemas import load_comparison
+
+SECTION = "## The snippet's reserved height"
+COLUMNS = [288, 343, 382, 460, 640, 720, 1100]  # 288: a 320 px phone's column, 343: 375's
+FONTS = {
+    "system-ui": "DejaVu Sans here, the widest of the common ones",
+    "sans-serif": "Liberation Sans, Arial's metrics",
+    "Georgia, serif": "Liberation Serif here, Times's metrics",
+}
+EXAMPLES = ROOT / "examples" / "comparisons"
+
+
+def comparisons() -> dict[str, dict[str, Any]]:
+    """The comparisons measured, by a short name."""
+    found = {
+        "seed-shaped (2 items, 4 reviewers)": yaml.safe_load(
+            (EXAMPLES / "whisper-vs-parakeet.yaml").read_text()
+        ),
+        "sqlite-vs-postgresql (2, 4)": yaml.safe_load(
+            (EXAMPLES / "sqlite-vs-postgresql.yaml").read_text()
+        ),
+        "three generators (3, 2, a link)": json.loads(
+            (EXAMPLES / "three-static-site-generators.json").read_text()
+        ),
+        "big (4 items, 12 reviewers)": embed_data.big().to_dict(),
+    }
+    for document in found.values():
+        document.pop("$schema", None)
+    return found
+
+
+def held(document: dict[str, Any], column: int) -> int:
+    """The height the snippet reserves in a column: its band's."""
+    bands = reserved_heights(load_comparison(document))
+    return (
+        next(h for w, h in reversed(bands) if w <= column) if column >= bands[0][0] else bands[0][1]
+    )
+
+
+def measure() -> list[dict[str, Any]]:
+    from playwright.sync_api import sync_playwright
+
+    documents = comparisons()
+    rows = []
+    with tempfile.TemporaryDirectory() as temp, vswidget(Path(temp)) as (server, key):
+        with Client(server.base, key) as client:
+            tokens = {name: client.publish(doc).token for name, doc in documents.items()}
+        pages = {
+            f"/{i}": (
+                f"<!doctype html><body style='margin:0;font-family:{font}'>"
+                + "".join(
+                    f"<div style='width:{column}px'><div class=vswidget data-name='{name}' "
+                    f"data-vswidget='{token}'></div></div>"
+                    for name, token in tokens.items()
+                    for column in COLUMNS
+                )
+                + f"<script async src='{server.base}/widget.js'></script></body>"
+            ).encode()
+            for i, font in enumerate(FONTS)
+        }
+        with embed.host_site(pages) as site, sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+            page = browser.new_page(viewport={"width": 1200, "height": 800})
+            page.add_init_script("delete window.IntersectionObserver")  # all load at once
+            for i, font in enumerate(FONTS):
+                page.goto(f"{site}/{i}")
+                page.wait_for_function(
+                    "() => [...document.querySelectorAll('[data-vswidget]')]"
+                    ".every(e => e.shadowRoot && e.shadowRoot.querySelector('section'))",
+                    timeout=60_000,
+                )
+                shown = page.evaluate(
+                    "() => [...document.querySelectorAll('[data-vswidget]')].map(e => "
+                    "[e.dataset.name, e.getBoundingClientRect().width,"
+                    " e.shadowRoot.querySelector('section').getBoundingClientRect().height])"
+                )
+                for name, column, height in shown:
+                    reserved = held(documents[name], round(column))
+                    rows.append(
+                        {
+                            "font": font,
+                            "comparison": name,
+                            "column": round(column),
+                            "shown": round(height),
+                            "held": reserved,
+                        }
+                    )
+            browser.close()
+    return rows
+
+
+def report(rows: list[dict[str, Any]]) -> str:
+    lines = [
+        SECTION,
+        "",
+        "`benchmarks/reservation.py`: the height a snippet holds before widget.js has run "
+        "(`src/vswidget/layout.py`'s model, per band of column widths) against the height "
+        "the widget then takes in Chromium, for four comparisons in columns of "
+        f"{', '.join(map(str, COLUMNS))} px, with three host fonts. Over: blank space at "
+        "the widget's end, given back when the reader cannot see it go; under: what "
+        "follows the widget moves down when it appears.",
+        "",
+        "| host font | columns × comparisons | held − shown, median | min | max | under |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for font, note in FONTS.items():
+        mine = [r for r in rows if r["font"] == font]
+        over = [(r["held"] - r["shown"]) / r["shown"] * 100 for r in mine]
+        under = sum(1 for r in mine if r["held"] < r["shown"])
+        lines.append(
+            f"| `{font}` ({note}) | {len(mine)} | {statistics.median(over):+.1f} % | "
+            f"{min(over):+.1f} % | {max(over):+.1f} % | {under} |"
+        )
+    lines += ["", "Per comparison and column, with `system-ui` (held / shown, px):", ""]
+    names = list(dict.fromkeys(r["comparison"] for r in rows))
+    lines.append("| comparison | " + " | ".join(f"{c} px" for c in COLUMNS) + " |")
+    lines.append("|---|" + "---:|" * len(COLUMNS))
+    for name in names:
+        cells = [
+            f"{r['held']} / {r['shown']}"
+            for r in rows
+            if r["comparison"] == name and r["font"] == "system-ui"
+        ]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--docs", action=argparse.BooleanOptionalAction, default=True)
+    args = parser.parse_args()
+    section = report(measure())
+    print(section)
+    if args.docs:
+        write_doc(section, SECTION)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
