@@ -160,8 +160,9 @@ try {
     // The real object replaces the queue stub; other properties a host set on it stay.
     window.VSWidget = Object.assign({}, prev, { loaded: true, render, q: { push: render } });
     if (window.IntersectionObserver) io = new IntersectionObserver(near, { rootMargin: "600px" });
+    // The page's own work first: the widgets hold their space until the browser is idle.
     const scan = safe(() => take(document));
-    scan();
+    (window.requestIdleCallback || setTimeout)(scan, { timeout: 500 });
     if (document.readyState == "loading") document.addEventListener("DOMContentLoaded", scan);
     if (prev && prev.q && prev.q.forEach) prev.q.forEach(render);
   }
