@@ -223,7 +223,11 @@ class EmbedSchema(Schema):
     iframe_url = fields.String(dump_only=True)
     url = fields.String(dump_only=True)
     height = fields.Integer(
-        dump_only=True, metadata={"description": "Pixels the snippet reserves."}
+        dump_only=True,
+        metadata={
+            "description": "The widget's height in pixels in a 640 px column; the snippet "
+            "reserves a height for each column width."
+        },
     )
 
 
@@ -531,7 +535,6 @@ class PayloadSchema(ComparisonSchema):
 
     token = fields.String(dump_only=True, metadata={"description": "The embed token."})
     url = fields.String(dump_only=True, metadata={"description": "The canonical page."})
-    height = fields.Integer(dump_only=True, metadata={"description": "Pixels the widget reserves."})
     sig = fields.String(dump_only=True, metadata={"description": "Signature of this version."})
     ticket = fields.String(
         dump_only=True, metadata={"description": "Signed vote ticket; send it with a vote."}
