@@ -108,6 +108,34 @@ def test_the_canonical_page_cannot_be_framed(
     assert response.headers["X-Frame-Options"] == "DENY"
 
 
+def test_the_canonical_page_is_a_destination_quotes_open_item_links_no_link_to_itself(
+    client: FlaskClient, published: dict[str, Any]
+) -> None:
+    page = client.get("/c/acme/kettle-vs-moka-pot").get_data(as_text=True)
+    tags = Tags(page)
+    hrefs = [a.get("href") for a in tags.find("a")]
+    assert published["embed"]["url"] not in hrefs and "/c/acme/kettle-vs-moka-pot" not in hrefs
+    assert "https://example.com/kettle" in hrefs and "https://example.com/moka" in hrefs
+    details = tags.find("details")
+    assert details and all("open" in d for d in details)
+    assert html.escape("Bitter unless you watch it.", quote=False) in page
+
+
+def test_the_iframe_form_takes_a_theme_and_links_to_items_through_go(
+    client: FlaskClient, published: dict[str, Any]
+) -> None:
+    frame = published["embed"]["iframe_url"].removeprefix(PUBLIC_URL)
+    assert frame == "/embed/acme/kettle-vs-moka-pot"
+    light = client.get(frame).get_data(as_text=True)
+    assert 'data-theme="light"' in light and '<section class="vsw"' in light
+    dark = client.get(frame + "?theme=dark").get_data(as_text=True)
+    assert '<section class="vsw dark"' in dark
+    links = [a["href"] for a in Tags(light).find("a") if "/go/" in a.get("href", "")]
+    assert len(links) == 2
+    answer = client.get(links[0].removeprefix(PUBLIC_URL))
+    assert answer.status_code == 302 and answer.headers["Location"] == "https://example.com/kettle"
+
+
 def test_the_canonical_page_has_open_graph_tags(
     client: FlaskClient, published: dict[str, Any]
 ) -> None:

@@ -9,6 +9,7 @@ Georgia, as in tests/browser/pages/post.html.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -197,3 +198,20 @@ def test_a_server_that_is_down_leaves_the_link_without_the_blank_space(
     assert height < 100, "widget.js did not load: its onerror gives the space back"
     assert tab.page.get_by_role("link", name=SEED_LINK).is_visible()
     assert tab.errors == []
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("name", ["seed", "largest"])
+def test_the_iframe_form_fits_wordpress_frames_at_every_width(
+    new_tab: Callable[..., Tab], server: Server, name: str, width: int
+) -> None:
+    """The iframe form, which WordPress caps at 1,000 px, fits it with nothing cut."""
+    tab = new_tab(viewport={"width": width, "height": 1000})
+    tab.page.goto(server.published[name].iframe_url)
+    tab.page.wait_for_load_state("networkidle")
+    height = tab.page.evaluate("document.documentElement.getBoundingClientRect().height")
+    assert height <= 1000, f"{height} px"
+    assert tab.page.evaluate("document.documentElement.scrollWidth") <= width
+    assert tab.page.get_by_role("button", name=re.compile("^Pick ")).count() == len(
+        server_payload(server, server.published[name].token)["items"]
+    )
