@@ -76,9 +76,9 @@ def _card(document: dict[str, Any], item: dict[str, Any], width: float) -> float
     entry = 8 + text(item.get("price"), inner - 5 * 12 * CAPS - 8, 14, 1.45, BOLD)
     stats = 22 + shares + (entry if item.get("price") else 0)
     vote = 40 if lines(f"Pick {item['name']}", inner - 28, 14, BOLD) <= 1 else 58
-    visit = text(f"Visit {item['name']} +", inner, 14, 1.45, BOLD)
-    side_by_side = (len(item["name"]) * 2 + 12) * 14 * BOLD + 44 <= inner
-    actions = vote if side_by_side else vote + 8 + visit
+    actions = (
+        vote + 8 + text(f"Visit {item['name']} +", inner, 14, 1.45, BOLD)
+    )  # one above the other
     parts = [
         meta,
         text(item["name"], inner, 18, 1.2, BOLD),
