@@ -54,6 +54,26 @@ def stack(heights: Iterable[float], gap: float) -> float:
     return sum(shown) + gap * max(len(shown) - 1, 0)
 
 
+def wrap(widths: list[float], width: float, gap: float) -> list[list[int]]:
+    """Return the rows (indices into ``widths``) that boxes fill in a wrapping flex row."""
+    rows: list[list[int]] = []
+    used = 0.0
+    for index, box in enumerate(widths):
+        if not rows or used + gap + box > width:
+            rows.append([])
+            used = -gap
+        rows[-1].append(index)
+        used += gap + box
+    return rows
+
+
+def grid(items: list[dict[str, Any]], per_row: int, gap: float, height: Any) -> float:
+    """Return the height of ``items`` laid out ``per_row`` to a row, each row as tall as its
+    tallest, ``height(item)`` giving each one's."""
+    rows = [items[i : i + per_row] for i in range(0, len(items), per_row)]
+    return stack((max(height(item) for item in row) for row in rows), gap)
+
+
 def columns(count: int, inner: float) -> int:
     """Return how many item cards sit side by side in the container's ``inner`` width."""
     if inner < 460 or (count == 3 and inner < 700):
@@ -99,8 +119,7 @@ def _items(document: dict[str, Any], inner: float) -> float:
     per_row = columns(len(items), inner)
     body = inner - 40
     card = (body - 12 * (per_row - 1)) / per_row
-    rows = [items[i : i + per_row] for i in range(0, len(items), per_row)]
-    return stack((max(_card(document, it, card) for it in row) for row in rows), 12)
+    return grid(items, per_row, 12, lambda item: _card(document, item, card))
 
 
 def _scorecard(document: dict[str, Any], body: float) -> float:
@@ -117,11 +136,7 @@ def _scorecard(document: dict[str, Any], body: float) -> float:
             for item in document["items"]
             if item["key"] in reviewer["verdicts"]
         ]
-        chip_rows, used = 1, 0.0
-        for chip in chips:
-            if used and used + 6 + chip > body:
-                chip_rows, used = chip_rows + 1, 0.0
-            used += chip + (6 if used else 0)
+        chip_rows = len(wrap(chips, body, 6))
         chip = 49 if max(chips) > body else 25  # a chip wider than the row wraps inside
         verdicts = chip_rows * chip + 6 * (chip_rows - 1)
         chips_width = sum(chips) + 6 * (len(chips) - 1)
@@ -192,13 +207,9 @@ def _frame_card(item: dict[str, Any], width: float, tight: bool) -> float:
             chunks.append((label + price, 20.3))
         else:
             chunks.append((left, text(item["price"], left - label, 14, 1.45, BOLD)))
-    stats, row, used = 0.0, 0.0, 0.0
-    for chunk, height in chunks:
-        if used and used + 14 + chunk > left:
-            stats, used, row = stats + row, 0.0, 0.0
-        used += chunk + (14 if used else 0)
-        row = max(row, height)
-    return 22 + max(name + 4 + stats + row, 58.3)
+    rows = wrap([chunk for chunk, _ in chunks], left, 14)
+    stats = sum(max(chunks[i][1] for i in row) for row in rows)
+    return 22 + max(name + 4 + stats, 58.3)
 
 
 def frame_height(
@@ -226,8 +237,7 @@ def frame_height(
     items = document["items"]
     per_row = max(1, min(len(items), int((body + 8) // 288)))
     card = (body - 8 * (per_row - 1)) / per_row
-    rows = [items[i : i + per_row] for i in range(0, len(items), per_row)]
-    cards = stack((max(_frame_card(it, card, tight) for it in row) for row in rows), 8)
+    cards = grid(items, per_row, 8, lambda item: _frame_card(item, card, tight))
     reviewers = len(document.get("panel") or [])
     panel = text(f"Read the {reviewers} reviewers' verdicts and quotes", body, 14, 1.45, BOLD)
     parts = [cards, panel if reviewers else 0, _cta(document, body + 8, form, tight)]

@@ -342,7 +342,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             stdin=subprocess.DEVNULL,
         )
     try:
-        _wait_healthy(base, process, log_path)
+        wait_answering(f"{base}/healthz", process, log_path, "vswidget serve", START_TIMEOUT)
         created = subprocess.run(
             [vswidget, "publisher", "create", HANDLE],
             env=env,
@@ -379,20 +379,21 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             process.wait(timeout=10)
 
 
-def _wait_healthy(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
+def wait_answering(
+    url: str, process: subprocess.Popen[bytes], log: Path, name: str, timeout: float
+) -> None:
+    """Wait until ``url`` answers 200; fail with the server's log if it exits or takes longer."""
+    deadline = time.monotonic() + timeout
     while True:
         if process.poll() is not None:
-            pytest.fail(f"vswidget serve exited with {process.returncode}:\n{log.read_text()}")
+            pytest.fail(f"{name} exited with {process.returncode}:\n{log.read_text()}")
         try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+            if httpx.get(url, timeout=2).status_code == 200:
                 return
         except httpx.TransportError:
             pass
         if time.monotonic() > deadline:
-            pytest.fail(
-                f"vswidget serve did not answer /healthz in {START_TIMEOUT} s:\n" + log.read_text()
-            )
+            pytest.fail(f"{name} did not answer {url} in {timeout} s:\n{log.read_text()}")
         time.sleep(0.1)
 
 

@@ -22,7 +22,6 @@ import secrets
 import shutil
 import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +29,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import Server, free_port, unavailable
+from .conftest import Server, free_port, unavailable, wait_answering
 
 WORDPRESS = Path("/usr/share/wordpress")
 THEME = WORDPRESS / "wp-content" / "themes" / "twentytwentythree"
@@ -175,7 +174,7 @@ def wordpress(server: Server, tmp_path_factory: pytest.TempPathFactory) -> Itera
                 start_new_session=True,  # its workers share its process group, stopped together
             )
         try:
-            _wait_answering(base, process, site.log)
+            wait_answering(f"{base}/wp-login.php", process, site.log, "php -S", START_TIMEOUT)
             yield site
         finally:
             _stop(process)
@@ -279,21 +278,6 @@ def _database(action: str, name: str, env: dict[str, str]) -> None:
         unavailable(done.stderr.strip())
     if done.returncode != 0:
         pytest.fail(f"Could not {action} the database {name}:\n{done.stderr}", pytrace=False)
-
-
-def _wait_answering(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while True:
-        if process.poll() is not None:
-            pytest.fail(f"php -S exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{base}/wp-login.php", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            pytest.fail(f"php -S did not answer in {START_TIMEOUT} s:\n{log.read_text()}")
-        time.sleep(0.1)
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:

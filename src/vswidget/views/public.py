@@ -99,10 +99,9 @@ def _frame(comparison: Comparison) -> Response:
     p = json.loads(built.json)
     theme = _theme("light")
     signup, tight = frame_fit(store.document(comparison))
-    comparison_id = comparison.id
     visits = {
         item["key"]: public_base()
-        + url_for("readers.go", link=signing.sign(signing.ITEM_LINK, [comparison_id, item["key"]]))
+        + url_for("readers.go", link=signing.sign(signing.ITEM_LINK, [comparison.id, item["key"]]))
         for item in p["items"]
         if item.get("url")
     }

@@ -7,7 +7,7 @@ visitor hash, and the receipt they keep in their own storage.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from crawlerdetect import CrawlerDetect
@@ -177,15 +177,10 @@ def _count_click(comparison: Comparison, item_key: str) -> None:
     site the comparison does not take events from."""
     if crawlers.isCrawler(request.headers.get("User-Agent", "")):
         return
-    try:
-        came_from = urlsplit(request.referrer or public_base())
-        host = came_from.hostname
-        origin = f"{came_from.scheme}://{came_from.netloc.rpartition('@')[2]}"[:255]
-    except ValueError:
+    page = host_page(request.referrer or public_base())
+    if page is None or not host_allowed(page.host, comparison):
         return
-    if came_from.scheme not in {"http", "https"} or not host:
-        return
-    if not host_allowed(host, comparison) or not allows("EVENT_RATE_LIMIT"):
+    if not allows("EVENT_RATE_LIMIT"):
         return
     store.add_events(
         [
@@ -193,14 +188,36 @@ def _count_click(comparison: Comparison, item_key: str) -> None:
                 "comparison_id": comparison.id,
                 "type": "click",
                 "item_key": item_key,
-                "origin": origin,
-                "path": (came_from.path or "/")[:1000],
+                "origin": page.origin,
+                "path": page.path,
                 "referrer": None,
                 "day": visitors.today(),
                 "visitor": visitors.visitor_hash(f"view:{comparison.id}"),
             }
         ]
     )
+
+
+class HostPage(NamedTuple):
+    """The page an event happened on, as stored: its origin and path, and its host name."""
+
+    origin: str  # scheme://host[:port], never the user:password@ a URL may carry
+    path: str
+    host: str
+
+
+def host_page(url: str) -> HostPage | None:
+    """Return the host page an http(s) URL names, without query and fragment; None for
+    any other URL."""
+    try:  # ValueError: a port out of range, a broken [IPv6] host
+        page = urlsplit(url)
+        port = page.port
+    except ValueError:
+        return None
+    if page.scheme not in {"http", "https"} or not page.hostname:
+        return None
+    origin = f"{page.scheme}://{page.hostname}{f':{port}' if port else ''}"[:255]
+    return HostPage(origin, (page.path or "/")[:1000], page.hostname)
 
 
 @bp.post("/v1/events")
@@ -210,20 +227,14 @@ def events() -> tuple[str, int]:
     if crawlers.isCrawler(request.headers.get("User-Agent", "")):
         return "", 204
     body = read_body(EVENT_BATCH)
-    try:  # ValueError: a port out of range, a broken [IPv6] host
-        page = urlsplit(body["page"])
-        port = page.port
-    except ValueError:
-        page, port = urlsplit(""), None
     try:
         referrer = urlsplit(body.get("referrer") or "").hostname
     except ValueError:
         referrer = None
-    if page.scheme not in {"http", "https"} or not page.hostname:
+    page = host_page(body["page"])
+    if page is None:
         raise ValidationError("The page must be an http(s) URL.", {"page": ["Not an http(s) URL."]})
-    # scheme://host[:port]: never the user:password@ a page URL may carry
-    origin = f"{page.scheme}://{page.hostname}{f':{port}' if port else ''}"[:255]
-    path, day = (page.path or "/")[:1000], visitors.today()
+    origin, path, day = page.origin, page.path, visitors.today()
     referrer = referrer[:255] if referrer else None
     # Per token: its comparison, whether it takes events from this host, this reader's hash.
     # A batch names one or two comparisons, so each is looked up and checked once.
@@ -238,10 +249,8 @@ def events() -> tuple[str, int]:
                 raise NotFound(
                     payloads.BAD_TOKEN, {f"events.{index}.token": [payloads.BAD_TOKEN]}
                 ) from None
-            if not host_allowed(page.hostname, comparison):
-                message = (
-                    f"{page.hostname} is not among the sites this comparison accepts events from."
-                )
+            if not host_allowed(page.host, comparison):
+                message = f"{page.host} is not among the sites this comparison accepts events from."
                 raise Forbidden(message, {"page": [message]})
             seen[token] = comparison.id, visitors.visitor_hash(f"view:{comparison.id}")
         comparison_id, visitor = seen[token]
