@@ -90,15 +90,18 @@ function settle(el) {
   const held = el.offsetHeight;
   s.height = s.paddingBottom = "";
   s.minHeight = held + "px";
-  const go = safe(() => {
+  let frame; // the check waiting for the next frame: at most one a frame, however fast the scroll
+  const check = safe(() => {
+    frame = 0;
     const r = el.getBoundingClientRect(); // where the held space is now
     s.minHeight = "";
     const h = el.offsetHeight; // (reading a box after the change sees the scroll anchored)
     if (h < held && r.top + h < innerHeight && !(anchored && r.bottom < 0)) s.minHeight = held + "px";
     else removeEventListener("scroll", go);
   });
+  const go = () => (frame = frame || requestAnimationFrame(check));
   addEventListener("scroll", go, { passive: true });
-  go();
+  check();
 }
 
 // Dark when data-theme says so, or, for "auto" (the default), when the first background
