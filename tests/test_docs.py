@@ -1,4 +1,4 @@
-"""Every setting, command and endpoint is documented."""
+"""Every setting, command and endpoint is documented; no example faces readers without a proxy."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import click
 from vswidget import create_app
 from vswidget.cli import main
 from vswidget.config import SETTINGS
+from vswidget.server import bare_public_bind_warning
 
 DOCS = Path(__file__).parent.parent / "docs"
 
@@ -52,3 +53,21 @@ def test_every_endpoint_is_documented() -> None:
         if path not in text:
             missing.append(rule.rule)
     assert missing == []
+
+
+def examples(text: str) -> list[str]:
+    """The fenced code blocks and inline code spans of a Markdown page."""
+    blocks = re.findall(r"^```[^\n]*\n(.*?)^```", text, re.S | re.M)
+    outside = re.sub(r"^```[^\n]*\n.*?^```", "", text, flags=re.S | re.M)
+    return blocks + re.findall(r"`([^`\n]+)`", outside)
+
+
+def test_no_doc_shows_a_public_bind_without_a_reverse_proxy() -> None:
+    bare = []
+    for page in [*DOCS.glob("*.md"), DOCS.parent / "README.md"]:
+        for example in examples(page.read_text()):
+            proxies = re.search(r"VSWIDGET_TRUSTED_PROXIES=(\d+)", example)
+            for host in re.findall(r"vswidget serve\b[^\n]*?--host[ =](\S+)", example):
+                if bare_public_bind_warning(host, int(proxies[1]) if proxies else 0):
+                    bare.append(f"{page.name}: vswidget serve --host {host}")
+    assert bare == []

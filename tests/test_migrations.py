@@ -1,11 +1,11 @@
 """Every revision upgrades and downgrades on both databases; 0004 fills the period rollups,
-0005 gives every item a tally."""
+0005 gives every item a tally, 0008 merges an address signed up twice."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +13,12 @@ import pytest
 from alembic import command
 from conftest import DOCUMENT, make_app, postgresql_schema
 from flask import Flask
-from sqlalchemy import create_engine, inspect, select
+from sqlalchemy import create_engine, insert, inspect, select
 
 from vswidget import analytics, store
 from vswidget.extensions import db
 from vswidget.migrations import alembic_config, upgrade
-from vswidget.models import Base, Comparison, PeriodPage, VoteTally
+from vswidget.models import Base, Comparison, PeriodPage, Signup, VoteTally
 from vswidget.schemas import load_comparison
 from vswidget.visitors import today
 
@@ -126,4 +126,50 @@ def test_upgrading_to_0005_gives_every_item_a_tally_and_keeps_the_votes(
             "kettle": 1,
             "moka": 1,
         }
+    db.dispose(app)
+
+
+def signup_rows(app: Flask) -> list[tuple[int, str, int | None]]:
+    with app.app_context():
+        rows = db.session.execute(select(Signup.publisher_id, Signup.email, Signup.comparison_id))
+        return sorted(tuple(row) for row in rows)  # publisher and email are never both equal
+
+
+def test_upgrading_to_0008_merges_an_address_signed_up_twice_into_its_earliest_signup(
+    empty_url: str, tmp_path: Path
+) -> None:
+    app, comparison = published(empty_url, tmp_path)
+    with app.app_context():
+        rival, _ = store.create_publisher("rival")
+        rival_id = rival.id
+    db.dispose(app)
+    command.downgrade(alembic_config(empty_url), "0006")
+    at = datetime(2026, 11, 1, 12, tzinfo=UTC)
+    signed_up = [  # publisher, email, comparison, when
+        (comparison.publisher_id, "Reader@example.com", None, at + timedelta(hours=2)),
+        (comparison.publisher_id, "reader@example.com", comparison.id, at),
+        (comparison.publisher_id, "READER@example.com", None, at),
+        (comparison.publisher_id, "other@example.com", None, at),
+        (rival_id, "READER@example.com", None, at + timedelta(hours=1)),
+    ]
+    with app.app_context(), db.writing() as session:
+        for publisher, email, comparison_id, when in signed_up:
+            session.execute(
+                insert(Signup).values(
+                    publisher_id=publisher,
+                    email=email,
+                    comparison_id=comparison_id,
+                    created_at=when,
+                )
+            )
+    db.dispose(app)
+
+    upgrade(empty_url)
+    assert signup_rows(app) == sorted(
+        [
+            (comparison.publisher_id, "other@example.com", None),
+            (comparison.publisher_id, "reader@example.com", comparison.id),  # earliest, lowest id
+            (rival_id, "READER@example.com", None),  # another publisher's list
+        ]
+    )
     db.dispose(app)

@@ -1,4 +1,5 @@
-"""`vswidget serve --demo`: the README's first command, run as a real process."""
+"""`vswidget serve`, run as a real process: the README's first command, and what it says
+when it would face readers without a reverse proxy."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
+
+from vswidget.server import bare_public_bind_warning
 
 
 def free_port() -> int:
@@ -20,18 +24,24 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def test_serve_demo_migrates_publishes_and_prints_what_to_open(tmp_path: Path) -> None:
-    port = free_port()
-    home = tmp_path / "home"
-    env = {
+VSWIDGET = str(Path(sys.executable).with_name("vswidget"))
+
+
+def serve_env(tmp_path: Path) -> dict[str, str]:
+    """The environment of a server of its own: its instance folder and home, no settings."""
+    return {
         key: value
         for key, value in os.environ.items()
         if not key.startswith("VSWIDGET_") and key != "XDG_RUNTIME_DIR"
-    } | {"VSWIDGET_INSTANCE_PATH": str(tmp_path / "instance"), "HOME": str(home)}
-    vswidget = Path(sys.executable).with_name("vswidget")
+    } | {"VSWIDGET_INSTANCE_PATH": str(tmp_path / "instance"), "HOME": str(tmp_path / "home")}
+
+
+def test_serve_demo_migrates_publishes_and_prints_what_to_open(tmp_path: Path) -> None:
+    port = free_port()
+    home = tmp_path / "home"
     process = subprocess.Popen(
-        [str(vswidget), "serve", "--demo", "--port", str(port)],
-        env=env,
+        [VSWIDGET, "serve", "--demo", "--port", str(port)],
+        env=serve_env(tmp_path),
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -75,3 +85,56 @@ def test_serve_demo_migrates_publishes_and_prints_what_to_open(tmp_path: Path) -
         process.communicate(timeout=30)
     assert (tmp_path / "instance" / "vswidget.sqlite3").exists()
     assert process.returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("host", "trusted_proxies", "warned"),
+    [
+        ("127.0.0.1", 0, False),
+        ("127.0.0.2", 0, False),
+        ("::1", 0, False),
+        ("::ffff:127.0.0.1", 0, False),
+        ("localhost", 0, False),
+        ("0.0.0.0", 0, True),
+        ("::", 0, True),
+        ("192.0.2.10", 0, True),
+        ("2001:db8::10", 0, True),
+        ("vs.example.com", 0, True),  # a name may resolve to any address
+        ("0.0.0.0", 1, False),  # behind a proxy, as configuration.md shows
+    ],
+)
+def test_a_bind_beyond_loopback_without_a_proxy_is_warned_of(
+    host: str, trusted_proxies: int, warned: bool
+) -> None:
+    assert (bare_public_bind_warning(host, trusted_proxies) is not None) == warned
+
+
+def test_serve_on_every_interface_without_a_proxy_says_it_must_sit_behind_one(
+    tmp_path: Path,
+) -> None:
+    # The port is taken on 127.0.0.1, so the server never listens beyond this machine:
+    # it warns as it starts, then gunicorn gives up binding.
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        process = subprocess.Popen(
+            [VSWIDGET, "serve", "--host", "0.0.0.0", "--port", str(port)],
+            env=serve_env(tmp_path),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,  # its own process group, stopped whole below
+        )
+        assert process.stderr is not None
+        try:
+            said = ""
+            for line in process.stderr:  # ends when gunicorn gives up binding, at the latest
+                if line.startswith("Warning:"):
+                    said = line.strip()
+                    break
+        finally:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate(timeout=30)
+    assert said == bare_public_bind_warning("0.0.0.0", 0)
+    assert "reverse proxy" in said and "VSWIDGET_TRUSTED_PROXIES=1" in said

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError
 
-from vswidget import Client, NotFound
+from vswidget import Client, NotFound, store
 from vswidget.cli import main
+from vswidget.extensions import db
+from vswidget.models import Outbox, Signup
 
 API = "/api/v1/comparisons"
 
@@ -43,6 +49,42 @@ def test_the_same_address_twice_is_one_signup(
     for email in ("reader@example.com", "READER@example.com", "reader@EXAMPLE.com"):
         assert sign_up(client, ticket=ticket, email=email, consent=True).status_code == 200
     assert len(sdk.signups()) == 1
+
+
+def test_one_address_in_two_letter_cases_at_once_is_stored_once_and_sent_once(
+    app: Flask, sdk: Client, document: dict[str, Any]
+) -> None:
+    sdk.set_webhook("https://hooks.example.com/vswidget")
+    slug = sdk.publish(document).slug
+    # 12 threads: each holds a pooled connection (15 at most) while it waits for the others
+    addresses = [f"{case}{n}@example.com" for n in range(6) for case in ("reader", "READER")]
+    together = threading.Barrier(len(addresses))
+
+    def sign_up_at_once(email: str) -> bool:
+        with app.app_context():
+            comparison = store.get_comparison(store.get_publisher("acme"), slug)
+            together.wait(timeout=10)
+            return store.add_signup(comparison, email)
+
+    with ThreadPoolExecutor(max_workers=len(addresses)) as pool:
+        new = list(pool.map(sign_up_at_once, addresses))
+    assert [new[n] + new[n + 1] for n in range(0, len(new), 2)] == [1] * 6  # one new of each
+    assert len(sdk.signups()) == 6
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Outbox)) == 6
+
+
+def test_the_database_itself_refuses_an_address_twice_in_another_letter_case(
+    app: Flask, sdk: Client, document: dict[str, Any]
+) -> None:
+    slug = sdk.publish(document).slug
+    with app.app_context():
+        comparison = store.get_comparison(store.get_publisher("acme"), slug)
+        assert store.add_signup(comparison, "Reader@example.com")
+        row = {"publisher_id": comparison.publisher_id, "email": "rEADER@example.com"}
+        with pytest.raises(IntegrityError), db.writing() as session:
+            session.execute(insert(Signup).values(row))
+    assert [signup.email for signup in sdk.signups()] == ["Reader@example.com"]
 
 
 @pytest.mark.parametrize(

@@ -64,7 +64,12 @@ def app_context() -> Iterator[Flask]:
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on; beyond loopback, only behind a reverse proxy.",
+)
 @click.option("--port", default=8000, show_default=True, help="Port to listen on.")
 @click.option("--workers", default=1, show_default=True, help="gunicorn worker processes.")
 @click.option("--threads", default=4, show_default=True, help="Threads per worker.")
@@ -72,9 +77,12 @@ def app_context() -> Iterator[Flask]:
 def serve(host: str, port: int, workers: int, threads: int, demo: bool) -> None:
     """Serve vswidget with gunicorn, applying migrations first."""
     from .migrations import upgrade
-    from .server import run
+    from .server import bare_public_bind_warning, run
 
     with app_context() as app:
+        warning = bare_public_bind_warning(host, app.config["TRUSTED_PROXIES"])
+        if warning:
+            click.echo(warning, err=True)
         if app.config["AUTO_MIGRATE"]:
             upgrade(app.config["DATABASE_URL"])
         base = f"http://{'127.0.0.1' if host in {'0.0.0.0', '::'} else host}:{port}"

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -132,10 +133,13 @@ class Salt(Base):
 
 
 class Signup(Base):
-    """A newsletter sign-up: one per address per publisher, with the reader's consent."""
+    """A newsletter sign-up: one per address per publisher, with the reader's consent.
+
+    One address is one whatever its letter case: the database holds that itself, so
+    two sign-ups of A@x.com and a@x.com at once store one.
+    """
 
     __tablename__ = "signups"
-    __table_args__ = (UniqueConstraint("publisher_id", "email"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     publisher_id: Mapped[int] = mapped_column(ForeignKey("publishers.id", ondelete="CASCADE"))
@@ -147,6 +151,10 @@ class Signup(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     comparison: Mapped[Comparison | None] = relationship()
+
+    __table_args__ = (
+        Index("uq_signups_publisher_email", publisher_id, func.lower(email), unique=True),
+    )
 
 
 class Outbox(Base):

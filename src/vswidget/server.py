@@ -5,6 +5,7 @@ Each worker process also runs a background jobs thread (see jobs.py).
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from flask import Flask
@@ -49,3 +50,32 @@ def run(host: str, port: int, workers: int, threads: int) -> None:
             "forwarded_allow_ips": "127.0.0.1,::1",
         }
     ).run()
+
+
+def bare_public_bind_warning(host: str, trusted_proxies: int) -> str | None:
+    """Return what to say at start when readers may reach gunicorn itself, else None.
+
+    That is a bind beyond loopback with no reverse proxy said to be in front
+    (``TRUSTED_PROXIES`` 0). A gunicorn thread reads its request as the client sends
+    it, so a few slow clients hold them all; a proxy that buffers request bodies does
+    that waiting instead. A name other than localhost may resolve to any address.
+    """
+    if trusted_proxies or _is_loopback(host):
+        return None
+    return (
+        f"Warning: listening on {host} with no reverse proxy set: vswidget must sit "
+        "behind one that buffers request bodies (nginx does, Caddy with request_buffers), "
+        "or a few slow clients can hold every thread; set VSWIDGET_TRUSTED_PROXIES=1 to "
+        "say there is one (docs/deploy.md)."
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
+    return (mapped or address).is_loopback

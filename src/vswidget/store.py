@@ -427,6 +427,22 @@ def _unknown_item(item_key: str) -> ValidationError:
     return ValidationError(message, {"item": [message]})
 
 
+def _first_signup(dialect_insert: Callable[[type[Signup]], Any]) -> Any:
+    """An address's first sign-up with a publisher; no row when it has one in any letter
+    case. When it signs up twice at once, one inserts and the other waits for it."""
+    return (
+        dialect_insert(Signup)
+        .on_conflict_do_nothing(index_elements=[Signup.publisher_id, func.lower(Signup.email)])
+        .returning(Signup.id, Signup.created_at)
+    )
+
+
+_NEW_SIGNUP = {
+    "postgresql": _first_signup(postgresql.insert),
+    "sqlite": _first_signup(sqlite.insert),
+}
+
+
 def add_signup(comparison: Comparison, email: str) -> bool:
     """Store a newsletter sign-up for the comparison's publisher.
 
@@ -436,19 +452,20 @@ def add_signup(comparison: Comparison, email: str) -> bool:
     with db.writing() as session:
         publisher = session.get(Publisher, comparison.publisher_id)
         assert publisher is not None
-        if _signups_of(publisher, email).first() is not None:
+        new = session.execute(
+            _NEW_SIGNUP[session.get_bind().dialect.name],
+            {"publisher_id": publisher.id, "comparison_id": comparison.id, "email": email},
+        ).first()
+        if new is None:
             return False
-        signup = Signup(publisher_id=publisher.id, comparison_id=comparison.id, email=email)
-        session.add(signup)
-        session.flush()
         if publisher.webhook_url:
             body = {
                 "event": "signup",
-                "id": signup.id,
+                "id": new.id,
                 "email": email,
                 "publisher": publisher.handle,
                 "comparison": comparison.slug,
-                "created_at": signup.created_at.isoformat(),
+                "created_at": new.created_at.isoformat(),
             }
             session.add(Outbox(publisher_id=publisher.id, event="signup", body=json.dumps(body)))
     return True
