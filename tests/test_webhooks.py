@@ -76,7 +76,7 @@ def receiver() -> Iterator[Receiver]:
 
 def deliver(app: Flask, http: httpx.Client | None = None) -> int:
     """Run one round of deliveries to its end; return how many succeeded."""
-    with app.app_context(), Courier(app, http) as courier:
+    with app.app_context(), contextlib.closing(Courier(app, http)) as courier:
         return sum(future.result() for future in courier.dispatch())
 
 
@@ -428,7 +428,7 @@ def test_a_receiver_that_never_answers_does_not_hold_up_another_publishers_deliv
     with Client(PUBLIC_URL, new_publisher(app, "beta"), transport=WSGITransport(app=app)) as beta:
         beta.set_webhook(receiver.url)
         sign_up(app, "beta", beta.publish(document).slug, "reader@example.com")
-    with app.app_context(), Courier(app, deadline=2) as courier:
+    with app.app_context(), contextlib.closing(Courier(app, deadline=2)) as courier:
         hung, delivered = courier.dispatch()  # acme's deliveries are older: claimed first
         assert delivered.result() == 1
         assert (slow.accepted, slow.closed_by_us) == (1, 0)  # acme's first still hangs
@@ -449,7 +449,7 @@ def test_a_receiver_that_trickles_its_answer_is_cut_off_at_the_deadline(
     slow.answer = b"HTTP/1.1 200 OK\r\nX-Slow: " + b"." * 400
     sdk.set_webhook(slow.url)
     sign_up(app, "acme", sdk.publish(document).slug, "reader@example.com")
-    with app.app_context(), Courier(app, deadline=1) as courier:
+    with app.app_context(), contextlib.closing(Courier(app, deadline=1)) as courier:
         (attempt,) = courier.dispatch()
         assert attempt.result() == 0
     assert slow.sent < 100  # cut off after about 1 s, not 20

@@ -26,7 +26,6 @@ import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
-from types import TracebackType
 
 import httpx
 from flask import Flask, current_app
@@ -158,14 +157,3 @@ class Courier:
         """Let the deliveries under way finish, then release the threads and the client."""
         self._pool.shutdown()
         self.http.close()
-
-    def __enter__(self) -> Courier:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
