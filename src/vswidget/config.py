@@ -70,7 +70,8 @@ SETTINGS: tuple[Setting, ...] = (
         "WEBHOOK_RETRY_SECONDS",
         30.0,
         "Wait before the first retry of a failed webhook delivery; doubles each time, "
-        "up to 6 hours.",
+        "up to 6 hours. The publisher's other deliveries wait too, doubling with its "
+        "failures in a row.",
         float,
     ),
     Setting(

@@ -1,20 +1,19 @@
 """Background work of a server process: webhook deliveries, event rollups, pruning.
 
-Every gunicorn worker runs one ``Jobs`` thread. Webhook deliveries are claimed one
-at a time, so workers share them; the rollup takes a lease, so one worker (of any
-host) does it per period.
+Every gunicorn worker runs these on daemon threads of its own, so maintenance never
+waits on a delivery. Webhook deliveries are claimed one at a time, so workers share
+them; the rollup takes a lease, so one worker (of any host) does it per period.
 """
 
 from __future__ import annotations
 
 import threading
-import time
+from collections.abc import Callable
 
-import httpx
 from flask import Flask, current_app
 
 from . import analytics, store, visitors
-from .webhooks import TIMEOUT_SECONDS, deliver_due
+from .webhooks import Courier
 
 
 def maintain() -> None:
@@ -26,24 +25,40 @@ def maintain() -> None:
         visitors.prune_salts()
 
 
-class Jobs(threading.Thread):
-    """A daemon thread: deliveries every ``interval`` seconds, rollups every ROLLUP_SECONDS."""
+class Jobs:
+    """Deliveries started every ``interval`` seconds, maintenance every ROLLUP_SECONDS,
+    each on a daemon thread of its own."""
 
     def __init__(self, app: Flask, interval: float = 1.0) -> None:
-        super().__init__(name="vswidget-jobs", daemon=True)
         self.app = app
-        self.interval = interval
         self.stopped = threading.Event()
+        self.courier = Courier(app)
+        self.threads = [
+            self._thread("vswidget-deliveries", lambda: interval, self.courier.dispatch),
+            self._thread("vswidget-maintenance", lambda: app.config["ROLLUP_SECONDS"], maintain),
+        ]
 
-    def run(self) -> None:
-        next_rollup = 0.0
-        with httpx.Client(timeout=TIMEOUT_SECONDS) as client:
-            while not self.stopped.wait(self.interval):
+    def start(self) -> None:
+        """Start the threads."""
+        for thread in self.threads:
+            thread.start()
+
+    def stop(self) -> None:
+        """Stop the threads, once the work under way is done."""
+        self.stopped.set()
+        for thread in self.threads:
+            thread.join()
+        self.courier.close()
+
+    def _thread(
+        self, name: str, period: Callable[[], float], work: Callable[[], object]
+    ) -> threading.Thread:
+        def run() -> None:
+            while not self.stopped.wait(period()):
                 with self.app.app_context():
                     try:
-                        deliver_due(client)
-                        if time.monotonic() >= next_rollup:
-                            next_rollup = time.monotonic() + self.app.config["ROLLUP_SECONDS"]
-                            maintain()
+                        work()
                     except Exception:  # noqa: BLE001 - keep working after any failure
                         self.app.logger.exception("background job failed")
+
+        return threading.Thread(target=run, name=name, daemon=True)

@@ -52,6 +52,9 @@ class Publisher(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     webhook_url: Mapped[str | None] = mapped_column(String(2000))
     webhook_secret: Mapped[str | None] = mapped_column(String(64))
+    # failed deliveries in a row, and until when the publisher's deliveries wait
+    webhook_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    webhook_paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     password_hash: Mapped[str | None] = mapped_column(String(255))
 
     api_keys: Mapped[list[ApiKey]] = relationship(

@@ -1,6 +1,6 @@
 """Run the app under gunicorn, the same way in development and in production.
 
-Each worker process also runs a background jobs thread (see jobs.py).
+Each worker process also runs background threads (see jobs.py).
 """
 
 from __future__ import annotations

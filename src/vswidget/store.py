@@ -10,15 +10,15 @@ import functools
 import hashlib
 import json
 import secrets
-from collections.abc import Callable, Iterable
-from datetime import timedelta
+from collections.abc import Callable, Collection, Iterable
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from marshmallow import ValidationError as SchemaError
-from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 from werkzeug.datastructures import ETags
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -519,6 +519,8 @@ def set_webhook(publisher: Publisher, url: str | None) -> Publisher:
         stored = session.get(Publisher, publisher.id)
         assert stored is not None
         stored.webhook_url = url
+        stored.webhook_failures = 0  # a new receiver starts afresh
+        stored.webhook_paused_until = None
         if url is None:
             stored.webhook_secret = None
         elif not stored.webhook_secret:
@@ -526,23 +528,51 @@ def set_webhook(publisher: Publisher, url: str | None) -> Publisher:
     return stored
 
 
-def claim_delivery(lease_seconds: float) -> tuple[Outbox, Publisher] | None:
-    """Claim the oldest due webhook delivery for ``lease_seconds``, or return None.
+def _claimable(now: datetime) -> list[ColumnElement[bool]]:
+    """Where an outbox row may be claimed: due, not claimed, its publisher neither
+    waiting after failures nor with a delivery in flight (one at a time each)."""
+    in_flight = aliased(Outbox)
+    return [
+        Outbox.next_attempt_at <= now,
+        (Outbox.claimed_until.is_(None)) | (Outbox.claimed_until < now),
+        (Publisher.webhook_paused_until.is_(None)) | (Publisher.webhook_paused_until <= now),
+        ~select(in_flight.id)
+        .where(in_flight.publisher_id == Outbox.publisher_id, in_flight.claimed_until >= now)
+        .exists(),
+    ]
 
-    While claimed, no other worker takes it; a worker that dies mid-attempt lets the
-    claim lapse, and the delivery is attempted again.
+
+def due_publishers(limit: int, busy: Collection[int]) -> list[int]:
+    """Return up to ``limit`` publishers not ``busy`` with deliveries to claim, oldest first."""
+    oldest = func.min(Outbox.id)
+    rows = db.session.execute(
+        select(Outbox.publisher_id)
+        .join(Publisher, Publisher.id == Outbox.publisher_id)
+        .where(*_claimable(utcnow()), Outbox.publisher_id.not_in(busy))
+        .group_by(Outbox.publisher_id)
+        .order_by(oldest)
+        .limit(limit)
+    )
+    return list(rows.scalars())
+
+
+def claim_delivery(publisher_id: int, lease_seconds: float) -> tuple[Outbox, Publisher] | None:
+    """Claim a due webhook delivery of the publisher for ``lease_seconds``, or return None.
+
+    The deliveries tried least are claimed first, oldest first among them: one a
+    receiver keeps refusing does not hold up the others. While claimed, no other
+    worker takes it; a worker that dies mid-attempt lets the claim lapse, and the
+    delivery is attempted again.
     """
     now = utcnow()
     with db.writing() as session:
         entry = session.scalar(
             select(Outbox)
-            .where(
-                Outbox.next_attempt_at <= now,
-                (Outbox.claimed_until.is_(None)) | (Outbox.claimed_until < now),
-            )
-            .order_by(Outbox.id)
+            .join(Publisher, Publisher.id == Outbox.publisher_id)
+            .where(Outbox.publisher_id == publisher_id, *_claimable(now))
+            .order_by(Outbox.attempts, Outbox.id)
             .limit(1)
-            .with_for_update(skip_locked=True)
+            .with_for_update(skip_locked=True, of=Outbox)
         )
         if entry is None:
             return None
@@ -552,20 +582,29 @@ def claim_delivery(lease_seconds: float) -> tuple[Outbox, Publisher] | None:
     return entry, publisher
 
 
-def finish_delivery(entry_id: int, error: str | None, retry_in: float) -> None:
+def finish_delivery(entry_id: int, error: str | None, wait: Callable[[int], float]) -> None:
     """Record an attempt: a delivered entry is deleted (it held a reader's address),
-    a failed one is due again in ``retry_in`` seconds."""
+    a failed one is due again in ``wait(its failed attempts)`` seconds, and all of its
+    publisher's wait ``wait(the publisher's failures in a row)``; a success ends that."""
     with db.writing() as session:
         entry = session.get(Outbox, entry_id)
         if entry is None:  # forgotten meanwhile
             return
+        publisher = session.get(Publisher, entry.publisher_id)
+        assert publisher is not None
         if error is None:
             session.delete(entry)
+            publisher.webhook_failures = 0
+            publisher.webhook_paused_until = None
             return
         entry.attempts += 1
         entry.claimed_until = None
         entry.last_error = error[:500]
-        entry.next_attempt_at = utcnow() + timedelta(seconds=retry_in)
+        entry.next_attempt_at = utcnow() + timedelta(seconds=wait(entry.attempts))
+        publisher.webhook_failures += 1
+        publisher.webhook_paused_until = utcnow() + timedelta(
+            seconds=wait(publisher.webhook_failures)
+        )
 
 
 def take_lease(name: str, seconds: float) -> bool:
