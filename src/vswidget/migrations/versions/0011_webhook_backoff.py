@@ -4,7 +4,7 @@ A publisher's deliveries wait while its receiver keeps failing, twice as long af
 each failure in a row, whichever delivery failed; one success ends the wait.
 
 Revision ID: 0011
-Revises: 0006
+Revises: 0008
 Create Date: 2026-11-26
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0006"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
