@@ -127,7 +127,7 @@ def refuse_other_sites(ticket: Ticket, comparison: Comparison | None = None) -> 
         return
     where = host or "a page without an origin (Origin: null)"
     message = (
-        f"Votes and sign-ups from {where} are refused: this comparison's hosts do not list it."
+        f"Votes and sign-ups from {where} are refused: the comparison's hosts setting does not list it."
     )
     raise Forbidden(message, {"origin": [message]})
 
