@@ -127,7 +127,8 @@ def refuse_other_sites(ticket: Ticket, comparison: Comparison | None = None) -> 
         return
     where = host or "a page without an origin (Origin: null)"
     message = (
-        f"Votes and sign-ups from {where} are refused: the comparison's hosts setting does not list it."
+        f"Votes and sign-ups from {where} are refused: "
+        "the comparison's hosts setting does not list it."
     )
     raise Forbidden(message, {"origin": [message]})
 
@@ -183,7 +184,8 @@ def signup() -> dict[str, bool]:
 
 
 def host_allowed(host: str, comparison: Comparison) -> bool:
-    """Say whether events from ``host`` count for a comparison (its ``hosts``, if any).
+    """Say whether a comparison takes events, votes and sign-ups from ``host`` (its
+    ``hosts``, if any).
 
     Our own pages (the iframe form, the canonical page) are always allowed.
     """
