@@ -91,6 +91,22 @@ def test_every_page_carries_the_security_headers(
         assert "default-src 'none'" in response.headers["Content-Security-Policy"]
 
 
+def test_the_iframe_form_of_a_comparison_with_hosts_may_be_framed_by_those_hosts_only(
+    client: FlaskClient, auth: dict[str, str], document: dict[str, Any]
+) -> None:
+    document["hosts"] = ["blog.example", "*.friends.example"]
+    client.post(API, json=document, headers=auth)
+    csp = client.get("/embed/acme/kettle-vs-moka-pot").headers["Content-Security-Policy"]
+    (ancestors,) = [d for d in csp.split("; ") if d.startswith("frame-ancestors ")]
+    assert ancestors.split()[1:] == [
+        "'self'",
+        "https://blog.example:*",
+        "http://blog.example:*",
+        "https://*.friends.example:*",
+        "http://*.friends.example:*",
+    ]
+
+
 def test_a_bad_token_gives_a_readable_404_page_in_the_frame(client: FlaskClient) -> None:
     response = client.get("/embed/not-a-token")
     assert response.status_code == 404

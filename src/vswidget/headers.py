@@ -46,6 +46,17 @@ def page_csp(frame_ancestors: str) -> str:
     return f"{PAGE_CSP}; frame-ancestors {frame_ancestors}"
 
 
+def frame_ancestors(hosts: list[str] | None) -> str:
+    """Return the CSP ``frame-ancestors`` sources for a comparison's ``hosts``: each host
+    (``*.example.com`` too) on http and https and any port, as the hosts rule reads them,
+    and our own origin; ``*`` when it names none."""
+    if not hosts:
+        return "*"
+    return " ".join(
+        ["'self'", *(f"{scheme}://{host}:*" for host in hosts for scheme in ("https", "http"))]
+    )
+
+
 def init_app(app: Flask) -> None:
     """Add the security headers every response carries, and a strict CSP to HTML pages."""
 

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 from flask_caching.backends.base import BaseCache
 
-from . import signing, store, tallies
+from . import signing, store, tallies, tickets
 from .embed import canonical_url, embed_token, public_base, token_for
 from .errors import NotFound
 from .extensions import cache
@@ -61,7 +61,7 @@ def payload_data(comparison: Comparison, lang: str | None) -> dict[str, Any]:
         "token": embed_token(comparison),
         "url": canonical_url(comparison.publisher.handle, comparison.slug),
         "sig": signing.sign(signing.PAYLOAD, [comparison.id, comparison.version]),
-        "ticket": signing.sign(signing.VOTE_TICKET, comparison.id),
+        "ticket": tickets.shared(comparison.id),
         **tallies.tally(document, votes),
         "locale": locale,
         "labels": LABELS[locale],

@@ -12,6 +12,7 @@ import re
 import sqlite3
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -127,6 +128,25 @@ def test_readers_vote_inside_the_wordpress_frame(tab: Tab, posts: dict[str, Post
     frame = tab.page.frame_locator(FRAME)
     frame.locator('li.card[data-key="lm-studio"] button.vote[aria-pressed="true"]').wait_for()
     expect(frame.locator(".foot .note")).to_contain_text("Community now")
+
+
+def test_a_comparison_whose_hosts_name_the_blog_takes_votes_from_its_sandboxed_frame(
+    tab: Tab, wordpress: WordPress, server: Server
+) -> None:
+    blog = urlsplit(wordpress.base).hostname
+    document = {**OLLAMA, "slug": "wp-hosts", "hosts": [blog]}
+    with Client(server.base, server.key) as client:
+        comparison = client.publish(document)
+    post = wordpress.post(embed_block(comparison.url), title="Limited to this blog")
+    open_post(tab, post)
+    button = tab.page.frame_locator(FRAME).locator('li.card[data-key="ollama"] button.vote')
+    with tab.page.expect_request(lambda r: r.url.endswith("/v1/votes")) as sent:
+        button.click()
+    expect(button).to_have_attribute("aria-pressed", "true")
+    assert sent.value.header_value("origin") == "null"  # sandbox="allow-scripts"
+    assert sent.value.header_value("referer") is None  # Chromium sends none from there
+    votes = httpx.get(f"{server.base}/v1/payload/{comparison.token}", timeout=10).json()["votes"]
+    assert votes == 1
 
 
 @pytest.fixture

@@ -20,6 +20,12 @@ function say(el, text) {
   setTimeout(() => (el.textContent = text), 99);
 }
 
+// A vote or sign-up refused because the comparison's hosts leave this site out (a 403 naming
+// "origin", whose message names the site) is told once a page, however many widgets and
+// clicks; any other failure each time, as `line`.
+let elsewhere;
+const failed = (res, line) => (res.fields?.origin ? elsewhere || warn(res.error) || (elsewhere = 1) : warn(line));
+
 // root: the <section class="vsw">; spot: the element whose visibility counts as a view.
 function wire(root, p, spot) {
   const L = p.labels || {};
@@ -82,7 +88,7 @@ function wire(root, p, spot) {
             wait(false);
             if (!d) {
               say(note, L.vote_failed);
-              return warn("vote for " + token + " not saved (" + res.error + (res.status == 429 ? "): too many votes from this network, try later" : ")"));
+              return failed(res, "vote for " + token + " not saved (" + res.error + (res.status == 429 ? "): too many votes from this network, try later" : ")"));
             }
             const shares = [];
             each((c, k) => {
@@ -145,7 +151,7 @@ function wire(root, p, spot) {
             }
             if (res.status == 422 && res.fields && flag(res.fields)) return;
             say(msg, L.signup_failed);
-            warn("sign-up for " + token + " failed (" + res.error + ")");
+            failed(res, "sign-up for " + token + " failed (" + res.error + ")");
           })
         );
       })

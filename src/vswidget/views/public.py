@@ -15,10 +15,10 @@ from flask import (
     url_for,
 )
 
-from .. import layout, payloads, signing, static_files, store
+from .. import layout, payloads, signing, static_files, store, tickets
 from ..embed import embed_token, frame_fit, frame_url, public_base
 from ..errors import BadRequest, NotFound, NotSupported
-from ..headers import cacheable, open_cors, page_csp
+from ..headers import cacheable, frame_ancestors, open_cors, page_csp
 from ..i18n import LABELS
 from ..models import Comparison
 
@@ -94,11 +94,17 @@ def embed_page(token: str) -> Response:
 
 def _frame(comparison: Comparison) -> Response:
     """The iframe form: server-rendered, compact enough for WordPress's 1,000 px at any
-    width, readable without JavaScript, framable anywhere."""
+    width, readable without JavaScript. Framable anywhere, or only by the comparison's
+    hosts when it names some: then its vote ticket is this reader's own (tickets.py), so
+    the page is never shared by a cache."""
     built = payloads.payload(embed_token(comparison), request.args.get("lang"))
     p = json.loads(built.json)
     theme = _theme("light")
-    signup, tight = frame_fit(store.document(comparison))
+    document = store.document(comparison)
+    hosts = document.get("hosts")
+    if hosts:
+        p["ticket"] = tickets.framed(comparison.id)
+    signup, tight = frame_fit(document)
     visits = {
         item["key"]: public_base()
         + url_for("readers.go", link=signing.sign(signing.ITEM_LINK, [comparison.id, item["key"]]))
@@ -109,7 +115,10 @@ def _frame(comparison: Comparison) -> Response:
         "embed.html", p=p, theme=theme, visits=visits, signup=signup, tight=tight
     )
     response = make_response(html)
-    response.headers["Content-Security-Policy"] = page_csp("*")
+    response.headers["Content-Security-Policy"] = page_csp(frame_ancestors(hosts))
+    if hosts:
+        response.headers["Cache-Control"] = "private, no-store"
+        return response
     return cacheable(response, f"{built.etag}-{theme}")
 
 

@@ -16,7 +16,7 @@ from marshmallow import Schema
 from marshmallow import ValidationError as SchemaError
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from .. import inbound, payloads, signing, store, visitors
+from .. import inbound, payloads, signing, store, tickets, visitors
 from ..address_limits import allows, per_address
 from ..embed import public_base
 from ..errors import (
@@ -69,27 +69,68 @@ def read_body(schema: Schema) -> dict[str, Any]:
     return loaded
 
 
-def ticket_comparison_id(ticket: str) -> int:
-    """Return the id of the comparison a vote ticket names, without looking it up."""
+class Ticket(NamedTuple):
+    """A vote ticket, read: the comparison it names, and its signed value (tickets.py)."""
+
+    comparison_id: int
+    value: Any
+
+
+def read_ticket(ticket: str) -> Ticket:
+    """Return what a vote ticket names, without looking the comparison up."""
     try:
-        comparison_id = signing.unsign(signing.VOTE_TICKET, ticket)
+        value = signing.unsign(signing.VOTE_TICKET, ticket)
     except signing.SignatureExpired:
         raise AuthenticationError(
             "The vote ticket has expired: load the comparison again.", {"ticket": ["Expired."]}
         ) from None
     except signing.BadSignature:
         raise BadRequest("The vote ticket is not valid.", {"ticket": ["Not valid."]}) from None
-    if not isinstance(comparison_id, int):
+    comparison_id = tickets.comparison_id(value)
+    if comparison_id is None:
         raise NotFound("This comparison no longer exists.")
-    return comparison_id
+    return Ticket(comparison_id, value)
 
 
-def ticket_comparison(ticket: str) -> Comparison:
+def ticket_comparison(ticket: Ticket) -> Comparison:
     """Return the comparison a vote ticket names."""
-    comparison = store.comparison_by_id(ticket_comparison_id(ticket))
+    comparison = store.comparison_by_id(ticket.comparison_id)
     if comparison is None:
         raise NotFound("This comparison no longer exists.")
     return comparison
+
+
+def sender_host(ticket: Ticket) -> str | None:
+    """Return the host of the page a vote or sign-up comes from, as its browser says.
+
+    Browsers send ``Origin`` with every POST: its host. ``Origin: null`` (an opaque origin:
+    a sandboxed frame, a data: URL) is our own host when the ticket is the iframe form's,
+    given to this reader (tickets.py), and "" otherwise. None without ``Origin``: not a
+    browser, which could have claimed any origin; the limits per address bound it.
+    """
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return None
+    if origin == "null":
+        if not tickets.is_this_readers_frame(ticket.value):
+            return ""
+        origin = public_base()
+    page = host_page(origin)
+    return page.host if page else ""
+
+
+def refuse_other_sites(ticket: Ticket, comparison: Comparison | None = None) -> None:
+    """Refuse (403, naming the field ``origin``) a vote or sign-up from a page that the
+    comparison's hosts leave out; change nothing."""
+    host = sender_host(ticket)
+    if host is None or host_allowed(host, comparison or ticket_comparison(ticket)):
+        return
+    where = host or "a page without an origin (Origin: null)"
+    message = (
+        f"Votes and sign-ups from {where} are refused: "
+        "the comparison's hosts setting does not list it."
+    )
+    raise Forbidden(message, {"origin": [message]})
 
 
 def receipt_vote_id(receipt: str | None, comparison_id: int) -> int | None:
@@ -108,7 +149,9 @@ def receipt_vote_id(receipt: str | None, comparison_id: int) -> int | None:
 def vote() -> dict[str, Any]:
     """Count a reader's vote, or move it; answer the new shares."""
     body = read_body(VOTE)
-    comparison_id = ticket_comparison_id(body["ticket"])
+    ticket = read_ticket(body["ticket"])
+    refuse_other_sites(ticket)
+    comparison_id = ticket.comparison_id
     voter = visitors.visitor_hash(f"vote:{comparison_id}")
     receipt = receipt_vote_id(body.get("receipt"), comparison_id)
     cast = store.cast_vote(comparison_id, body["item"], voter, receipt)
@@ -130,7 +173,9 @@ def vote() -> dict[str, Any]:
 def signup() -> dict[str, bool]:
     """Sign a reader up for the publisher's newsletter, with their consent."""
     body = read_body(SIGNUP)
-    comparison = ticket_comparison(body["ticket"])
+    ticket = read_ticket(body["ticket"])
+    comparison = ticket_comparison(ticket)
+    refuse_other_sites(ticket, comparison)
     if (store.document(comparison).get("cta") or {}).get("kind") != "newsletter":
         raise ValidationError("This comparison offers no newsletter to sign up for.")
     if not body.get("website"):  # a filled honeypot is a bot: it is told nothing
@@ -139,7 +184,8 @@ def signup() -> dict[str, bool]:
 
 
 def host_allowed(host: str, comparison: Comparison) -> bool:
-    """Say whether events from ``host`` count for a comparison (its ``hosts``, if any).
+    """Say whether a comparison takes events, votes and sign-ups from ``host`` (its
+    ``hosts``, if any).
 
     Our own pages (the iframe form, the canonical page) are always allowed.
     """
