@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import pytest
 from conftest import SECRET, make_app, new_publisher
 from flask import Flask
 from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
+from live import LiveServer
 from werkzeug.test import TestResponse
 
 from vswidget import Client, analytics, signing, store
@@ -364,8 +368,47 @@ def test_failed_logins_are_rate_limited_per_address(
         assert log_in(client, "acme", "wrong password!").status_code == 200
     refused = log_in(client)  # even the right password, for now
     assert refused.status_code == 429
-    assert "Too many login attempts" in refused.text
+    assert "Too many failed logins from your address. Try again after" in refused.text
+    assert 0 < int(refused.headers["Retry-After"]) <= 60
     assert not is_logged_in(client)
+
+
+@pytest.fixture
+def live_dashboard(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
+    """``vswidget serve`` with two workers, acme with a password; the limiter in memory."""
+    server = LiveServer(tmp_path, workers=2, DATABASE_URL=database_url).start()
+    try:
+        server.new_publisher("acme")
+        server.cli("publisher", "password", "acme", "--password", PASSWORD)
+        yield server
+    finally:
+        server.stop()
+
+
+def test_concurrent_wrong_passwords_get_exactly_the_limits_password_checks(
+    live_dashboard: LiveServer,
+) -> None:
+    attempts = 60
+    browsers = [httpx.Client(base_url=live_dashboard.base, timeout=60) for _ in range(attempts)]
+    tokens = []
+    for browser in browsers:
+        found = re.search(r'name="csrf" value="([^"]+)"', browser.get("/dashboard/login").text)
+        assert found
+        tokens.append(found[1])
+    start = threading.Barrier(attempts)
+
+    def attempt(browser: httpx.Client, token: str) -> httpx.Response:
+        start.wait(timeout=30)
+        form = {"csrf": token, "handle": "acme", "password": "a wrong password"}
+        return browser.post("/dashboard/login", data=form)
+
+    with ThreadPoolExecutor(attempts) as pool:
+        answers = list(pool.map(attempt, browsers, tokens))
+    for browser in browsers:
+        browser.close()
+    checked = [a for a in answers if "The handle or the password is not right." in a.text]
+    refused = [a for a in answers if a.status_code == 429]
+    assert (len(checked), len(refused)) == (10, attempts - 10)
 
 
 def test_successful_logins_do_not_use_up_the_rate_limit(app: Flask, comparison_id: int) -> None:
