@@ -211,7 +211,8 @@ def check_csrf() -> None:
     """Refuse a form whose token is missing or not this session's."""
     expected = session.get("csrf")
     sent = request.form.get("csrf", "")
-    if not isinstance(expected, str) or not hmac.compare_digest(expected, sent):
+    # As bytes: compare_digest refuses str with characters beyond ASCII.
+    if not isinstance(expected, str) or not hmac.compare_digest(expected.encode(), sent.encode()):
         raise CsrfRefused()
 
 
@@ -626,7 +627,7 @@ def shared_csv(token: str) -> Response:
     return csv_export(link.comparison, parse_range(request.args), link.origin)
 
 
-@bp.get("/<path:path>")
+@bp.route("/<path:path>", methods=["GET", "POST"])
 def missing(path: str) -> ResponseReturnValue:
     """Any other dashboard address: a readable 404 page."""
     raise NotFound("There is no dashboard page at this address.")
