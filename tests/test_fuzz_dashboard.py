@@ -14,7 +14,6 @@ the same requests.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -23,14 +22,14 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from conftest import DOCUMENT, PUBLIC_URL, SECRET, empty_postgresql
+from conftest import DOCUMENT, PUBLIC_URL, empty_database, make_app
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from vswidget import Client, analytics, create_app, sessions, store
+from vswidget import Client, analytics, sessions, store
 from vswidget.extensions import db
 from vswidget.models import Base
 from vswidget.views.dashboard import share_token
@@ -95,22 +94,9 @@ def target(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Target]:
     """acme with a password, its comparison seen on a blog, and a share link to it."""
-    if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("fuzz") / "vswidget.sqlite3"
-        shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        url = f"sqlite:///{path}"
-    else:
-        url = request.getfixturevalue("postgresql_url")
-        empty_postgresql(url)
-    app = create_app(
-        {
-            "TESTING": True,
-            "DATABASE_URL": url,
-            "SECRET_KEYS": [SECRET],
-            "PUBLIC_URL": PUBLIC_URL,
-            "LOGIN_FAILURE_RATE_LIMIT": "1000000/minute",
-        }
-    )
+    folder = tmp_path_factory.mktemp("fuzz")
+    url = empty_database(request, folder)
+    app = make_app(url, folder, LOGIN_FAILURE_RATE_LIMIT="1000000/minute")
     with app.app_context():
         _, key = store.create_publisher("acme")
         store.set_password("acme", PASSWORD)
