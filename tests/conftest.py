@@ -89,16 +89,22 @@ def empty_postgresql(url: str) -> None:
     engine.dispose()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A migrated, empty database on each backend."""
+def empty_database(request: pytest.FixtureRequest, folder: Path) -> str:
+    """Return the URL of a migrated, empty database on the backend ``request.param``
+    names (SQLite: a file in ``folder``)."""
     if request.param == "sqlite":
-        path = tmp_path / "vswidget.sqlite3"
+        path = folder / "vswidget.sqlite3"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         return f"sqlite:///{path}"
     url: str = request.getfixturevalue("postgresql_url")
     empty_postgresql(url)
     return url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated, empty database on each backend."""
+    return empty_database(request, tmp_path)
 
 
 def make_app(database_url: str, tmp_path: Path, **settings: Any) -> Flask:

@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import pytest
 from conftest import SECRET, make_app, new_publisher
 from flask import Flask
 from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
+from live import LiveServer
+from sqlalchemy import func, select, update
 from werkzeug.test import TestResponse
 
 from vswidget import Client, analytics, signing, store
 from vswidget.extensions import db
+from vswidget.models import DashboardSession, LoginFailures, utcnow
 from vswidget.visitors import today
 
 PASSWORD = "correct horse battery staple"
@@ -351,6 +358,47 @@ def test_logging_out_ends_the_session(owner: FlaskClient) -> None:
     assert not is_logged_in(owner)
 
 
+def test_a_cookie_saved_before_logout_opens_nothing_afterwards(
+    app: Flask, owner: FlaskClient
+) -> None:
+    saved = owner.get_cookie("vsw_dashboard", path="/dashboard")
+    assert saved is not None
+    owner.post("/dashboard/logout", data={"csrf": csrf_of(owner, "/dashboard/")})
+    replay = app.test_client()
+    replay.set_cookie("vsw_dashboard", saved.value, path="/dashboard")
+    for path in ("/dashboard/", PAGE, f"{PAGE}.csv"):
+        response = replay.get(path)
+        assert response.status_code == 303, path
+        assert urlsplit(response.headers["Location"]).path == "/dashboard/login"
+
+
+def test_the_server_keeps_only_a_hash_of_the_session_id(app: Flask, owner: FlaskClient) -> None:
+    cookie = owner.get_cookie("vsw_dashboard", path="/dashboard")
+    assert cookie is not None
+    serializer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
+    session_id = serializer.loads(cookie.value)["session"]
+    with app.app_context():
+        stored = db.session.scalars(select(DashboardSession.id_hash)).all()
+    assert stored == [hashlib.sha256(session_id.encode()).hexdigest()]
+
+
+def test_an_expired_session_opens_nothing_and_the_next_login_deletes_it(
+    app: Flask, owner: FlaskClient
+) -> None:
+    with app.app_context(), db.writing() as session:
+        session.execute(update(DashboardSession).values(expires_at=utcnow()))
+    assert not is_logged_in(owner)
+    log_in(app.test_client())
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(DashboardSession)) == 1
+
+
+def test_revoking_an_api_key_keeps_dashboard_sessions(app: Flask, owner: FlaskClient) -> None:
+    with app.app_context():
+        store.revoke_api_key(store.list_api_keys("acme")[0].prefix)
+    assert is_logged_in(owner)
+
+
 def test_a_new_password_ends_every_existing_session(app: Flask, owner: FlaskClient) -> None:
     with app.app_context():
         store.set_password("acme", "another long password")
@@ -364,8 +412,75 @@ def test_failed_logins_are_rate_limited_per_address(
         assert log_in(client, "acme", "wrong password!").status_code == 200
     refused = log_in(client)  # even the right password, for now
     assert refused.status_code == 429
-    assert "Too many login attempts" in refused.text
+    assert "Too many failed logins from your address. Try again after" in refused.text
+    assert 0 < int(refused.headers["Retry-After"]) <= 60
     assert not is_logged_in(client)
+
+
+@pytest.fixture
+def live_dashboard(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
+    """``vswidget serve`` with two workers, acme with a password; the limiter in memory."""
+    server = LiveServer(tmp_path, workers=2, DATABASE_URL=database_url).start()
+    try:
+        server.new_publisher("acme")
+        server.cli("publisher", "password", "acme", "--password", PASSWORD)
+        yield server
+    finally:
+        server.stop()
+
+
+def test_concurrent_wrong_passwords_get_exactly_the_limits_password_checks(
+    live_dashboard: LiveServer,
+) -> None:
+    attempts = 60
+    browsers = [httpx.Client(base_url=live_dashboard.base, timeout=60) for _ in range(attempts)]
+    tokens = []
+    for browser in browsers:
+        found = re.search(r'name="csrf" value="([^"]+)"', browser.get("/dashboard/login").text)
+        assert found
+        tokens.append(found[1])
+    start = threading.Barrier(attempts)
+
+    def attempt(browser: httpx.Client, token: str) -> httpx.Response:
+        start.wait(timeout=30)
+        form = {"csrf": token, "handle": "acme", "password": "a wrong password"}
+        return browser.post("/dashboard/login", data=form)
+
+    with ThreadPoolExecutor(attempts) as pool:
+        answers = list(pool.map(attempt, browsers, tokens))
+    for browser in browsers:
+        browser.close()
+    checked = [a for a in answers if "The handle or the password is not right." in a.text]
+    refused = [a for a in answers if a.status_code == 429]
+    assert (len(checked), len(refused)) == (10, attempts - 10)
+
+
+def test_a_right_password_under_the_limit_logs_in_and_gives_its_place_back(
+    app: Flask, client: FlaskClient, comparison_id: int
+) -> None:
+    for _ in range(9):
+        assert log_in(client, "acme", "wrong password!").status_code == 200
+    assert log_in(app.test_client()).status_code == 303
+    assert log_in(client, "acme", "wrong password!").status_code == 200  # the tenth
+    assert log_in(client, "acme", "wrong password!").status_code == 429
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        {"handle": "acme", "password": "x" * 1025},
+        {"handle": "Acme Inc", "password": "a wrong password"},
+        {"handle": "acme"},
+    ],
+)
+def test_a_login_form_that_cannot_be_read_answers_400_and_counts_no_failure(
+    app: Flask, client: FlaskClient, comparison_id: int, form: dict[str, str]
+) -> None:
+    response = client.post("/dashboard/login", data={"csrf": csrf_of(client), **form})
+    assert response.status_code == 400
+    assert response.mimetype == "text/html"
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(LoginFailures)) == 0
 
 
 def test_successful_logins_do_not_use_up_the_rate_limit(app: Flask, comparison_id: int) -> None:
@@ -387,6 +502,18 @@ def test_the_overview_lists_only_my_comparisons_with_their_30_day_figures(
     assert f'href="{PAGE}"' in page
     assert page.count('class="vsw-spark"') == 1
     assert "Views per day" in page and "visitor-days" in page
+
+
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [("?page=99999999999999999999", 400), ("?page=0", 400), ("?page=two", 400), ("?page=2", 404)],
+)
+def test_a_page_of_the_overview_that_cannot_exist_answers_a_readable_page(
+    owner: FlaskClient, query: str, status: int
+) -> None:
+    response = owner.get(f"/dashboard/{query}")
+    assert response.status_code == status
+    assert response.mimetype == "text/html"
 
 
 def test_the_overview_of_a_publisher_without_comparisons_says_how_to_publish(

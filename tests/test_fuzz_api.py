@@ -15,14 +15,13 @@ that every run sends the same requests.
 from __future__ import annotations
 
 import copy
-import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 import schemathesis
-from conftest import DOCUMENT, PUBLIC_URL, SECRET, empty_postgresql
+from conftest import DOCUMENT, PUBLIC_URL, empty_database, make_app
 from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -33,7 +32,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from vswidget import create_app, store
+from vswidget import store
 from vswidget.extensions import db
 
 # Cases per operation and generation mode on each backend: about 1,100 on SQLite, 850
@@ -127,22 +126,8 @@ def target(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Target]:
     """An app with one publisher and the seeded comparison, for the whole module."""
-    if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("fuzz") / "vswidget.sqlite3"
-        shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        url = f"sqlite:///{path}"
-    else:
-        url = request.getfixturevalue("postgresql_url")
-        empty_postgresql(url)
-    app = create_app(
-        {
-            "TESTING": True,
-            "DATABASE_URL": url,
-            "SECRET_KEYS": [SECRET],
-            "PUBLIC_URL": PUBLIC_URL,
-            **GENEROUS,
-        }
-    )
+    folder = tmp_path_factory.mktemp("fuzz")
+    app = make_app(empty_database(request, folder), folder, **GENEROUS)
     with app.app_context():
         _, key = store.create_publisher("acme")
     target = Target(request.param, app, key)

@@ -85,6 +85,7 @@ def _complete(app: Flask) -> None:
         "SIGNUP_RATE_LIMIT",
         "EVENT_RATE_LIMIT",
         "AUTH_FAILURE_RATE_LIMIT",
+        "LOGIN_FAILURE_RATE_LIMIT",
     ):
         try:
             parse_many(cfg[name])

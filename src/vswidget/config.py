@@ -60,6 +60,12 @@ SETTINGS: tuple[Setting, ...] = (
         "answers it 429; requests with a valid key are not counted.",
     ),
     Setting(
+        "LOGIN_FAILURE_RATE_LIMIT",
+        "10/minute;100/day",
+        "Failed dashboard logins one address may make; beyond, every login from it, even "
+        "with the right password, answers 429 until the window ends. Counted in the database.",
+    ),
+    Setting(
         "TRUSTED_PROXIES",
         0,
         "How many reverse proxies in front of vswidget set X-Forwarded-For; "

@@ -306,3 +306,28 @@ class Lease(Base):
 
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     until: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DashboardSession(Base):
+    """A dashboard login: the cookie holds a random id, this row its hash; logging out
+    deletes the row, so a copy of the cookie opens nothing afterwards."""
+
+    __tablename__ = "dashboard_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    publisher_id: Mapped[int] = mapped_column(
+        ForeignKey("publishers.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class LoginFailures(Base):
+    """Failed dashboard logins of one address in one window of a limit (e.g. one minute)."""
+
+    __tablename__ = "login_failures"
+
+    address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seconds: Mapped[int] = mapped_column(Integer, primary_key=True)  # the window's length
+    ends: Mapped[int] = mapped_column(BigInteger, primary_key=True, index=True)  # epoch seconds
+    count: Mapped[int] = mapped_column(Integer)

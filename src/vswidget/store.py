@@ -27,6 +27,7 @@ from .extensions import db
 from .models import (
     ApiKey,
     Comparison,
+    DashboardSession,
     Event,
     Lease,
     Outbox,
@@ -98,12 +99,18 @@ MIN_PASSWORD_LENGTH = 10
 
 
 def set_password(handle: str, password: str) -> None:
-    """Set the password a publisher logs into the dashboard with (only a hash is kept)."""
+    """Set the password a publisher logs into the dashboard with (only a hash is kept);
+    end every dashboard session of the publisher."""
     if len(password) < MIN_PASSWORD_LENGTH:
         message = f"Must be at least {MIN_PASSWORD_LENGTH} characters."
         raise ValidationError(f"The password is too short: {message}", {"password": [message]})
-    with db.writing():
-        get_publisher(handle).password_hash = generate_password_hash(password)
+    with db.writing() as session:
+        publisher = get_publisher(handle)
+        publisher.password_hash = generate_password_hash(password)
+        # Whoever logged in with the old password is logged out.
+        session.execute(
+            delete(DashboardSession).where(DashboardSession.publisher_id == publisher.id)
+        )
 
 
 def publisher_for_login(handle: str, password: str) -> Publisher | None:

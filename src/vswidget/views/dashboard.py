@@ -3,15 +3,17 @@
 Server-rendered and usable without JavaScript. Every figure comes from the daily
 rollups in ``analytics.py``, never from raw events. A publisher logs in with the
 password set by ``vswidget publisher password``; the session is Flask's signed
-cookie, every form carries a CSRF token bound to it, and every answer is
-``private, no-store``. A share link needs no session: it is signed, expires, shows
-one comparison read-only and may be limited to one host site.
+cookie naming a session kept on the server (``sessions.py``), failed logins are
+counted in the database (``login_limits.py``), every query and form is loaded by a
+schema (``dashboard_inputs.py``), every form carries a CSRF token bound to the
+session, and every answer is ``private, no-store``. A share link needs no session:
+it is signed, expires, shows one comparison read-only and may be limited to one
+host site.
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
 import hmac
 import io
 import re
@@ -37,32 +39,34 @@ from flask import (
 )
 from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
-from werkzeug.exceptions import TooManyRequests
 
-from .. import analytics, charts, payloads, signing, store
+from .. import analytics, charts, login_limits, payloads, sessions, signing, store
 from ..embed import public_base
 from ..errors import BadRequest, NotFound, VSWidgetError
-from ..extensions import limiter
 from ..headers import page_csp
 from ..models import Comparison, Publisher
 from ..tallies import percent
 from ..visitors import today
+from .dashboard_inputs import (
+    DEFAULT_DAYS,
+    PER_PAGE,
+    PRESETS,
+    SHARE_DAYS,
+    LoginForm,
+    OverviewQuery,
+    Range,
+    RangeQuery,
+    ShareForm,
+    load,
+)
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
 SHOWN_PAGES = 100  # embed locations listed on the page; the stats API has them all
 
-PRESETS = (7, 30, 90)
-DEFAULT_DAYS = 30
-MAX_RANGE_DAYS = 366
-SHARE_DAYS = (1, 7, 30, 90)
 # A gap this large, in percentage points, between the panel's ship share and the
 # community's share of votes flags an item.
 DISAGREEMENT_POINTS = 20
-# Failed logins one address may try; a successful login is not counted.
-LOGIN_RATE_LIMIT = "10/minute;100/day"
-MAX_PASSWORD_LENGTH = 1024
-PER_PAGE = 50
 SESSION_DAYS = 14
 
 LABELS = {
@@ -83,7 +87,6 @@ RATES = {
     "view_to_signup": ("View → sign-up", "signups"),
 }
 OPEN_ENDPOINTS = {"dashboard.login", "dashboard.shared", "dashboard.shared_csv"}
-DAY_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class CsrfRefused(BadRequest):
@@ -175,15 +178,6 @@ def error_page(error: VSWidgetError) -> ResponseReturnValue:
     return html, error.status, error.headers
 
 
-@bp.errorhandler(TooManyRequests)
-def too_many(error: TooManyRequests) -> ResponseReturnValue:
-    message = "Too many login attempts from your address. Wait a minute, then try again."
-    html = render_template(
-        "dashboard/error.html", title=ERROR_TITLES[429], message=message, home=False
-    )
-    return html, 429
-
-
 @bp.app_template_filter("vsw_int")
 def whole_number(value: int) -> str:
     """Format a count with thousands separators."""
@@ -217,27 +211,15 @@ def check_csrf() -> None:
     """Refuse a form whose token is missing or not this session's."""
     expected = session.get("csrf")
     sent = request.form.get("csrf", "")
-    if not isinstance(expected, str) or not hmac.compare_digest(expected, sent):
+    # As bytes: compare_digest refuses str with characters beyond ASCII.
+    if not isinstance(expected, str) or not hmac.compare_digest(expected.encode(), sent.encode()):
         raise CsrfRefused()
 
 
-def _stamp(publisher: Publisher) -> str:
-    """Return a mark of the publisher's password: setting a new one ends every session."""
-    return hashlib.sha256((publisher.password_hash or "").encode()).hexdigest()[:20]
-
-
 def current_publisher() -> Publisher | None:
-    """Return the logged-in publisher, if the session names one whose password is unchanged."""
-    handle, stamp = session.get("handle"), session.get("stamp")
-    if not isinstance(handle, str) or not isinstance(stamp, str):
-        return None
-    try:
-        publisher = store.get_publisher(handle)
-    except NotFound:
-        return None
-    if not publisher.password_hash or not hmac.compare_digest(_stamp(publisher), stamp):
-        return None
-    return publisher
+    """Return the publisher whose session the cookie names, if it is still open."""
+    session_id = session.get("session")
+    return sessions.publisher_of(session_id) if isinstance(session_id, str) else None
 
 
 def me() -> Publisher:
@@ -255,36 +237,38 @@ def safe_next(target: str | None) -> str | None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(
-    LOGIN_RATE_LIMIT, methods=["POST"], deduct_when=lambda response: response.status_code != 303
-)
 def login() -> ResponseReturnValue:
     """The login form; a failed login says only that it failed."""
-    target = safe_next(request.values.get("next"))
     if request.method == "GET":
+        target = safe_next(request.args.get("next"))
         if current_publisher() is not None:
             return redirect(target or url_for(".overview"), 303)
         return render_template("dashboard/login.html", next=target, handle="", failed=False)
-    handle = request.form.get("handle", "").strip()[:100]
-    password = request.form.get("password", "")
-    if len(password) > MAX_PASSWORD_LENGTH:
-        password = ""  # never any publisher's: passwords have at least 10 characters
-    publisher = store.publisher_for_login(handle, password)
+    form = load(LoginForm(), request.form)
+    target = safe_next(form["next"])
+    attempt = login_limits.begin(
+        request.remote_addr or "", current_app.config["LOGIN_FAILURE_RATE_LIMIT"]
+    )
+    publisher = store.publisher_for_login(form["handle"], form["password"])
     if publisher is None:
-        html = render_template("dashboard/login.html", next=target, handle=handle, failed=True)
+        html = render_template(
+            "dashboard/login.html", next=target, handle=form["handle"], failed=True
+        )
         return html, 200
+    login_limits.succeeded(attempt)
     session.clear()
     session.permanent = True
-    session.update(handle=publisher.handle, stamp=_stamp(publisher))
+    session["session"] = sessions.open_session(publisher, timedelta(days=SESSION_DAYS))
     csrf_token()
     return redirect(target or url_for(".overview"), 303)
 
 
 @bp.route("/logout", methods=["GET", "POST"])
 def logout() -> ResponseReturnValue:
-    """Ask to log out (GET), log out (POST)."""
+    """Ask to log out (GET), log out (POST): the session ends on the server too."""
     if request.method == "GET":
         return render_template("dashboard/logout.html", publisher=me())
+    sessions.close_session(session["session"])
     session.clear()
     flash("You are logged out.")
     return redirect(url_for(".login"), 303)
@@ -293,65 +277,10 @@ def logout() -> ResponseReturnValue:
 # -- date ranges -------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Range:
-    """The days a page shows, both included, and the preset it came from (None: custom)."""
-
-    since: date
-    until: date
-    preset: int | None
-
-    @property
-    def days(self) -> int:
-        return (self.until - self.since).days + 1
-
-    def query(self) -> dict[str, Any]:
-        """Return the query arguments that ask for this range again."""
-        if self.preset is not None:
-            return {"days": str(self.preset)}
-        return {"since": self.since.isoformat(), "until": self.until.isoformat()}
-
-
-def _day(text: str, name: str) -> date:
-    try:
-        if not DAY_PATTERN.fullmatch(text):
-            raise ValueError(text)
-        return date.fromisoformat(text)
-    except ValueError:
-        raise BadRequest(
-            f"The {name} date {text[:40]!r} is not a day written as YYYY-MM-DD.",
-            {name: ["Not a date (YYYY-MM-DD)."]},
-        ) from None
-
-
 def parse_range(args: Mapping[str, str]) -> Range:
     """Return the range a query asks for: ``days`` (7, 30, 90) or ``since``/``until``."""
-    since_text, until_text = args.get("since", "").strip(), args.get("until", "").strip()
-    if since_text or until_text:
-        since = _day(since_text, "since") if since_text else None
-        until = _day(until_text, "until") if until_text else None
-        try:
-            since, until = analytics.default_range(since, until, DEFAULT_DAYS)
-        except OverflowError:
-            raise BadRequest("That range reaches outside the calendar.") from None
-        if since > until:
-            raise BadRequest(
-                f"The range starts ({since}) after it ends ({until}).",
-                {"since": ["After until."]},
-            )
-        if (until - since).days + 1 > MAX_RANGE_DAYS:
-            raise BadRequest(
-                f"Choose at most {MAX_RANGE_DAYS} days at once.", {"since": ["Too long a range."]}
-            )
-        return Range(since, until, None)
-    days = args.get("days", str(DEFAULT_DAYS)).strip()
-    if days not in {str(preset) for preset in PRESETS}:
-        raise BadRequest(
-            "Choose 7, 30 or 90 days, or a custom range with since and until.",
-            {"days": ["One of 7, 30, 90."]},
-        )
-    since, until = analytics.default_range(None, None, int(days))
-    return Range(since, until, int(days))
+    chosen: Range = load(RangeQuery(), args)
+    return chosen
 
 
 # -- the overview ----------------------------------------------------------------------
@@ -360,10 +289,7 @@ def parse_range(args: Mapping[str, str]) -> Range:
 @bp.get("/")
 def overview() -> ResponseReturnValue:
     """Every comparison of the logged-in publisher with its last 30 days."""
-    try:
-        page = max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        raise BadRequest("The page must be a number.") from None
+    page: int = load(OverviewQuery(), request.args)["page"]
     comparisons, total = store.list_comparisons(me(), (page - 1) * PER_PAGE, PER_PAGE)
     if not comparisons and page > 1:
         raise NotFound(f"There is no page {page} of comparisons.")
@@ -660,19 +586,14 @@ def _known_origins(comparison: Comparison) -> set[str]:
 def create_share(slug: str) -> ResponseReturnValue:
     """Make a read-only link to a comparison's page, maybe limited to one host site."""
     comparison = store.get_comparison(me(), slug)
-    days = request.form.get("days", "")
-    if days not in {str(choice) for choice in SHARE_DAYS}:
-        raise BadRequest(
-            "Choose how long the link works: 1, 7, 30 or 90 days.",
-            {"days": ["One of 1, 7, 30, 90."]},
-        )
-    origin = request.form.get("origin", "").strip() or None
+    form = load(ShareForm(), request.form)
+    origin = form.get("origin")
     if origin is not None and origin not in _known_origins(comparison):
         raise BadRequest(
             "Choose a host site from the embed locations, or all sites.",
             {"origin": ["Not a host site of this comparison."]},
         )
-    token, expires = share_token(comparison, origin, int(days))
+    token, expires = share_token(comparison, origin, form["days"])
     return render_template(
         "dashboard/share_created.html",
         publisher=me(),
@@ -706,7 +627,7 @@ def shared_csv(token: str) -> Response:
     return csv_export(link.comparison, parse_range(request.args), link.origin)
 
 
-@bp.get("/<path:path>")
+@bp.route("/<path:path>", methods=["GET", "POST"])
 def missing(path: str) -> ResponseReturnValue:
     """Any other dashboard address: a readable 404 page."""
     raise NotFound("There is no dashboard page at this address.")

@@ -1,0 +1,123 @@
+"""What the dashboard's pages and forms accept: marshmallow schemas, with the API's fields.
+
+Each query and form is loaded through a schema, as the API's are (dates are the stats
+API's ``Day``, a handle is ``PublisherSchema``'s); what a schema refuses answers a 400
+page naming the field, before anything is read or stored. Parameters no schema names
+are ignored, not refused: links pasted into chats and mail gain tracking parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from marshmallow import (
+    EXCLUDE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    validate,
+    validates_schema,
+)
+
+from ..analytics import default_range
+from ..errors import BadRequest, validation_error
+from ..schemas import Day, PublisherSchema, Text
+
+PRESETS = (7, 30, 90)
+DEFAULT_DAYS = 30
+MAX_RANGE_DAYS = 366
+SHARE_DAYS = (1, 7, 30, 90)
+MAX_PASSWORD_LENGTH = 1024
+PER_PAGE = 50
+# No publisher has this many comparisons; every database can count rows this far.
+MAX_PAGE = 2**62 // PER_PAGE
+TOO_LONG = "Must be at most {max} characters."
+
+
+def load(schema: Schema, values: Mapping[str, Any]) -> Any:
+    """Return ``values`` loaded by ``schema``; BadRequest naming each field it refuses."""
+    try:
+        return schema.load(values)
+    except ValidationError as error:
+        refused = validation_error(error.messages, "request")
+        raise BadRequest(refused.message, refused.fields) from None
+
+
+class DashboardSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+
+class OverviewQuery(DashboardSchema):
+    page = fields.Integer(
+        load_default=1,
+        validate=validate.Range(min=1, max=MAX_PAGE, error="Must be from {min} to {max}."),
+    )
+
+
+@dataclass(frozen=True)
+class Range:
+    """The days a page shows, both included, and the preset it came from (None: custom)."""
+
+    since: date
+    until: date
+    preset: int | None
+
+    @property
+    def days(self) -> int:
+        return (self.until - self.since).days + 1
+
+    def query(self) -> dict[str, Any]:
+        """Return the query arguments that ask for this range again."""
+        if self.preset is not None:
+            return {"days": str(self.preset)}
+        return {"since": self.since.isoformat(), "until": self.until.isoformat()}
+
+
+class RangeQuery(DashboardSchema):
+    """A preset, ``days``, or a custom range: ``since`` alone runs to today, ``until``
+    alone shows the DEFAULT_DAYS that end then. Loads as a Range."""
+
+    days = fields.Integer(
+        load_default=DEFAULT_DAYS,
+        validate=validate.OneOf(PRESETS, error="Must be one of 7, 30, 90."),
+    )
+    since = Day("First day, YYYY-MM-DD (UTC).")
+    until = Day("Last day, YYYY-MM-DD (UTC).")
+
+    @validates_schema
+    def ordered(self, data: dict[str, Any], **kwargs: Any) -> None:
+        chosen = self.range(data)
+        if chosen.since > chosen.until:
+            raise ValidationError(f"Must not be after the range's end, {chosen.until}.", "since")
+        if chosen.days > MAX_RANGE_DAYS:
+            raise ValidationError(f"A range is at most {MAX_RANGE_DAYS} days.", "since")
+
+    @post_load
+    def range(self, data: dict[str, Any], **kwargs: Any) -> Range:
+        if "since" in data or "until" in data:
+            since, until = default_range(data.get("since"), data.get("until"), DEFAULT_DAYS)
+            return Range(since, until, None)
+        return Range(*default_range(None, None, data["days"]), data["days"])
+
+
+class LoginForm(DashboardSchema):
+    handle = PublisherSchema().fields["handle"]
+    password = fields.String(
+        required=True,
+        validate=validate.Length(
+            max=MAX_PASSWORD_LENGTH, error="Must be at most {max} characters."
+        ),
+    )
+    next = fields.String(load_default=None)
+
+
+class ShareForm(DashboardSchema):
+    days = fields.Integer(
+        required=True, validate=validate.OneOf(SHARE_DAYS, error="Must be one of 1, 7, 30, 90.")
+    )
+    origin = Text(255)
