@@ -4,7 +4,7 @@ Logging out deletes the session's row, so a saved cookie opens nothing afterward
 every worker and host counts failed logins of an address in the one shared database.
 
 Revision ID: 0007
-Revises: 0006
+Revises: 0011
 Create Date: 2026-11-26
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-down_revision = "0006"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
