@@ -10,6 +10,7 @@ cache lookups, for one token or twenty.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import time
@@ -148,12 +149,21 @@ def batch_of(answers: Sequence[tuple[str, Payload]], errors: dict[str, str]) -> 
 
     Its entity tag is made of the payloads' own, so it costs no pass over the text.
     """
-    pieces = [stored(b'{"payloads":{')]
-    for index, (token, answer) in enumerate(answers):
-        pieces += [stored(f"{',' if index else ''}{json.dumps(token)}:".encode()), *answer.pieces]
-    pieces.append(stored(f'}},"errors":{json.dumps(errors)}}}'.encode()))
+    pieces: list[Piece] = []
+    opening = '{"payloads":{'
+    for token, answer in answers:
+        pieces += [_between(f"{opening}{json.dumps(token)}:"), *answer.pieces]
+        opening = ","
+    closing = f'}},"errors":{json.dumps(errors)}}}'
+    pieces.append(_between(closing if answers else opening + closing))
     tags = [f"{token} {answer.etag}" for token, answer in answers] + [json.dumps(errors)]
     return Payload(tuple(pieces), hashlib.sha256("\n".join(tags).encode()).hexdigest()[:20])
+
+
+@functools.lru_cache(maxsize=256)  # at most about 5 KB each: a batch's errors
+def _between(text: str) -> Piece:
+    """Return the text between a batch's payloads as a piece; the same few recur on every read."""
+    return stored(text.encode())
 
 
 def content(built: Payload, accept_encoding: str | None) -> tuple[bytes, dict[str, str]]:
