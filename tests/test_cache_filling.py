@@ -298,3 +298,21 @@ def test_serve_warns_at_start_when_payload_traffic_could_wipe_the_rate_limits(
         process.communicate(timeout=30)
     assert len(warnings) == 2
     assert "same Redis server" in warnings[0] and "noeviction" in warnings[0]
+
+
+def test_bad_tokens_add_nothing_to_the_cache(
+    database_url: str, tmp_path: Path, document: dict[str, Any], cache_url: str
+) -> None:
+    app = make_app(database_url, tmp_path, CACHE_URL=cache_url)
+    try:
+        tokens = publish(app, document, 1)
+        client = app.test_client()
+        batch(client, tokens)
+        held = cache_bytes(app)
+        for n in range(30):
+            forged = [f"MQ.forged-{n}-{m}" for m in range(19)]
+            assert list(batch(client, tokens + forged).json["errors"]) == forged
+            assert client.get(f"/v1/payload/forged-{n}").status_code == 404
+        assert cache_bytes(app) == held
+    finally:
+        db.dispose(app)

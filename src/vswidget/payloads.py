@@ -44,13 +44,20 @@ class Payload(NamedTuple):
         return text_of(self.pieces)
 
 
-def comparison_for_token(token: str) -> Comparison:
-    """Return the comparison an embed token names; NotFound for a bad or stale token."""
+def _comparison_id(token: str) -> int:
+    """Return the id an embed token names; NotFound for a token this server did not sign."""
     try:
         comparison_id = signing.unsign(signing.EMBED_TOKEN, token)
     except signing.BadSignature:
         raise NotFound(BAD_TOKEN) from None
-    comparison = store.comparison_by_id(comparison_id) if isinstance(comparison_id, int) else None
+    if not isinstance(comparison_id, int):
+        raise NotFound(BAD_TOKEN)
+    return comparison_id
+
+
+def comparison_for_token(token: str) -> Comparison:
+    """Return the comparison an embed token names; NotFound for a bad or stale token."""
+    comparison = store.comparison_by_id(_comparison_id(token))
     if comparison is None:
         raise NotFound(BAD_TOKEN)
     return comparison
@@ -120,6 +127,7 @@ def payload(token: str, lang: str | None) -> Payload:
     found = cached(cache.cache, [token], lang, base)
     if found is not None:
         return found[0]
+    _comparison_id(token)  # only a token this server signed gets a generation key
     generation = _generation(cache.cache, token)  # before reading: a change meanwhile moves it
     chosen = pick_locale(lang, "")  # "": the document's own language
     data = payload_data(comparison_for_token(token), chosen or None)
