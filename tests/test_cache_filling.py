@@ -79,25 +79,41 @@ def batch(client: FlaskClient, tokens: list[str], **environ: str) -> Any:
     return client.get("/v1/payloads?" + "&".join(f"t={t}" for t in tokens), environ_base=environ)
 
 
-def test_reshuffled_repeated_or_partial_batches_add_nothing_to_the_cache(
-    database_url: str, tmp_path: Path, document: dict[str, Any], cache_url: str
-) -> None:
+@pytest.fixture
+def cached_app(database_url: str, tmp_path: Path, cache_url: str) -> Iterator[Flask]:
+    """An app on each cache backend."""
     app = make_app(database_url, tmp_path, CACHE_URL=cache_url)
-    try:
-        tokens = publish(app, document, 6)
-        client = app.test_client()
-        assert batch(client, tokens).status_code == 200  # one entry per token
-        held = cache_bytes(app)
-        shuffler = random.Random(14)
-        for _ in range(40):
-            asked = shuffler.sample(tokens, shuffler.randint(1, len(tokens)))
-            asked += shuffler.choices(asked, k=shuffler.randint(0, 3))  # repeats
-            answer = batch(client, asked, REMOTE_ADDR=f"10.1.0.{shuffler.randrange(250)}")
-            assert answer.status_code == 200
-            assert list(answer.json["payloads"]) == list(dict.fromkeys(asked))
-        assert cache_bytes(app) == held
-    finally:
-        db.dispose(app)
+    yield app
+    db.dispose(app)
+
+
+def test_reshuffled_repeated_or_partial_batches_add_nothing_to_the_cache(
+    cached_app: Flask, document: dict[str, Any]
+) -> None:
+    tokens = publish(cached_app, document, 6)
+    client = cached_app.test_client()
+    assert batch(client, tokens).status_code == 200  # one entry per token
+    held = cache_bytes(cached_app)
+    shuffler = random.Random(14)
+    for _ in range(40):
+        asked = shuffler.sample(tokens, shuffler.randint(1, len(tokens)))
+        asked += shuffler.choices(asked, k=shuffler.randint(0, 3))  # repeats
+        answer = batch(client, asked, REMOTE_ADDR=f"10.1.0.{shuffler.randrange(250)}")
+        assert answer.status_code == 200
+        assert list(answer.json["payloads"]) == list(dict.fromkeys(asked))
+    assert cache_bytes(cached_app) == held
+
+
+def test_bad_tokens_add_nothing_to_the_cache(cached_app: Flask, document: dict[str, Any]) -> None:
+    tokens = publish(cached_app, document, 1)
+    client = cached_app.test_client()
+    batch(client, tokens)
+    held = cache_bytes(cached_app)
+    for n in range(30):
+        forged = [f"MQ.forged-{n}-{m}" for m in range(19)]
+        assert list(batch(client, tokens + forged).json["errors"]) == forged
+        assert client.get(f"/v1/payload/forged-{n}").status_code == 404
+    assert cache_bytes(cached_app) == held
 
 
 def test_a_batch_of_more_tokens_than_the_cap_is_refused(client: FlaskClient) -> None:
@@ -298,21 +314,3 @@ def test_serve_warns_at_start_when_payload_traffic_could_wipe_the_rate_limits(
         process.communicate(timeout=30)
     assert len(warnings) == 2
     assert "same Redis server" in warnings[0] and "noeviction" in warnings[0]
-
-
-def test_bad_tokens_add_nothing_to_the_cache(
-    database_url: str, tmp_path: Path, document: dict[str, Any], cache_url: str
-) -> None:
-    app = make_app(database_url, tmp_path, CACHE_URL=cache_url)
-    try:
-        tokens = publish(app, document, 1)
-        client = app.test_client()
-        batch(client, tokens)
-        held = cache_bytes(app)
-        for n in range(30):
-            forged = [f"MQ.forged-{n}-{m}" for m in range(19)]
-            assert list(batch(client, tokens + forged).json["errors"]) == forged
-            assert client.get(f"/v1/payload/forged-{n}").status_code == 404
-        assert cache_bytes(app) == held
-    finally:
-        db.dispose(app)
