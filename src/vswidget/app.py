@@ -11,7 +11,7 @@ from flask_smorest import Api
 from limits import parse_many
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import config, errors, headers, inbound, openapi, tallies
+from . import config, errors, headers, inbound, openapi, public_bases, tallies
 from .cached_reads import CachedReads
 from .errors import ConfigurationError
 from .extensions import cache, cache_config, db, limiter
@@ -42,7 +42,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     _complete(app)
 
     db.init_app(app)
-    cache.init_app(app, config=cache_config(app.config["CACHE_URL"]))
+    cache.init_app(app, config=cache_config(app.config["CACHE_URL"], app.config["CACHE_MAX_BYTES"]))
+    public_bases.init_app(app)
     limiter.init_app(app)
     app.wsgi_app = CachedReads(app)  # type: ignore[method-assign]
     if app.config["TRUSTED_PROXIES"]:  # outermost: the layers inside see the reader's address
@@ -86,6 +87,7 @@ def _complete(app: Flask) -> None:
         "EVENT_RATE_LIMIT",
         "AUTH_FAILURE_RATE_LIMIT",
         "LOGIN_FAILURE_RATE_LIMIT",
+        "READ_RATE_LIMIT",
     ):
         try:
             parse_many(cfg[name])

@@ -3,7 +3,8 @@
 Every reader of a blog post fetches the same payloads. When the cache holds every
 payload a ``GET /v1/payload/TOKEN`` or ``GET /v1/payloads?t=...`` names, this WSGI layer
 answers it (200, or 304 for a matching ``If-None-Match``) with the headers the Flask
-views give, without a request context, routing or rate-limit hooks. Anything else (a
+views give, without a request context, routing or rate-limit hooks (reads answered here
+make nothing and are not counted against READ_RATE_LIMIT). Anything else (a
 miss, a bad token, a parameter it does not know, another method) goes on to Flask,
 which answers, builds and caches.
 """
@@ -88,7 +89,7 @@ class CachedReads:
         except SecurityError:
             return None
         base = base_url(self.config["PUBLIC_URL"], host_url)
-        lang = langs[0] if langs else None
-        if path == BATCH:
-            return payloads.cached_batch(self.backend, tokens, lang, base)
-        return payloads.cached(self.backend, tokens[0], lang, base)
+        found = payloads.cached(self.backend, tokens, langs[0] if langs else None, base)
+        if found is None or path != BATCH:
+            return found[0] if found else None
+        return payloads.batch_of(list(zip(tokens, found, strict=True)), {})

@@ -76,6 +76,7 @@ def app_context() -> Iterator[Flask]:
 @click.option("--demo", is_flag=True, help="Publish a demo comparison and print a demo API key.")
 def serve(host: str, port: int, workers: int, threads: int, demo: bool) -> None:
     """Serve vswidget with gunicorn, applying migrations first."""
+    from .limit_storage import limit_storage_warnings
     from .migrations import upgrade
     from .server import bare_public_bind_warning, run
 
@@ -109,6 +110,10 @@ def serve(host: str, port: int, workers: int, threads: int, demo: bool) -> None:
                 "make it immediate.",
                 err=True,
             )
+        for warning in limit_storage_warnings(
+            app.config["CACHE_URL"], app.config["RATELIMIT_STORAGE_URL"]
+        ):
+            click.echo(f"Warning: {warning}", err=True)
         click.echo("")
     run(host, port, workers, threads)
 

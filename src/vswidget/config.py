@@ -50,6 +50,13 @@ SETTINGS: tuple[Setting, ...] = (
         "memory://",
         "Rate-limit counters: memory:// (in-process) or redis://host:port/db.",
     ),
+    Setting(
+        "CACHE_MAX_BYTES",
+        32 * 1024 * 1024,
+        "Most memory the in-process cache (simple://) takes in each worker, in bytes; "
+        "the least recently used entries go first.",
+        int,
+    ),
     Setting("VOTE_RATE_LIMIT", "30/minute;300/day", "Votes one address may cast."),
     Setting("SIGNUP_RATE_LIMIT", "10/minute;100/day", "Sign-ups one address may send."),
     Setting("EVENT_RATE_LIMIT", "600/minute", "Analytics batches one address may send."),
@@ -64,6 +71,13 @@ SETTINGS: tuple[Setting, ...] = (
         "10/minute;100/day",
         "Failed dashboard logins one address may make; beyond, every login from it, even "
         "with the right password, answers 429 until the window ends. Counted in the database.",
+    ),
+    Setting(
+        "READ_RATE_LIMIT",
+        "600/minute",
+        "Payload and page reads one address may make of each kind, counting those the "
+        "server builds or checks (cache misses, batches it assembles, reads with other "
+        "parameters); reads answered from the cache are not counted.",
     ),
     Setting(
         "TRUSTED_PROXIES",

@@ -157,8 +157,9 @@ class Database:
 db = Database()
 
 
-def cache_config(url: str) -> dict[str, Any]:
-    """Return Flask-Caching settings for a ``CACHE_URL``."""
+def cache_config(url: str, max_bytes: int) -> dict[str, Any]:
+    """Return Flask-Caching settings for a ``CACHE_URL``; the in-process cache holds
+    ``max_bytes`` at most."""
     if url.startswith(("redis://", "rediss://", "unix://")):
         return {
             "CACHE_TYPE": "vswidget.redis_cache.ForgivingRedisCache",
@@ -169,7 +170,10 @@ def cache_config(url: str) -> dict[str, Any]:
     if url.startswith("null:"):
         return {"CACHE_TYPE": "NullCache"}
     if url.startswith("simple:"):
-        return {"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 5000}
+        return {
+            "CACHE_TYPE": "vswidget.memory_cache.BoundedMemoryCache",
+            "CACHE_OPTIONS": {"max_bytes": max_bytes},
+        }
     raise ValueError(f"VSWIDGET_CACHE_URL must be simple://, redis://... or null://, not {url!r}.")
 
 

@@ -1,24 +1,29 @@
 """The public payload of a comparison: built once, cached, dropped when it changes.
 
-A payload is cached as its JSON text, its entity tag and its gzip bytes, keyed by
-embed token, language and public base, so a warm read is two cache lookups; the
-answer to a batch read of a page's widgets is cached as a whole the same way.
+The cache holds one entry per embed token, language and public base: the payload's JSON,
+compressed once (gzip_pieces), and its entity tag. A batch read of a page's widgets is
+laid together from those entries, in the order asked, and is never cached itself: no
+order, repeat or subset of tokens adds an entry. Entries are kept only for the public
+bases public_bases admits, so a Host header cannot add keys either; a warm read is two
+cache lookups, for one token or twenty.
 """
 
 from __future__ import annotations
 
-import gzip
+import functools
 import hashlib
 import json
 import time
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from flask_caching.backends.base import BaseCache
 
-from . import signing, store, tallies, tickets
+from . import public_bases, signing, store, tallies, tickets
 from .embed import canonical_url, embed_token, public_base, token_for
 from .errors import NotFound
 from .extensions import cache
+from .gzip_pieces import Piece, compressed, gzip_of, stored, text_of
 from .headers import accepts_gzip
 from .i18n import LABELS, pick_locale
 from .models import Comparison
@@ -27,26 +32,32 @@ PAYLOAD_TTL = 300  # seconds; also the most a payload can lag with a per-worker 
 BAD_TOKEN = "No comparison has this embed token."
 MAX_TOKENS = 20  # in one batch read
 MAX_TOKEN_LENGTH = 200
+GENERATION = "payload-generation:"  # + token: moves when the comparison changes
 
 
 class Payload(NamedTuple):
-    json: str
+    pieces: tuple[Piece, ...]  # the JSON text, compressed piece by piece
     etag: str
-    gzip: bytes  # the JSON compressed once, for readers whose browser accepts gzip
+
+    @property
+    def json(self) -> bytes:
+        return text_of(self.pieces)
 
 
-def _built(text: str) -> Payload:
-    data = text.encode()
-    return Payload(text, hashlib.sha256(data).hexdigest()[:20], gzip.compress(data, mtime=0))
-
-
-def comparison_for_token(token: str) -> Comparison:
-    """Return the comparison an embed token names; NotFound for a bad or stale token."""
+def _comparison_id(token: str) -> int:
+    """Return the id an embed token names; NotFound for a token this server did not sign."""
     try:
         comparison_id = signing.unsign(signing.EMBED_TOKEN, token)
     except signing.BadSignature:
         raise NotFound(BAD_TOKEN) from None
-    comparison = store.comparison_by_id(comparison_id) if isinstance(comparison_id, int) else None
+    if not isinstance(comparison_id, int):
+        raise NotFound(BAD_TOKEN)
+    return comparison_id
+
+
+def comparison_for_token(token: str) -> Comparison:
+    """Return the comparison an embed token names; NotFound for a bad or stale token."""
+    comparison = store.comparison_by_id(_comparison_id(token))
     if comparison is None:
         raise NotFound(BAD_TOKEN)
     return comparison
@@ -68,76 +79,99 @@ def payload_data(comparison: Comparison, lang: str | None) -> dict[str, Any]:
     }
 
 
-def _key(backend: BaseCache, token: str, locale: str, base: str) -> str:
+def _key(token: str, generation: Any, locale: str, base: str) -> str:
     """Return the cache key of a payload: the token's generation, language and public base.
 
     The base is part of the key because, without PUBLIC_URL, the payload's URLs come
     from the request's Host: a forged Host must never reach another reader's payload.
     """
-    generation = backend.get(f"payload-generation:{token}") or 0
     return f"payload:{token}:{generation}:{locale}:{base}"
 
 
-def _batch_key(backend: BaseCache, tokens: list[str], lang: str | None, base: str) -> str:
-    """Return the cache key of a batch: it moves when any of its payloads' keys moves."""
-    locale = pick_locale(lang, "")
-    keys = "\n".join(_key(backend, token, locale, base) for token in tokens)
-    return "payloads:" + hashlib.sha256(keys.encode()).hexdigest()
-
-
-def _get(backend: BaseCache, key: str) -> Payload | None:
-    found = backend.get(key)
-    return None if found is None else Payload(*found)
-
-
-def cached(backend: BaseCache, token: str, lang: str | None, base: str) -> Payload | None:
-    """Return the payload the cache holds for a token, or None; needs no app context."""
-    return _get(backend, _key(backend, token, pick_locale(lang, ""), base))
-
-
-def cached_batch(
+def cached(
     backend: BaseCache, tokens: list[str], lang: str | None, base: str
-) -> Payload | None:
-    """Return the batch answer the cache holds for these tokens, or None; needs no app context."""
-    return _get(backend, _batch_key(backend, tokens, lang, base))
+) -> list[Payload] | None:
+    """Return the payloads the cache holds for these tokens, or None when one is missing;
+    needs no app context.
+
+    Two lookups for any number of tokens (one round trip each on Redis): the tokens'
+    generations, then their entries.
+    """
+    generations = backend.get_many(*(GENERATION + token for token in tokens))
+    if None in generations:
+        return None
+    locale = pick_locale(lang, "")
+    keys = [_key(token, gen, locale, base) for token, gen in zip(tokens, generations, strict=True)]
+    found = backend.get_many(*keys)
+    if None in found:
+        return None
+    return [Payload((Piece(text, deflated, crc),), etag) for text, deflated, crc, etag in found]
+
+
+def _generation(backend: BaseCache, token: str) -> Any:
+    """Return the token's generation, making one when it has none (or None: no cache).
+
+    A new generation, rather than none, when the key has expired or been evicted:
+    entries made under an earlier one are never read again.
+    """
+    found = backend.get(GENERATION + token)
+    if found is None:
+        backend.add(GENERATION + token, time.time_ns(), timeout=0)
+        found = backend.get(GENERATION + token)
+    return found
 
 
 def payload(token: str, lang: str | None) -> Payload:
     """Return the cached payload for a token, building it on a miss."""
     base = public_base()
-    found = cached(cache.cache, token, lang, base)
+    found = cached(cache.cache, [token], lang, base)
     if found is not None:
-        return found
+        return found[0]
+    _comparison_id(token)  # only a token this server signed gets a generation key
+    generation = _generation(cache.cache, token)  # before reading: a change meanwhile moves it
     chosen = pick_locale(lang, "")  # "": the document's own language
     data = payload_data(comparison_for_token(token), chosen or None)
-    built = _built(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
-    cache.set(_key(cache.cache, token, chosen, base), tuple(built), timeout=PAYLOAD_TTL)
-    return built
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    piece, etag = compressed(text), hashlib.sha256(text).hexdigest()[:20]
+    if generation is not None and public_bases.admit(base):
+        cache.set(_key(token, generation, chosen, base), (*piece, etag), timeout=PAYLOAD_TTL)
+    return Payload((piece,), etag)
 
 
 def batch(tokens: list[str], lang: str | None) -> Payload:
-    """Return the answer to a batch read: the payloads by token, and the bad tokens' errors.
-
-    An answer without errors is cached as a whole, so the next reader of the page gets
-    it, compressed already, from one lookup.
-    """
-    key = _batch_key(cache.cache, tokens, lang, public_base())
-    found = _get(cache.cache, key)
-    if found is not None:
-        return found
-    bodies: list[str] = []
+    """Return the answer to a batch read: the payloads by token, and the bad tokens' errors."""
+    answers: list[tuple[str, Payload]] = []
     errors: dict[str, str] = {}
     for token in tokens:
         try:
             if len(token) > MAX_TOKEN_LENGTH:
                 raise NotFound(BAD_TOKEN)
-            bodies.append(f"{json.dumps(token)}:{payload(token, lang).json}")
+            answers.append((token, payload(token, lang)))
         except NotFound as error:
             errors[token] = error.message
-    built = _built(f'{{"payloads":{{{",".join(bodies)}}},"errors":{json.dumps(errors)}}}')
-    if not errors:
-        cache.set(key, tuple(built), timeout=PAYLOAD_TTL)
-    return built
+    return batch_of(answers, errors)
+
+
+def batch_of(answers: Sequence[tuple[str, Payload]], errors: dict[str, str]) -> Payload:
+    """Return a batch answer laid together from its payloads, without compressing them again.
+
+    Its entity tag is made of the payloads' own, so it costs no pass over the text.
+    """
+    pieces: list[Piece] = []
+    opening = '{"payloads":{'
+    for token, answer in answers:
+        pieces += [_between(f"{opening}{json.dumps(token)}:"), *answer.pieces]
+        opening = ","
+    closing = f'}},"errors":{json.dumps(errors)}}}'
+    pieces.append(_between(closing if answers else opening + closing))
+    tags = [f"{token} {answer.etag}" for token, answer in answers] + [json.dumps(errors)]
+    return Payload(tuple(pieces), hashlib.sha256("\n".join(tags).encode()).hexdigest()[:20])
+
+
+@functools.lru_cache(maxsize=256)  # at most about 5 KB each: a batch's errors
+def _between(text: str) -> Piece:
+    """Return the text between a batch's payloads as a piece; the same few recur on every read."""
+    return stored(text.encode())
 
 
 def content(built: Payload, accept_encoding: str | None) -> tuple[bytes, dict[str, str]]:
@@ -147,8 +181,8 @@ def content(built: Payload, accept_encoding: str | None) -> tuple[bytes, dict[st
     """
     headers = {"Content-Type": "application/json"}
     if accepts_gzip(accept_encoding):
-        return built.gzip, headers | {"Content-Encoding": "gzip"}
-    return built.json.encode(), headers
+        return gzip_of(built.pieces), headers | {"Content-Encoding": "gzip"}
+    return built.json, headers
 
 
 def forget(comparison_id: int) -> None:
@@ -157,4 +191,4 @@ def forget(comparison_id: int) -> None:
     A new generation of the token's keys: the old entries, in every language and
     for every host, are never read again and expire on their own.
     """
-    cache.set(f"payload-generation:{token_for(comparison_id)}", time.time_ns(), timeout=0)
+    cache.set(GENERATION + token_for(comparison_id), time.time_ns(), timeout=0)

@@ -16,6 +16,7 @@ from flask import (
 )
 
 from .. import layout, payloads, signing, static_files, store, tickets
+from ..address_limits import per_address
 from ..embed import embed_token, frame_fit, frame_url, public_base
 from ..errors import BadRequest, NotFound, NotSupported
 from ..headers import cacheable, frame_ancestors, open_cors, page_csp
@@ -37,12 +38,14 @@ def cors(response: Response) -> Response:
 
 
 @bp.get("/v1/payload/<token>")
+@per_address("READ_RATE_LIMIT")
 def payload(token: str) -> Response:
     """One widget's payload."""
     return _payload_response(payloads.payload(token, request.args.get("lang")))
 
 
 @bp.get("/v1/payloads")
+@per_address("READ_RATE_LIMIT")
 def payload_batch() -> Response:
     """The payloads of every widget on a page, in one answer; bad tokens under "errors"."""
     tokens = list(dict.fromkeys(request.args.getlist("t")))
@@ -74,6 +77,7 @@ def widget_js() -> Response:
 
 
 @bp.get("/embed/<handle>/<slug>")
+@per_address("READ_RATE_LIMIT")
 def frame_page(handle: str, slug: str) -> Response:
     """The iframe form by the comparison's address: an embed keeps working when the
     comparison is edited, or deleted and published again under the same slug."""
@@ -84,6 +88,7 @@ def frame_page(handle: str, slug: str) -> Response:
 
 
 @bp.get("/embed/<token>")
+@per_address("READ_RATE_LIMIT")
 def embed_page(token: str) -> Response:
     """The iframe form by embed token, as iframe URLs were before they named the address."""
     try:
@@ -123,6 +128,7 @@ def _frame(comparison: Comparison) -> Response:
 
 
 @bp.get("/c/<handle>/<slug>")
+@per_address("READ_RATE_LIMIT")
 def canonical_page(handle: str, slug: str) -> Response:
     """The comparison's own page, with Open Graph, JSON-LD and oEmbed discovery."""
     try:
@@ -203,6 +209,7 @@ def _jsonld(p: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.get("/oembed")
+@per_address("READ_RATE_LIMIT")
 def oembed() -> Response:
     """oEmbed for a canonical or iframe URL, in the shape of WordPress's own post embeds: a
     link in a blockquote (what shows until the frame speaks), then the iframe form.
