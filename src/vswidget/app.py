@@ -92,6 +92,11 @@ def _complete(app: Flask) -> None:
             raise ConfigurationError(
                 f"VSWIDGET_{name}={cfg[name]!r} is not a rate limit such as '30/minute;300/day'."
             ) from None
+    if not 1 <= cfg["IPV6_PREFIX"] <= 128:
+        raise ConfigurationError(
+            f"VSWIDGET_IPV6_PREFIX={cfg['IPV6_PREFIX']!r} must be a prefix length from 1 to 128, "
+            "such as 64."
+        )
     cfg.update(
         MAX_CONTENT_LENGTH=cfg["MAX_BODY_BYTES"],
         API_TITLE="vswidget",

@@ -67,6 +67,14 @@ SETTINGS: tuple[Setting, ...] = (
         int,
     ),
     Setting(
+        "IPV6_PREFIX",
+        64,
+        "Leading bits of an IPv6 address that name one reader for the rate limits and the "
+        "visitor hash (64: one /64, what one subscriber is usually given); IPv4 readers "
+        "count per address.",
+        int,
+    ),
+    Setting(
         "WEBHOOK_RETRY_SECONDS",
         30.0,
         "Wait before the first retry of a failed webhook delivery; doubles each time, "

@@ -9,10 +9,10 @@ from typing import Any, TypeVar
 from flask import Flask, current_app, g
 from flask_caching import Cache
 from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from .networks import reader_address
 from .redis_cache import REDIS_TIMEOUTS
 from .sqlite_writers import WriterQueue
 
@@ -174,5 +174,5 @@ def cache_config(url: str) -> dict[str, Any]:
 
 
 cache = Cache()
-# Limits per reader address (behind TRUSTED_PROXIES, see app.py); in-process or Redis.
-limiter = Limiter(get_remote_address, headers_enabled=True, swallow_errors=True)
+# Limits per reader address, an IPv6 one's per network (networks.py); in-process or Redis.
+limiter = Limiter(reader_address, headers_enabled=True, swallow_errors=True)
