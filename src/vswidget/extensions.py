@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from .networks import reader_address
+from .private_files import private_sqlite
 from .redis_cache import REDIS_TIMEOUTS
 from .sqlite_writers import WriterQueue
 
@@ -31,6 +32,8 @@ def make_engine(url: str) -> Engine:
     """Return an engine for ``url``, with SQLite tuned for concurrent, durable writes."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 10})
+        if engine.url.database not in {None, "", ":memory:"}:
+            private_sqlite(engine.url.database)
 
         @event.listens_for(engine, "connect")
         def configure(dbapi_connection: Any, record: Any) -> None:
