@@ -43,25 +43,31 @@ def _built(text: str) -> Payload:
 def comparison_for_token(token: str) -> Comparison:
     """Return the comparison an embed token names; NotFound for a bad or stale token."""
     try:
-        comparison_id = signing.unsign(signing.EMBED_TOKEN, token)
+        reference = signing.unsign(signing.EMBED_TOKEN, token)
     except signing.BadSignature:
         raise NotFound(BAD_TOKEN) from None
-    comparison = store.comparison_by_id(comparison_id) if isinstance(comparison_id, int) else None
+    comparison = store.comparison_named(reference)
     if comparison is None:
         raise NotFound(BAD_TOKEN)
     return comparison
 
 
-def payload_data(comparison: Comparison, lang: str | None) -> dict[str, Any]:
-    """Return the payload of a comparison as a dict, labels in the chosen language."""
+def payload_data(
+    comparison: Comparison, lang: str | None, token: str | None = None
+) -> dict[str, Any]:
+    """Return the payload of a comparison as a dict, labels in the chosen language.
+
+    ``token`` is the embed token it was asked for, which the widget keeps the reader's
+    pick under: an old-form token stays the key of the picks made through it.
+    """
     document = store.document(comparison)
     votes = store.vote_counts([comparison.id]).get(comparison.id, {})
     locale = pick_locale(lang, document["locale"])
     return {
-        "token": embed_token(comparison),
+        "token": token or embed_token(comparison),
         "url": canonical_url(comparison.publisher.handle, comparison.slug),
-        "sig": signing.sign(signing.PAYLOAD, [comparison.id, comparison.version]),
-        "ticket": signing.sign(signing.VOTE_TICKET, comparison.id),
+        "sig": signing.sign(signing.PAYLOAD, [comparison.public_id, comparison.version]),
+        "ticket": signing.sign(signing.VOTE_TICKET, comparison.public_id),
         **tallies.tally(document, votes),
         "locale": locale,
         "labels": LABELS[locale],
@@ -109,7 +115,7 @@ def payload(token: str, lang: str | None) -> Payload:
     if found is not None:
         return found
     chosen = pick_locale(lang, "")  # "": the document's own language
-    data = payload_data(comparison_for_token(token), chosen or None)
+    data = payload_data(comparison_for_token(token), chosen or None, token)
     built = _built(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
     cache.set(_key(cache.cache, token, chosen, base), tuple(built), timeout=PAYLOAD_TTL)
     return built
@@ -151,10 +157,12 @@ def content(built: Payload, accept_encoding: str | None) -> tuple[bytes, dict[st
     return built.json.encode(), headers
 
 
-def forget(comparison_id: int) -> None:
+def forget(comparison_id: int, public_id: str) -> None:
     """Make every cached payload of a comparison stale, after it changed.
 
-    A new generation of the token's keys: the old entries, in every language and
-    for every host, are never read again and expire on their own.
+    A new generation of its tokens' keys, the token of today's form and the one signed
+    before 0009: the old entries, in every language and for every host, are never read
+    again and expire on their own.
     """
-    cache.set(f"payload-generation:{token_for(comparison_id)}", time.time_ns(), timeout=0)
+    for reference in (public_id, comparison_id):
+        cache.set(f"payload-generation:{token_for(reference)}", time.time_ns(), timeout=0)

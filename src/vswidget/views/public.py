@@ -101,7 +101,9 @@ def _frame(comparison: Comparison) -> Response:
     signup, tight = frame_fit(store.document(comparison))
     visits = {
         item["key"]: public_base()
-        + url_for("readers.go", link=signing.sign(signing.ITEM_LINK, [comparison.id, item["key"]]))
+        + url_for(
+            "readers.go", link=signing.sign(signing.ITEM_LINK, [comparison.public_id, item["key"]])
+        )
         for item in p["items"]
         if item.get("url")
     }

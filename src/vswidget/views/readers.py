@@ -69,38 +69,50 @@ def read_body(schema: Schema) -> dict[str, Any]:
     return loaded
 
 
-def ticket_comparison_id(ticket: str) -> int:
-    """Return the id of the comparison a vote ticket names, without looking it up."""
+GONE = "This comparison no longer exists."
+
+
+def ticket_reference(ticket: str) -> object:
+    """Return what a vote ticket names its comparison by (see store.comparison_named)."""
     try:
-        comparison_id = signing.unsign(signing.VOTE_TICKET, ticket)
+        return signing.unsign(signing.VOTE_TICKET, ticket)
     except signing.SignatureExpired:
         raise AuthenticationError(
             "The vote ticket has expired: load the comparison again.", {"ticket": ["Expired."]}
         ) from None
     except signing.BadSignature:
         raise BadRequest("The vote ticket is not valid.", {"ticket": ["Not valid."]}) from None
-    if not isinstance(comparison_id, int):
-        raise NotFound("This comparison no longer exists.")
-    return comparison_id
+
+
+def ticket_keys(ticket: str) -> store.ComparisonKeys:
+    """Return the ids of the comparison a vote ticket names, without reading its row."""
+    keys = store.comparison_keys(ticket_reference(ticket))
+    if keys is None:
+        raise NotFound(GONE)
+    return keys
 
 
 def ticket_comparison(ticket: str) -> Comparison:
     """Return the comparison a vote ticket names."""
-    comparison = store.comparison_by_id(ticket_comparison_id(ticket))
+    comparison = store.comparison_named(ticket_reference(ticket))
     if comparison is None:
-        raise NotFound("This comparison no longer exists.")
+        raise NotFound(GONE)
     return comparison
 
 
-def receipt_vote_id(receipt: str | None, comparison_id: int) -> int | None:
-    """Return the vote a reader's receipt names, if it is genuine and for this comparison."""
+def receipt_vote(receipt: str | None, comparison_id: int) -> str | int | None:
+    """Return the vote a reader's receipt names, if it is genuine and for this comparison:
+    its voter key, or its database id in a receipt signed before 0009."""
     if not receipt:
         return None
     try:
-        receipt_comparison, vote_id = signing.unsign(signing.VOTE_RECEIPT, receipt)
+        reference, vote = signing.unsign(signing.VOTE_RECEIPT, receipt)
     except (signing.BadSignature, TypeError, ValueError):
         return None
-    return vote_id if receipt_comparison == comparison_id and isinstance(vote_id, int) else None
+    keys = store.comparison_keys(reference)
+    if keys is None or keys.id != comparison_id:
+        return None
+    return vote if isinstance(vote, str) or type(vote) is int else None
 
 
 @bp.post("/v1/votes")
@@ -108,15 +120,15 @@ def receipt_vote_id(receipt: str | None, comparison_id: int) -> int | None:
 def vote() -> dict[str, Any]:
     """Count a reader's vote, or move it; answer the new shares."""
     body = read_body(VOTE)
-    comparison_id = ticket_comparison_id(body["ticket"])
-    voter = visitors.visitor_hash(f"vote:{comparison_id}")
-    receipt = receipt_vote_id(body.get("receipt"), comparison_id)
-    cast = store.cast_vote(comparison_id, body["item"], voter, receipt)
-    payloads.forget(comparison_id)
+    comparison = ticket_keys(body["ticket"])
+    voter = visitors.visitor_hash(f"vote:{comparison.id}")
+    kept = receipt_vote(body.get("receipt"), comparison.id)
+    cast = store.cast_vote(comparison.id, body["item"], voter, kept)
+    payloads.forget(comparison.id, comparison.public_id)
     total = sum(cast.counts.values())
     return {
         "choice": cast.item_key,
-        "receipt": signing.sign(signing.VOTE_RECEIPT, [comparison_id, cast.id]),
+        "receipt": signing.sign(signing.VOTE_RECEIPT, [comparison.public_id, cast.voter]),
         "votes": total,
         "items": {
             key: {"votes": count, "community": percent(count, total)}
@@ -157,10 +169,10 @@ def go(link: str) -> WerkzeugResponse:
     """Redirect to an item's stored URL, and count the click: the iframe form's links go
     here, which WordPress can open from its sandbox. Never to any other URL."""
     try:
-        comparison_id, item_key = signing.unsign(signing.ITEM_LINK, link)
+        reference, item_key = signing.unsign(signing.ITEM_LINK, link)
     except (signing.BadSignature, TypeError, ValueError):
         raise NotFound("This link is not valid.") from None
-    comparison = store.comparison_by_id(comparison_id) if isinstance(comparison_id, int) else None
+    comparison = store.comparison_named(reference)
     items = store.document(comparison)["items"] if comparison else []
     url = next((item.get("url") for item in items if item["key"] == item_key), None)
     if comparison is None or url is None:
