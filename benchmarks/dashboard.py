@@ -263,7 +263,11 @@ def run_trial(backend: str, url: str, path: Path | None, size: int, args: Any) -
     trial = Trial(backend, size, load_before=load())
     upgrade(url)
     app: Flask = create_app(
-        {"DATABASE_URL": url, "SECRET_KEYS": ["bench"], "CACHE_URL": "simple://"}
+        {
+            "DATABASE_URL": url,
+            "SECRET_KEYS": ["benchmark-key-of-at-least-32-bytes"],
+            "CACHE_URL": "simple://",
+        }
     )
     try:
         document = load_comparison(json.loads(EXAMPLE.read_text()))

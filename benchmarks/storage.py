@@ -78,7 +78,13 @@ def prepared(url: str, path: Path | None, events: int) -> tuple[Any, float]:
 
     started = time.perf_counter()
     upgrade(url)
-    app = create_app({"DATABASE_URL": url, "SECRET_KEYS": ["bench"], "CACHE_URL": "simple://"})
+    app = create_app(
+        {
+            "DATABASE_URL": url,
+            "SECRET_KEYS": ["benchmark-key-of-at-least-32-bytes"],
+            "CACHE_URL": "simple://",
+        }
+    )
     document = load_comparison(json.loads(dashboard.EXAMPLE.read_text()))
     with app.app_context():
         publisher, _ = store.create_publisher(dashboard.HANDLE)
@@ -201,7 +207,7 @@ def redis_usage(redis_url: str) -> list[Cached]:
         app = create_app(
             {
                 "DATABASE_URL": url,
-                "SECRET_KEYS": ["bench"],
+                "SECRET_KEYS": ["benchmark-key-of-at-least-32-bytes"],
                 "CACHE_URL": redis_url,
                 "RATELIMIT_STORAGE_URL": redis_url,
             }

@@ -115,7 +115,7 @@ CHROME = (
 )
 PAGE = "https://blog.example.com/2025/06/choosing-a-database-for-a-side-project/?utm_source=rss"
 REFERRER = "https://news.ycombinator.com/item?id=40000000"
-SECRET = "writes-benchmark-key"
+SECRET = "writes-benchmark-key-of-at-least-32-bytes"
 
 # What a change in src/ would give, applied by make_application() in the workers only when
 # WRITES_BENCH_VARIANT asks (the default, "as-is", leaves vswidget exactly as shipped):

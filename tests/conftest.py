@@ -29,7 +29,7 @@ from vswidget.extensions import db
 from vswidget.migrations import upgrade
 from vswidget.models import Base
 
-SECRET = "test-secret-key"
+SECRET = "test-secret-key-of-at-least-32-bytes"
 PUBLIC_URL = "http://vs.test"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PG_URL = os.environ.get("VSWIDGET_TEST_DATABASE_URL")

@@ -26,6 +26,9 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+KEY = "live-test-key-of-at-least-32-bytes"  # what every LiveServer signs with
+
+
 class LiveServer:
     """One vswidget server process; it can be stopped, killed and started again."""
 
@@ -36,7 +39,7 @@ class LiveServer:
         self.base = f"http://127.0.0.1:{self.port}"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("VSWIDGET_")} | {
             "VSWIDGET_INSTANCE_PATH": str(folder / "instance"),
-            "VSWIDGET_SECRET_KEYS": "live-test-key",
+            "VSWIDGET_SECRET_KEYS": KEY,
             "VSWIDGET_PUBLIC_URL": self.base,
             **{f"VSWIDGET_{name}": value for name, value in settings.items()},
         }

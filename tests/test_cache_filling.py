@@ -179,7 +179,8 @@ def test_every_key_the_cache_makes_on_redis_expires(
         with app.app_context():
             from vswidget import payloads
 
-            payloads.forget(1)  # a change: a new generation
+            comparison = payloads.comparison_for_token(tokens[0])
+            payloads.forget(comparison.id, comparison.public_id)  # a change: a new generation
         batch(client, tokens)
         keys = redis.Redis.from_url(app.config["CACHE_URL"])
         ttls = [keys.ttl(key) for key in keys.scan_iter()]

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner, Result
+from conftest import SECRET
 from flask import Flask
 
 from vswidget.cli import main
@@ -82,7 +83,7 @@ def test_db_upgrade_creates_the_tables_and_can_run_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("VSWIDGET_DATABASE_URL", f"sqlite:///{tmp_path / 'fresh.sqlite3'}")
-    monkeypatch.setenv("VSWIDGET_SECRET_KEYS", "k")
+    monkeypatch.setenv("VSWIDGET_SECRET_KEYS", SECRET)
     runner = CliRunner()
     for _ in range(2):
         result = run(runner, "db", "upgrade")
@@ -92,7 +93,7 @@ def test_db_upgrade_creates_the_tables_and_can_run_again(
 
 def test_an_unreachable_database_is_one_sentence(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VSWIDGET_DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none")
-    monkeypatch.setenv("VSWIDGET_SECRET_KEYS", "k")
+    monkeypatch.setenv("VSWIDGET_SECRET_KEYS", SECRET)
     assert_one_sentence_error(run(CliRunner(), "publisher", "list"), "The database cannot be used")
 
 
@@ -207,5 +208,5 @@ def test_an_unmigrated_database_says_to_upgrade(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("VSWIDGET_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.sqlite3'}")
-    monkeypatch.setenv("VSWIDGET_SECRET_KEYS", "k")
+    monkeypatch.setenv("VSWIDGET_SECRET_KEYS", SECRET)
     assert_one_sentence_error(run(CliRunner(), "publisher", "list"), "vswidget db upgrade")

@@ -279,12 +279,15 @@ def test_the_session_cookie_is_secure_when_the_public_url_is_https(
 def test_sessions_are_signed_with_the_newest_key_and_survive_a_key_rotation(
     database_url: str, tmp_path: Path
 ) -> None:
-    before = make_app(database_url, tmp_path, SECRET_KEYS=["old-key"])
-    after = make_app(database_url, tmp_path, SECRET_KEYS=["old-key", "new-key"])
-    stranger = make_app(database_url, tmp_path, SECRET_KEYS=["someone-else"])
+    old, new, elsewhere = (
+        f"{name}-key-of-at-least-thirty-two-bytes" for name in ("old", "new", "other")
+    )
+    before = make_app(database_url, tmp_path, SECRET_KEYS=[old])
+    after = make_app(database_url, tmp_path, SECRET_KEYS=[old, new])
+    stranger = make_app(database_url, tmp_path, SECRET_KEYS=[elsewhere])
     try:
-        assert after.secret_key == "new-key"
-        assert after.config["SECRET_KEY_FALLBACKS"] == ["old-key"]
+        assert after.secret_key == new
+        assert after.config["SECRET_KEY_FALLBACKS"] == [old]
         with before.app_context():
             store.create_publisher("acme")
             store.set_password("acme", PASSWORD)

@@ -1,8 +1,9 @@
 """Every revision upgrades and downgrades on both databases; 0004 fills the period rollups,
-0005 gives every item a tally, 0008 merges an address signed up twice."""
+0005 gives every item a tally, 0008 merges an address signed up twice, 0009 gives public ids."""
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -15,10 +16,10 @@ from conftest import DOCUMENT, make_app, postgresql_schema
 from flask import Flask
 from sqlalchemy import create_engine, insert, inspect, select
 
-from vswidget import analytics, store
+from vswidget import analytics, signing, store
 from vswidget.extensions import db
 from vswidget.migrations import alembic_config, upgrade
-from vswidget.models import Base, Comparison, PeriodPage, Signup, VoteTally
+from vswidget.models import Base, Comparison, Outbox, PeriodPage, Signup, VoteTally
 from vswidget.schemas import load_comparison
 from vswidget.visitors import today
 
@@ -172,4 +173,26 @@ def test_upgrading_to_0008_merges_an_address_signed_up_twice_into_its_earliest_s
             (rival_id, "READER@example.com", None),  # another publisher's list
         ]
     )
+    db.dispose(app)
+
+
+def test_upgrading_to_0009_gives_comparisons_and_pending_deliveries_a_public_id(
+    empty_url: str, tmp_path: Path
+) -> None:
+    app, comparison = published(empty_url, tmp_path)
+    with app.app_context():
+        publisher = store.get_publisher("acme")
+        store.save_comparison(publisher, load_comparison({**DOCUMENT, "slug": "other"}))
+        store.set_webhook(publisher, "https://hooks.example/signups")
+        store.add_signup(comparison, "reader@example.org")
+        old_token = signing.sign(signing.EMBED_TOKEN, comparison.id)
+    db.dispose(app)
+    command.downgrade(alembic_config(empty_url), "0006")
+    upgrade(empty_url)
+    with app.app_context():
+        public_ids = list(db.session.scalars(select(Comparison.public_id)))
+        (delivery,) = db.session.scalars(select(Outbox)).all()
+    assert len(set(public_ids)) == 2 and all(len(public_id) == 22 for public_id in public_ids)
+    assert json.loads(delivery.body)["id"] == delivery.public_id  # not the sign-up's id
+    assert app.test_client().get(f"/v1/payload/{old_token}").status_code == 200
     db.dispose(app)

@@ -25,7 +25,7 @@ import httpx
 import pytest
 import redis
 from conftest import REDIS_URL, empty_postgresql, need
-from live import LiveServer
+from live import KEY, LiveServer
 from sqlalchemy import Engine, create_engine, text
 
 from vswidget import Client, signing
@@ -149,10 +149,10 @@ def send_events(
     return hosts.http.post(f"{server.base}/v1/events", content=body, headers=headers)
 
 
-def vote_id(receipt: str) -> int:
-    """Return the id of the vote a receipt names."""
-    _, vote = signing.unsign(signing.VOTE_RECEIPT, receipt, keys=["live-test-key"])  # LiveServer's
-    assert isinstance(vote, int)
+def vote_key(receipt: str) -> str:
+    """Return the key (voter) of the vote a receipt names."""
+    _, vote = signing.unsign(signing.VOTE_RECEIPT, receipt, keys=[KEY])
+    assert isinstance(vote, str)
     return vote
 
 
@@ -162,10 +162,10 @@ def query(hosts: Hosts, sql: str, slug: str) -> list[Any]:
         return list(connection.execute(text(sql), {"slug": slug}))
 
 
-def stored_votes(hosts: Hosts, slug: str) -> dict[int, str]:
-    """Every vote the database holds for a comparison: its id and item."""
-    sql = "SELECT v.id, v.item_key FROM votes v JOIN comparisons c ON c.id = v.comparison_id"
-    return {row.id: row.item_key for row in query(hosts, sql + " WHERE c.slug = :slug", slug)}
+def stored_votes(hosts: Hosts, slug: str) -> dict[str, str]:
+    """Every vote the database holds for a comparison: its key (voter) and item."""
+    sql = "SELECT v.voter, v.item_key FROM votes v JOIN comparisons c ON c.id = v.comparison_id"
+    return {row.voter: row.item_key for row in query(hosts, sql + " WHERE c.slug = :slug", slug)}
 
 
 def stored_events(hosts: Hosts, slug: str) -> Counter[str]:
@@ -182,20 +182,20 @@ def test_votes_through_both_hosts_are_counted_exactly(
     ticket = payload(hosts, hosts.a, token)["ticket"]
     servers = list(hosts)
 
-    def one_reader(n: int) -> tuple[int, str]:
+    def one_reader(n: int) -> tuple[str, str]:
         first = vote(hosts, servers[n % 2], reader(n, 1), ticket, "kettle")
         assert first.status_code == 200, first.text
         if n % 3:
-            return vote_id(first.json()["receipt"]), "kettle"
+            return vote_key(first.json()["receipt"]), "kettle"
         # A third change their mind through the other host, without their receipt:
         # the other host hashes them alike (same day, same salt), so the vote moves.
         again = vote(hosts, servers[(n + 1) % 2], reader(n, 1), ticket, "moka")
         assert again.status_code == 200, again.text
-        assert vote_id(again.json()["receipt"]) == vote_id(first.json()["receipt"])
-        return vote_id(again.json()["receipt"]), "moka"
+        assert vote_key(again.json()["receipt"]) == vote_key(first.json()["receipt"])
+        return vote_key(again.json()["receipt"]), "moka"
 
     with ThreadPoolExecutor(max_workers=12) as pool:
-        acknowledged = dict(pool.map(one_reader, range(READERS)))  # vote id -> last choice
+        acknowledged = dict(pool.map(one_reader, range(READERS)))  # vote key -> last choice
     expected = {"kettle": READERS - READERS // 3, "moka": READERS // 3}
     assert Counter(acknowledged.values()) == expected
     assert stored_votes(hosts, "votes-both-hosts") == acknowledged
@@ -267,7 +267,7 @@ def test_sigkill_of_one_host_under_load_loses_nothing_acknowledged(
     ticket = payload(hosts, hosts.b, token)["ticket"]
     lock = threading.Lock()
     numbers = itertools.count()
-    votes: dict[int, str] = {}  # acknowledged: vote id -> item
+    votes: dict[str, str] = {}  # acknowledged: vote key -> item
     events: Counter[str] = Counter()  # acknowledged: page path -> events
     unanswered: list[int] = []  # sent to A, never answered: A died first
     answered: Counter[str] = Counter()  # by "A", "B before", "B after" the kill
@@ -293,7 +293,7 @@ def test_sigkill_of_one_host_under_load_loses_nothing_acknowledged(
         assert response.status_code in {200, 204}, response.text
         with lock:
             if response.status_code == 200:
-                votes[vote_id(response.json()["receipt"])] = item
+                votes[vote_key(response.json()["receipt"])] = item
             else:
                 events[f"/post-{n}"] += 2
             answered["A" if through_a else "B after" if killed.is_set() else "B before"] += 1

@@ -94,7 +94,7 @@ def test_a_deleted_comparisons_id_is_never_reused(app: Flask, document: dict[str
         store.delete_comparison(publisher, document["slug"])
         second, _ = store.save_comparison(publisher, load_comparison(document))
         assert second.id != first_id
-        assert store.comparison_by_id(first_id) is None
+        assert store.comparison_named(first_id) is None
 
 
 def test_a_key_can_be_revoked_by_eight_characters_or_by_the_whole_key(app: Flask) -> None:

@@ -249,5 +249,5 @@ def test_the_payload_carries_a_ticket_for_its_comparison(
     app: Flask, payload: dict[str, Any]
 ) -> None:
     with app.app_context():
-        comparison = store.comparison_by_id(signing.unsign(signing.VOTE_TICKET, payload["ticket"]))
+        comparison = store.comparison_named(signing.unsign(signing.VOTE_TICKET, payload["ticket"]))
     assert comparison is not None and comparison.slug == "kettle-vs-moka-pot"

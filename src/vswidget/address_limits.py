@@ -3,9 +3,10 @@
 These are the busiest requests. Flask-Limiter resolves every kind of limit it knows for
 each request (decorated, blueprint, default, meta, their exemptions and deductions), and
 on a vote that cost more than the vote's SQL. The readers' limits are simpler, a few
-rates per address, so they are counted here, with Flask-Limiter's own strategy and
-storage (the limits library): in the same place, memory or Redis, and answered with the
-same headers (X-RateLimit-Limit, -Remaining, -Reset and Retry-After).
+rates per address (an IPv6 reader's per network, see networks.py), so they are counted
+here, with Flask-Limiter's own strategy and storage (the limits library): in the same
+place, memory or Redis, and answered with the same headers (X-RateLimit-Limit,
+-Remaining, -Reset and Retry-After).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from limits import RateLimitItem, parse_many
 
 from .errors import RateLimited
 from .extensions import limiter
+from .networks import reader_address
 from .redis_cache import WARN_EVERY
 
 View = TypeVar("View", bound=Callable[..., Any])
@@ -86,7 +88,7 @@ def _hit(rates: list[RateLimitItem]) -> tuple[bool, Window | None]:
     with the fewest requests left. When the storage fails, the request goes through."""
     strategy = limiter.limiter
     scope = request.endpoint or ""
-    address = request.remote_addr or "127.0.0.1"
+    address = reader_address()
     refused, tightest = False, None
     try:
         for rate in rates:

@@ -15,6 +15,7 @@ from . import config, errors, headers, inbound, openapi, public_bases, tallies
 from .cached_reads import CachedReads
 from .errors import ConfigurationError
 from .extensions import cache, cache_config, db, limiter
+from .private_files import private_folder
 from .redis_cache import REDIS_TIMEOUTS
 from .schemas import ErrorSchema
 from .views import dashboard, demo, health, public, publisher, readers
@@ -77,10 +78,11 @@ def _complete(app: Flask) -> None:
     """Fill in the settings derived from others and the fixed ones of our libraries."""
     cfg = app.config
     if not cfg["DATABASE_URL"]:
-        os.makedirs(app.instance_path, exist_ok=True)
+        private_folder(app.instance_path)
         cfg["DATABASE_URL"] = config.default_database_url(app.instance_path)
     if not cfg["SECRET_KEYS"]:
         cfg["SECRET_KEYS"] = config.instance_secret_keys(app.instance_path)
+    config.check_secret_keys(cfg["SECRET_KEYS"])
     for name in (
         "VOTE_RATE_LIMIT",
         "SIGNUP_RATE_LIMIT",
@@ -95,6 +97,11 @@ def _complete(app: Flask) -> None:
             raise ConfigurationError(
                 f"VSWIDGET_{name}={cfg[name]!r} is not a rate limit such as '30/minute;300/day'."
             ) from None
+    if not 1 <= cfg["IPV6_PREFIX"] <= 128:
+        raise ConfigurationError(
+            f"VSWIDGET_IPV6_PREFIX={cfg['IPV6_PREFIX']!r} must be a prefix length from 1 to 128, "
+            "such as 64."
+        )
     cfg.update(
         MAX_CONTENT_LENGTH=cfg["MAX_BODY_BYTES"],
         API_TITLE="vswidget",

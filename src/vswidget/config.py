@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigurationError
+from .private_files import private_folder, tighten
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,14 @@ SETTINGS: tuple[Setting, ...] = (
         int,
     ),
     Setting(
+        "IPV6_PREFIX",
+        64,
+        "Leading bits of an IPv6 address that name one reader for the rate limits and the "
+        "visitor hash (64: one /64, what one subscriber is usually given); IPv4 readers "
+        "count per address.",
+        int,
+    ),
+    Setting(
         "WEBHOOK_RETRY_SECONDS",
         30.0,
         "Wait before the first retry of a failed webhook delivery; doubles each time, "
@@ -149,6 +158,7 @@ SETTINGS: tuple[Setting, ...] = (
 SETTING_NAMES = frozenset(setting.name for setting in SETTINGS)
 ENV_PREFIX = "VSWIDGET_"
 SECRET_KEYS_FILE = "secret_keys"
+MIN_SECRET_KEY_BYTES = 32  # what secrets.token_urlsafe(32) gives, in 43 characters
 
 
 def defaults() -> dict[str, Any]:
@@ -177,20 +187,31 @@ def from_environ(environ: Mapping[str, str]) -> dict[str, Any]:
 def instance_secret_keys(instance_path: str) -> list[str]:
     """Return the keys kept in the instance folder, creating one on first use."""
     path = Path(instance_path) / SECRET_KEYS_FILE
+    private_folder(path.parent)
     if not path.exists():
         # Written aside then linked into place, so that workers starting at the
         # same moment all end up reading the one complete key file.
-        path.parent.mkdir(parents=True, exist_ok=True)
         draft = path.with_name(f".{SECRET_KEYS_FILE}.{os.getpid()}")
-        draft.write_text(secrets.token_urlsafe(32) + "\n")
-        draft.chmod(0o600)
+        with os.fdopen(os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
+            out.write(secrets.token_urlsafe(32) + "\n")
         try:
             os.link(draft, path)
         except FileExistsError:
             pass
         finally:
             draft.unlink()
+    tighten(path)
     return _keys(path.read_text().replace("\n", ","))
+
+
+def check_secret_keys(keys: list[str]) -> None:
+    """Refuse, with one sentence, a key list that holds a key too short to sign with."""
+    if any(len(key.encode()) < MIN_SECRET_KEY_BYTES for key in keys):
+        raise ConfigurationError(
+            f"VSWIDGET_SECRET_KEYS (or the instance folder's {SECRET_KEYS_FILE} file) holds a "
+            f"key shorter than {MIN_SECRET_KEY_BYTES} bytes; make each key with "
+            '`python -c "import secrets; print(secrets.token_urlsafe(32))"`.'
+        )
 
 
 def default_database_url(instance_path: str) -> str:

@@ -41,18 +41,19 @@ def base_url(configured: str | None, host_url: str) -> str:
 
 def embed_token(comparison: Comparison) -> str:
     """Return the signed token that names a comparison in public URLs."""
-    return token_for(comparison.id)
+    return token_for(comparison.public_id)
 
 
-def token_for(comparison_id: int) -> str:
-    """Return the embed token of the comparison with a database id."""
-    return _token(comparison_id, tuple(current_app.config["SECRET_KEYS"]))
+def token_for(reference: str | int) -> str:
+    """Return the embed token that names a comparison by ``reference``: its public id, or
+    its database id as in the tokens signed before 0009, which pasted snippets still carry."""
+    return _token(reference, tuple(current_app.config["SECRET_KEYS"]))
 
 
 @functools.lru_cache(maxsize=4096)
-def _token(comparison_id: int, keys: tuple[str, ...]) -> str:
+def _token(reference: str | int, keys: tuple[str, ...]) -> str:
     # An embed token carries no timestamp: the same id and keys always give the same token.
-    return signing.sign(signing.EMBED_TOKEN, comparison_id, list(keys))
+    return signing.sign(signing.EMBED_TOKEN, reference, list(keys))
 
 
 def reserved_heights(document: dict[str, Any]) -> list[tuple[int, int]]:

@@ -9,10 +9,11 @@ from typing import Any, TypeVar
 from flask import Flask, current_app, g
 from flask_caching import Cache
 from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from .networks import reader_address
+from .private_files import private_sqlite
 from .redis_cache import REDIS_TIMEOUTS
 from .sqlite_writers import WriterQueue
 
@@ -31,6 +32,8 @@ def make_engine(url: str) -> Engine:
     """Return an engine for ``url``, with SQLite tuned for concurrent, durable writes."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 10})
+        if engine.url.database not in {None, "", ":memory:"}:
+            private_sqlite(engine.url.database)
 
         @event.listens_for(engine, "connect")
         def configure(dbapi_connection: Any, record: Any) -> None:
@@ -178,5 +181,5 @@ def cache_config(url: str, max_bytes: int) -> dict[str, Any]:
 
 
 cache = Cache()
-# Limits per reader address (behind TRUSTED_PROXIES, see app.py); in-process or Redis.
-limiter = Limiter(get_remote_address, headers_enabled=True, swallow_errors=True)
+# Limits per reader address, an IPv6 one's per network (networks.py); in-process or Redis.
+limiter = Limiter(reader_address, headers_enabled=True, swallow_errors=True)

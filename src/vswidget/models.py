@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -25,6 +26,12 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def new_public_id() -> str:
+    """Return a random id to name a row in public (tokens, webhook bodies): 128 bits that,
+    unlike the sequential ids, tell nothing of how many rows there are."""
+    return secrets.token_urlsafe(16)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -83,10 +90,13 @@ class Comparison(Base):
     __tablename__ = "comparisons"
     __table_args__ = (
         UniqueConstraint("publisher_id", "slug"),
+        Index("ix_comparisons_public_id", "public_id", unique=True),
         {"sqlite_autoincrement": True},  # ids are never reused, so old embed tokens stay dead
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # What tokens name it by; tokens signed before 0009 name ``id``, and still verify.
+    public_id: Mapped[str] = mapped_column(String(22), default=new_public_id)
     publisher_id: Mapped[int] = mapped_column(ForeignKey("publishers.id", ondelete="CASCADE"))
     slug: Mapped[str] = mapped_column(String(80))
     document: Mapped[str] = mapped_column(Text)
@@ -165,9 +175,14 @@ class Outbox(Base):
     and deleted once delivered."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "next_attempt_at"),
+        Index("ix_outbox_public_id", "public_id", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The delivery's id for its receiver: the body's "id" and X-VSWidget-Delivery.
+    public_id: Mapped[str] = mapped_column(String(22), default=new_public_id)
     publisher_id: Mapped[int] = mapped_column(ForeignKey("publishers.id", ondelete="CASCADE"))
     event: Mapped[str] = mapped_column(String(40))
     body: Mapped[str] = mapped_column(Text)

@@ -44,35 +44,39 @@ class Payload(NamedTuple):
         return text_of(self.pieces)
 
 
-def _comparison_id(token: str) -> int:
-    """Return the id an embed token names; NotFound for a token this server did not sign."""
+def _reference(token: str) -> object:
+    """Return what an embed token names its comparison by (see store.comparison_named);
+    NotFound for a token this server did not sign."""
     try:
-        comparison_id = signing.unsign(signing.EMBED_TOKEN, token)
+        return signing.unsign(signing.EMBED_TOKEN, token)
     except signing.BadSignature:
         raise NotFound(BAD_TOKEN) from None
-    if not isinstance(comparison_id, int):
-        raise NotFound(BAD_TOKEN)
-    return comparison_id
 
 
 def comparison_for_token(token: str) -> Comparison:
     """Return the comparison an embed token names; NotFound for a bad or stale token."""
-    comparison = store.comparison_by_id(_comparison_id(token))
+    comparison = store.comparison_named(_reference(token))
     if comparison is None:
         raise NotFound(BAD_TOKEN)
     return comparison
 
 
-def payload_data(comparison: Comparison, lang: str | None) -> dict[str, Any]:
-    """Return the payload of a comparison as a dict, labels in the chosen language."""
+def payload_data(
+    comparison: Comparison, lang: str | None, token: str | None = None
+) -> dict[str, Any]:
+    """Return the payload of a comparison as a dict, labels in the chosen language.
+
+    ``token`` is the embed token it was asked for, which the widget keeps the reader's
+    pick under: an old-form token stays the key of the picks made through it.
+    """
     document = store.document(comparison)
     votes = store.vote_counts([comparison.id]).get(comparison.id, {})
     locale = pick_locale(lang, document["locale"])
     return {
-        "token": embed_token(comparison),
+        "token": token or embed_token(comparison),
         "url": canonical_url(comparison.publisher.handle, comparison.slug),
-        "sig": signing.sign(signing.PAYLOAD, [comparison.id, comparison.version]),
-        "ticket": tickets.shared(comparison.id),
+        "sig": signing.sign(signing.PAYLOAD, [comparison.public_id, comparison.version]),
+        "ticket": tickets.shared(comparison.public_id),
         **tallies.tally(document, votes),
         "locale": locale,
         "labels": LABELS[locale],
@@ -127,10 +131,10 @@ def payload(token: str, lang: str | None) -> Payload:
     found = cached(cache.cache, [token], lang, base)
     if found is not None:
         return found[0]
-    _comparison_id(token)  # only a token this server signed gets a generation key
+    _reference(token)  # only a token this server signed gets a generation key
     generation = _generation(cache.cache, token)  # before reading: a change meanwhile moves it
     chosen = pick_locale(lang, "")  # "": the document's own language
-    data = payload_data(comparison_for_token(token), chosen or None)
+    data = payload_data(comparison_for_token(token), chosen or None, token)
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
     piece, etag = compressed(text), hashlib.sha256(text).hexdigest()[:20]
     if generation is not None and public_bases.admit(base):
@@ -185,10 +189,12 @@ def content(built: Payload, accept_encoding: str | None) -> tuple[bytes, dict[st
     return built.json, headers
 
 
-def forget(comparison_id: int) -> None:
+def forget(comparison_id: int, public_id: str) -> None:
     """Make every cached payload of a comparison stale, after it changed.
 
-    A new generation of the token's keys: the old entries, in every language and
-    for every host, are never read again and expire on their own.
+    A new generation of its tokens' keys, the token of today's form and the one signed
+    before 0009: the old entries, in every language and for every host, are never read
+    again and expire on their own.
     """
-    cache.set(GENERATION + token_for(comparison_id), time.time_ns(), timeout=0)
+    for reference in (public_id, comparison_id):
+        cache.set(GENERATION + token_for(reference), time.time_ns(), timeout=0)

@@ -3,6 +3,10 @@
 ``SECRET_KEYS`` is ordered oldest to newest: the newest key signs and every key
 verifies, so adding a key breaks no token already handed out. A token signed
 for one purpose never verifies for another.
+
+Signed is not secret: anyone can decode a token. So tokens name a comparison by its
+random public id, never by a sequential database id, which would tell the platform's
+volumes; tokens signed before 0009 carry the database id, and still verify.
 """
 
 from __future__ import annotations
@@ -58,21 +62,23 @@ def _stepped(step: int) -> type[_SteppedSigner]:
     return type(f"Every{step}sSigner", (_SteppedSigner,), {"step": step})
 
 
+# Names a comparison: its public id.
 EMBED_TOKEN = Purpose("vswidget.embed-token")
-# Names the revision of a comparison a reader was shown: [comparison id, version].
+# Names the revision of a comparison a reader was shown: [public id, version].
 PAYLOAD = Purpose("vswidget.payload")
-# Comes with the payload and goes with a vote or sign-up: names the comparison and
-# proves a payload fetched lately. Shared by the readers of a cached payload.
+# Comes with the payload and goes with a vote or sign-up: names the comparison (public
+# id) and proves a payload fetched lately. Shared by the readers of a cached payload.
 # Signed on the hour, so a payload built twice within an hour is the same bytes (and
 # the same ETag); it stays valid 6 to 7 hours.
 VOTE_TICKET = Purpose("vswidget.vote-ticket", max_age=6 * 3600, step=3600)
-# Given to a reader for their vote, kept in their own storage: [comparison id, vote id].
+# Given to a reader for their vote, kept in their own storage: [public id, the vote's
+# voter key], the visitor hash the vote was first cast with.
 VOTE_RECEIPT = Purpose("vswidget.vote-receipt")
 # An item's link in the iframe form, which cannot open links itself inside WordPress's
-# sandbox: /go/TOKEN redirects to the stored URL of [comparison id, item key], and counts
+# sandbox: /go/TOKEN redirects to the stored URL of [public id, item key], and counts
 # the click.
 ITEM_LINK = Purpose("vswidget.item-link")
-# A read-only dashboard link: [comparison id, host origin or None, expiry (Unix
+# A read-only dashboard link: [public id, host origin or None, expiry (Unix
 # seconds)]. The link's own expiry is checked by the dashboard; a year at most.
 SHARE_LINK = Purpose("vswidget.share-link", max_age=366 * 24 * 3600)
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Collection, Iterable
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
+from flask import current_app
 from marshmallow import ValidationError as SchemaError
 from sqlalchemy import ColumnElement, Connection, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -35,6 +36,7 @@ from .models import (
     Signup,
     Vote,
     VoteTally,
+    new_public_id,
     utcnow,
 )
 from .prepared import Prepared
@@ -163,8 +165,9 @@ def publisher_for_api_key(key: str) -> Publisher | None:
 
 
 def etag(comparison: Comparison) -> str:
-    """Return the entity tag of a comparison's current revision."""
-    return hashlib.sha256(f"{comparison.id}:{comparison.version}".encode()).hexdigest()[:20]
+    """Return the entity tag of a comparison's current revision (of its public id: a hash
+    of the sequential one could be reversed by trying them all)."""
+    return hashlib.sha256(f"{comparison.public_id}:{comparison.version}".encode()).hexdigest()[:20]
 
 
 def document(comparison: Comparison) -> dict[str, Any]:
@@ -188,9 +191,55 @@ def get_comparison(publisher: Publisher, slug: str) -> Comparison:
     return comparison
 
 
-def comparison_by_id(comparison_id: int) -> Comparison | None:
-    """Return the comparison with a database id (from a signed token)."""
-    return db.session.get(Comparison, comparison_id)
+class ComparisonKeys(NamedTuple):
+    """What names a comparison: its database id, and its public id for tokens."""
+
+    id: int
+    public_id: str
+
+
+def _named(reference: object) -> Any:
+    """Return the condition on comparisons that a signed token's reference names: its
+    public id, or the database id that tokens signed before 0009 carry; None for
+    anything else."""
+    if isinstance(reference, str):
+        return Comparison.public_id == reference
+    if type(reference) is int:
+        return Comparison.id == reference
+    return None
+
+
+def comparison_named(reference: object) -> Comparison | None:
+    """Return the comparison a signed token names, by public id (or, in an old token, id)."""
+    where = _named(reference)
+    return None if where is None else db.session.scalar(select(Comparison).where(where))
+
+
+MAX_KNOWN_KEYS = 10_000
+
+
+def comparison_keys(reference: object) -> ComparisonKeys | None:
+    """Return the ids of the comparison a signed token names, without reading its row when
+    this process has seen it: the vote path's look-up. Neither id of a comparison ever
+    changes, so they are remembered (a deleted comparison's are found gone later on)."""
+    known: dict[object, ComparisonKeys] = current_app.extensions.setdefault(
+        "vswidget.comparison-keys", {}
+    )
+    if reference not in known:
+        where = _named(reference)
+        row = (
+            None
+            if where is None
+            else db.session.execute(
+                select(Comparison.id, Comparison.public_id).where(where)
+            ).first()
+        )
+        if row is None:
+            return None
+        if len(known) >= MAX_KNOWN_KEYS:
+            known.clear()
+        known[reference] = ComparisonKeys(*row)
+    return known[reference]
 
 
 def list_comparisons(publisher: Publisher, offset: int, limit: int) -> tuple[list[Comparison], int]:
@@ -316,20 +365,21 @@ def vote_counts(comparison_ids: Iterable[int]) -> dict[int, dict[str, int]]:
 class Cast(NamedTuple):
     """A reader's vote as it stands after casting it, and the comparison's new tallies."""
 
-    id: int
+    voter: str  # the vote's key within its comparison: the hash it was first cast with
     item_key: str
     counts: dict[str, int]  # every item's votes
 
 
-def cast_vote(comparison_id: int, item_key: str, voter: str, vote_id: int | None = None) -> Cast:
+def cast_vote(comparison_id: int, item_key: str, voter: str, kept: str | int | None = None) -> Cast:
     """Count a reader's vote for an item, or move it there; return it and the new tallies.
 
-    A reader has one vote per comparison, found by ``vote_id`` (from the receipt the
-    reader kept) or else by today's ``voter`` hash. Vote and tallies change in one
-    transaction, so the counts are exact under any concurrency. NotFound when the
-    comparison is gone, ValidationError for a key no item has.
+    A reader has one vote per comparison, found by ``kept``, from the receipt the reader
+    kept (the vote's voter key, or its database id in a receipt signed before 0009), or
+    else by today's ``voter`` hash. Vote and tallies change in one transaction, so the
+    counts are exact under any concurrency. NotFound when the comparison is gone,
+    ValidationError for a key no item has.
     """
-    cast = functools.partial(_cast, comparison_id, item_key, voter, vote_id)
+    cast = functools.partial(_cast, comparison_id, item_key, voter, kept)
     try:
         return db.write(cast)
     except IntegrityError:  # the comparison was deleted meanwhile: now it is NotFound
@@ -346,12 +396,12 @@ _TALLIES = Prepared(
     )
 )
 _VOTE_BY_ID = Prepared(
-    select(Vote.id, Vote.item_key)
+    select(Vote.id, Vote.item_key, Vote.voter)
     .where(Vote.comparison_id == bindparam("comparison"), Vote.id == bindparam("vote"))
     .with_for_update()
 )
 _VOTE_BY_VOTER = Prepared(
-    select(Vote.id, Vote.item_key)
+    select(Vote.id, Vote.item_key, Vote.voter)
     .where(Vote.comparison_id == bindparam("comparison"), Vote.voter == bindparam("voter"))
     .with_for_update()
 )
@@ -392,7 +442,7 @@ _BUMP = Prepared(
 
 
 def _cast(
-    comparison_id: int, item_key: str, voter: str, vote_id: int | None, sql: Connection
+    comparison_id: int, item_key: str, voter: str, kept: str | int | None, sql: Connection
 ) -> Cast:
     counts: dict[str, int] = dict(_TALLIES.run(sql, comparison=comparison_id).rows)
     if item_key not in counts:
@@ -401,21 +451,23 @@ def _cast(
         raise _unknown_item(item_key)
     now = utcnow()
     found = []
-    if vote_id is not None:
-        found = _VOTE_BY_ID.run(sql, comparison=comparison_id, vote=vote_id).rows
+    if isinstance(kept, str):
+        found = _VOTE_BY_VOTER.run(sql, comparison=comparison_id, voter=kept).rows
+    elif kept is not None:
+        found = _VOTE_BY_ID.run(sql, comparison=comparison_id, vote=kept).rows
     if not found:
         new = _NEW_VOTE[sql.dialect.name].run(
             sql, comparison=comparison_id, item=item_key, voter=voter, now=now
         )
         if new.rows:
             _bump(sql, comparison_id, counts, {item_key: 1})
-            return Cast(new.rows[0][0], item_key, counts)
+            return Cast(voter, item_key, counts)
         found = _VOTE_BY_VOTER.run(sql, comparison=comparison_id, voter=voter).rows
-    (found_id, found_key), *_ = found
+    (found_id, found_key, found_voter), *_ = found
     if found_key != item_key:
         _MOVE_VOTE.run(sql, vote=found_id, item=item_key, now=now)
         _bump(sql, comparison_id, counts, {found_key: -1, item_key: 1})
-    return Cast(found_id, item_key, counts)
+    return Cast(found_voter, item_key, counts)
 
 
 def _bump(
@@ -466,15 +518,23 @@ def add_signup(comparison: Comparison, email: str) -> bool:
         if new is None:
             return False
         if publisher.webhook_url:
+            delivery = new_public_id()
             body = {
                 "event": "signup",
-                "id": new.id,
+                "id": delivery,
                 "email": email,
                 "publisher": publisher.handle,
                 "comparison": comparison.slug,
                 "created_at": new.created_at.isoformat(),
             }
-            session.add(Outbox(publisher_id=publisher.id, event="signup", body=json.dumps(body)))
+            session.add(
+                Outbox(
+                    public_id=delivery,
+                    publisher_id=publisher.id,
+                    event="signup",
+                    body=json.dumps(body),
+                )
+            )
     return True
 
 

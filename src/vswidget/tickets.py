@@ -16,25 +16,26 @@ from typing import Any
 from . import signing, visitors
 
 
-def _reader(comparison_id: int) -> str:
-    return visitors.visitor_hash(f"frame:{comparison_id}")
+def _reader(reference: str | int) -> str:
+    return visitors.visitor_hash(f"frame:{reference}")
 
 
-def shared(comparison_id: int) -> str:
+def shared(public_id: str) -> str:
     """Return the ticket a payload carries, the same for every reader."""
-    return signing.sign(signing.VOTE_TICKET, comparison_id)
+    return signing.sign(signing.VOTE_TICKET, public_id)
 
 
-def framed(comparison_id: int) -> str:
+def framed(public_id: str) -> str:
     """Return the iframe form's ticket, bound to the reader of this request."""
-    return signing.sign(signing.VOTE_TICKET, [comparison_id, _reader(comparison_id)])
+    return signing.sign(signing.VOTE_TICKET, [public_id, _reader(public_id)])
 
 
-def comparison_id(value: Any) -> int | None:
-    """Return the comparison a ticket's signed value names, in either form; None if neither."""
+def reference(value: Any) -> Any:
+    """Return what a ticket's signed value names its comparison by, in either form: its
+    public id (or, in a ticket signed before 0009, its id; see store.comparison_named)."""
     if isinstance(value, list) and len(value) == 2 and isinstance(value[1], str):
-        value = value[0]
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+        return value[0]
+    return value
 
 
 def is_this_readers_frame(value: Any) -> bool:
@@ -42,6 +43,6 @@ def is_this_readers_frame(value: Any) -> bool:
     return (
         isinstance(value, list)
         and len(value) == 2
-        and (comparison := comparison_id(value)) is not None
-        and value[1] == _reader(comparison)
+        and isinstance(value[0], str | int)
+        and value[1] == _reader(value[0])
     )

@@ -1,9 +1,9 @@
 """Who a reader is today, without knowing who they are: a daily-salted hash.
 
 The hash mixes a secret salt of the current UTC day with a scope (one comparison),
-the reader's address and user agent. The salt of a day is deleted once the day is
-over, so no hash can be recomputed later, nothing links a reader across days or
-across comparisons, and no address is ever stored.
+the reader's address (an IPv6 reader's network, see networks.py) and user agent. The
+salt of a day is deleted once the day is over, so no hash can be recomputed later,
+nothing links a reader across days or across comparisons, and no address is ever stored.
 
 Salts live in the database, the one store every worker of every host shares: all
 of them hash a reader alike on the same day, whichever one the reader reaches.
@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .extensions import db
 from .models import Salt
+from .networks import reader_address
 
 
 def today() -> date:
@@ -65,7 +66,7 @@ def prune_salts() -> int:
 
 def visitor_hash(scope: str) -> str:
     """Return the current reader's hash within ``scope`` for today."""
-    address = request.remote_addr or ""
+    address = reader_address()
     agent = request.headers.get("User-Agent", "")
     material = "\x1f".join((daily_salt(), scope, address, agent))
     return hashlib.sha256(material.encode()).hexdigest()[:32]

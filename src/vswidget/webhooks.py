@@ -80,7 +80,7 @@ def attempt(
         "Content-Type": "application/json",
         "User-Agent": "vswidget-webhook",
         "X-VSWidget-Event": entry.event,
-        "X-VSWidget-Delivery": str(entry.id),
+        "X-VSWidget-Delivery": entry.public_id,
         "X-VSWidget-Timestamp": timestamp,
         "X-VSWidget-Signature": signature(publisher.webhook_secret, timestamp, entry.body),
     }

@@ -325,7 +325,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     base = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("VSWIDGET_")} | {
         "VSWIDGET_INSTANCE_PATH": str(folder / "instance"),
-        "VSWIDGET_SECRET_KEYS": "test",
+        "VSWIDGET_SECRET_KEYS": "browser-test-key-of-at-least-32-bytes",
         "VSWIDGET_PUBLIC_URL": base,
         "VSWIDGET_ROLLUP_SECONDS": str(ROLLUP_SECONDS),
         **GENEROUS_LIMITS,

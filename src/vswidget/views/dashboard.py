@@ -45,6 +45,7 @@ from ..embed import public_base
 from ..errors import BadRequest, NotFound, VSWidgetError
 from ..headers import page_csp
 from ..models import Comparison, Publisher
+from ..networks import reader_address
 from ..tallies import percent
 from ..visitors import today
 from .dashboard_inputs import (
@@ -246,9 +247,7 @@ def login() -> ResponseReturnValue:
         return render_template("dashboard/login.html", next=target, handle="", failed=False)
     form = load(LoginForm(), request.form)
     target = safe_next(form["next"])
-    attempt = login_limits.begin(
-        request.remote_addr or "", current_app.config["LOGIN_FAILURE_RATE_LIMIT"]
-    )
+    attempt = login_limits.begin(reader_address(), current_app.config["LOGIN_FAILURE_RATE_LIMIT"])
     publisher = store.publisher_for_login(form["handle"], form["password"])
     if publisher is None:
         html = render_template(
@@ -541,7 +540,7 @@ class ShareLink:
 def share_token(comparison: Comparison, origin: str | None, days: int) -> tuple[str, datetime]:
     """Return a new share link token for a comparison and when it expires."""
     expires = int(time.time()) + days * 24 * 3600
-    token = signing.sign(signing.SHARE_LINK, [comparison.id, origin, expires])
+    token = signing.sign(signing.SHARE_LINK, [comparison.public_id, origin, expires])
     return token, datetime.fromtimestamp(expires, UTC)
 
 
@@ -558,19 +557,19 @@ def read_share(token: str) -> ShareLink:
     if not (
         isinstance(value, list)
         and len(value) == 3
-        and type(value[0]) is int
+        and (type(value[0]) is int or isinstance(value[0], str))  # int: a link from before 0009
         and (value[1] is None or isinstance(value[1], str))
         and type(value[2]) is int
     ):
         raise LinkRefused()
-    comparison_id, origin, expires = value
+    reference, origin, expires = value
     ends = datetime.fromtimestamp(expires, UTC)
     if expires <= time.time():
         raise LinkExpired(
             f"This share link expired on {ends:%Y-%m-%d %H:%M} UTC. "
             "Ask the site owner for a new one."
         )
-    comparison = store.comparison_by_id(comparison_id)
+    comparison = store.comparison_named(reference)
     if comparison is None:
         raise NotFound("The comparison this link showed has been deleted.")
     return ShareLink(token, comparison, origin, ends)

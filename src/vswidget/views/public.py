@@ -108,11 +108,13 @@ def _frame(comparison: Comparison) -> Response:
     document = store.document(comparison)
     hosts = document.get("hosts")
     if hosts:
-        p["ticket"] = tickets.framed(comparison.id)
+        p["ticket"] = tickets.framed(comparison.public_id)
     signup, tight = frame_fit(document)
     visits = {
         item["key"]: public_base()
-        + url_for("readers.go", link=signing.sign(signing.ITEM_LINK, [comparison.id, item["key"]]))
+        + url_for(
+            "readers.go", link=signing.sign(signing.ITEM_LINK, [comparison.public_id, item["key"]])
+        )
         for item in p["items"]
         if item.get("url")
     }

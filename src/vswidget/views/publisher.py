@@ -156,7 +156,7 @@ class OneComparison(MethodView):
             if_match=request.if_match,
             if_none_match=request.if_none_match,
         )
-        payloads.forget(comparison.id)
+        payloads.forget(comparison.id, comparison.public_id)
         if created:
             headers = {**etag_header(comparison), "Location": api_url(comparison.slug)}
             return served(comparison), 201, headers
@@ -166,7 +166,8 @@ class OneComparison(MethodView):
     @blp.alt_response(412, description="If-Match did not hold.")
     def delete(self, slug: str) -> None:
         """Delete a comparison, its votes and its embed token."""
-        payloads.forget(store.delete_comparison(g.publisher, slug, if_match=request.if_match).id)
+        deleted = store.delete_comparison(g.publisher, slug, if_match=request.if_match)
+        payloads.forget(deleted.id, deleted.public_id)
 
 
 @blp.route("/comparisons/<slug>/embed")

@@ -69,15 +69,18 @@ def read_body(schema: Schema) -> dict[str, Any]:
     return loaded
 
 
+GONE = "This comparison no longer exists."
+
+
 class Ticket(NamedTuple):
     """A vote ticket, read: the comparison it names, and its signed value (tickets.py)."""
 
-    comparison_id: int
+    comparison: store.ComparisonKeys
     value: Any
 
 
 def read_ticket(ticket: str) -> Ticket:
-    """Return what a vote ticket names, without looking the comparison up."""
+    """Return what a vote ticket names, without reading the comparison's row."""
     try:
         value = signing.unsign(signing.VOTE_TICKET, ticket)
     except signing.SignatureExpired:
@@ -86,17 +89,17 @@ def read_ticket(ticket: str) -> Ticket:
         ) from None
     except signing.BadSignature:
         raise BadRequest("The vote ticket is not valid.", {"ticket": ["Not valid."]}) from None
-    comparison_id = tickets.comparison_id(value)
-    if comparison_id is None:
-        raise NotFound("This comparison no longer exists.")
-    return Ticket(comparison_id, value)
+    keys = store.comparison_keys(tickets.reference(value))
+    if keys is None:
+        raise NotFound(GONE)
+    return Ticket(keys, value)
 
 
 def ticket_comparison(ticket: Ticket) -> Comparison:
     """Return the comparison a vote ticket names."""
-    comparison = store.comparison_by_id(ticket.comparison_id)
+    comparison = store.comparison_named(ticket.comparison.public_id)
     if comparison is None:
-        raise NotFound("This comparison no longer exists.")
+        raise NotFound(GONE)
     return comparison
 
 
@@ -133,15 +136,19 @@ def refuse_other_sites(ticket: Ticket, comparison: Comparison | None = None) -> 
     raise Forbidden(message, {"origin": [message]})
 
 
-def receipt_vote_id(receipt: str | None, comparison_id: int) -> int | None:
-    """Return the vote a reader's receipt names, if it is genuine and for this comparison."""
+def receipt_vote(receipt: str | None, comparison_id: int) -> str | int | None:
+    """Return the vote a reader's receipt names, if it is genuine and for this comparison:
+    its voter key, or its database id in a receipt signed before 0009."""
     if not receipt:
         return None
     try:
-        receipt_comparison, vote_id = signing.unsign(signing.VOTE_RECEIPT, receipt)
+        reference, vote = signing.unsign(signing.VOTE_RECEIPT, receipt)
     except (signing.BadSignature, TypeError, ValueError):
         return None
-    return vote_id if receipt_comparison == comparison_id and isinstance(vote_id, int) else None
+    keys = store.comparison_keys(reference)
+    if keys is None or keys.id != comparison_id:
+        return None
+    return vote if isinstance(vote, str) or type(vote) is int else None
 
 
 @bp.post("/v1/votes")
@@ -151,15 +158,15 @@ def vote() -> dict[str, Any]:
     body = read_body(VOTE)
     ticket = read_ticket(body["ticket"])
     refuse_other_sites(ticket)
-    comparison_id = ticket.comparison_id
-    voter = visitors.visitor_hash(f"vote:{comparison_id}")
-    receipt = receipt_vote_id(body.get("receipt"), comparison_id)
-    cast = store.cast_vote(comparison_id, body["item"], voter, receipt)
-    payloads.forget(comparison_id)
+    comparison = ticket.comparison
+    voter = visitors.visitor_hash(f"vote:{comparison.id}")
+    kept = receipt_vote(body.get("receipt"), comparison.id)
+    cast = store.cast_vote(comparison.id, body["item"], voter, kept)
+    payloads.forget(comparison.id, comparison.public_id)
     total = sum(cast.counts.values())
     return {
         "choice": cast.item_key,
-        "receipt": signing.sign(signing.VOTE_RECEIPT, [comparison_id, cast.id]),
+        "receipt": signing.sign(signing.VOTE_RECEIPT, [comparison.public_id, cast.voter]),
         "votes": total,
         "items": {
             key: {"votes": count, "community": percent(count, total)}
@@ -203,10 +210,10 @@ def go(link: str) -> WerkzeugResponse:
     """Redirect to an item's stored URL, and count the click: the iframe form's links go
     here, which WordPress can open from its sandbox. Never to any other URL."""
     try:
-        comparison_id, item_key = signing.unsign(signing.ITEM_LINK, link)
+        reference, item_key = signing.unsign(signing.ITEM_LINK, link)
     except (signing.BadSignature, TypeError, ValueError):
         raise NotFound("This link is not valid.") from None
-    comparison = store.comparison_by_id(comparison_id) if isinstance(comparison_id, int) else None
+    comparison = store.comparison_named(reference)
     items = store.document(comparison)["items"] if comparison else []
     url = next((item.get("url") for item in items if item["key"] == item_key), None)
     if comparison is None or url is None:
