@@ -65,7 +65,15 @@ def prune_salts() -> int:
 
 def visitor_hash(scope: str) -> str:
     """Return the current reader's hash within ``scope`` for today."""
-    address = request.remote_addr or ""
-    agent = request.headers.get("User-Agent", "")
-    material = "\x1f".join((daily_salt(), scope, address, agent))
+    return _salted(scope, request.remote_addr or "", request.headers.get("User-Agent", ""))
+
+
+def address_hash() -> str:
+    """Return today's hash of the current reader's address alone, whatever its browser:
+    what one address may send is counted by it (event_budgets.py)."""
+    return _salted("address", request.remote_addr or "")
+
+
+def _salted(*parts: str) -> str:
+    material = "\x1f".join((daily_salt(), *parts))
     return hashlib.sha256(material.encode()).hexdigest()[:32]
