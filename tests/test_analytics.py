@@ -209,6 +209,13 @@ def test_the_cli_prints_stats_as_a_table_json_or_csv(
         f"{TODAY - timedelta(days=1)},1,1,0,0,1,1",
         f"{TODAY},3,2,1,1,0,2",
     ]
+    pages = runner.invoke(main, ["stats", "kettle-vs-moka-pot", "--pages", "--csv"], env=env)
+    assert pages.stdout.splitlines()[1:] == [
+        f"https://blog.example,/post,{TODAY},{TODAY},2,2,1,1,0,2",  # the last 30 days
+        f"https://blog.example,/other,{TODAY},{TODAY},1,0,0,0,0,1",
+        f"https://other.example,/post,{TODAY - timedelta(days=1)},{TODAY - timedelta(days=1)},"
+        "1,1,0,0,1,1",
+    ]
 
 
 def test_an_event_day_is_the_servers_utc_day(
