@@ -310,8 +310,9 @@ class EventDay(Base):
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     stored: Mapped[int] = mapped_column(Integer, default=0)
     pages: Mapped[int] = mapped_column(Integer, default=0)
-    over_budget: Mapped[int] = mapped_column(Integer, default=0)
-    other_host: Mapped[int] = mapped_column(Integer, default=0)
+    # 64 bits: a flood from many addresses drops billions of events a day.
+    over_budget: Mapped[int] = mapped_column(BigInteger, default=0)
+    other_host: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class EventPage(Base):
@@ -335,4 +336,4 @@ class AddressDay(Base):
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     address: Mapped[str] = mapped_column(String(32), primary_key=True)
-    sent: Mapped[int] = mapped_column(Integer, default=0)
+    sent: Mapped[int] = mapped_column(BigInteger, default=0)

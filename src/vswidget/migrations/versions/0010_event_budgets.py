@@ -22,8 +22,8 @@ def upgrade() -> None:
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("stored", sa.Integer(), nullable=False),
         sa.Column("pages", sa.Integer(), nullable=False),
-        sa.Column("over_budget", sa.Integer(), nullable=False),
-        sa.Column("other_host", sa.Integer(), nullable=False),
+        sa.Column("over_budget", sa.BigInteger(), nullable=False),
+        sa.Column("other_host", sa.BigInteger(), nullable=False),
         sa.ForeignKeyConstraint(["comparison_id"], ["comparisons.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("comparison_id", "day"),
     )
@@ -39,7 +39,7 @@ def upgrade() -> None:
         "address_days",
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("address", sa.String(length=32), nullable=False),
-        sa.Column("sent", sa.Integer(), nullable=False),
+        sa.Column("sent", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("day", "address"),
     )
 
