@@ -108,6 +108,7 @@ WRK_CONNECTIONS = 16
 # workers, as many browsers would.
 REOPEN = 100
 LIMIT = "100000000/minute"  # rate limits raised: every request comes from 127.0.0.1
+BUDGET = str(2**31 - 1)  # and the daily event budgets (event_budgets.py), for the same reason
 BATCH = 10  # events per POST /v1/events
 CHROME = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -257,6 +258,8 @@ def clean_env(instance: Path, **extra: str) -> dict[str, str]:
         VSWIDGET_SECRET_KEYS=SECRET,
         VSWIDGET_VOTE_RATE_LIMIT=LIMIT,
         VSWIDGET_EVENT_RATE_LIMIT=LIMIT,
+        VSWIDGET_EVENT_ADDRESS_BUDGET=BUDGET,
+        VSWIDGET_EVENT_COMPARISON_BUDGET=BUDGET,
     )
     env.update(extra)
     return env
@@ -954,7 +957,14 @@ def restart_under_load(temp: Path, reloads: int, settle: float, clients: int) ->
 
     folder = temp / "restart"
     folder.mkdir()
-    live = LiveServer(folder, workers=2, EVENT_RATE_LIMIT=LIMIT, VOTE_RATE_LIMIT=LIMIT)
+    live = LiveServer(
+        folder,
+        workers=2,
+        EVENT_RATE_LIMIT=LIMIT,
+        VOTE_RATE_LIMIT=LIMIT,
+        EVENT_ADDRESS_BUDGET=BUDGET,
+        EVENT_COMPARISON_BUDGET=BUDGET,
+    )
     result = Restart()
     stopping = threading.Event()
     lock = threading.Lock()

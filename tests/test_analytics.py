@@ -92,15 +92,18 @@ def test_host_pages_are_listed_with_first_and_last_seen(app: Flask, seeded: int)
 
 
 def test_figures_can_be_limited_to_one_host_site(app: Flask, seeded: int) -> None:
+    since, site = TODAY - timedelta(days=6), "https://other.example"
     with app.app_context():
-        report = analytics.report(seeded, TODAY - timedelta(days=6), TODAY, "https://other.example")
-    assert report["totals"]["impressions"] == 1 and report["totals"]["signups"] == 1
-    assert {page["origin"] for page in report["pages"]} == {"https://other.example"}
+        days = analytics.series(seeded, since, TODAY, site)
+        pages = analytics.pages(seeded, since, TODAY, site)
+    assert sum(counts.impressions for _, counts in days) == 1
+    assert sum(counts.signups for _, counts in days) == 1
+    assert {page.origin for page in pages} == {site}
 
 
 def test_conversion_rates_are_shares_of_views(app: Flask, seeded: int) -> None:
     with app.app_context():
-        report = analytics.report(seeded, TODAY - timedelta(days=6), TODAY)
+        report, _ = analytics.report(seeded, TODAY - timedelta(days=6), TODAY)
     assert report["totals"]["views"] == 3
     assert report["rates"] == {"view_to_vote": 33, "view_to_click": 33, "view_to_signup": 33}
     assert report["items"] == {
@@ -205,6 +208,13 @@ def test_the_cli_prints_stats_as_a_table_json_or_csv(
         "day,impressions,views,votes,clicks,signups,visitors",
         f"{TODAY - timedelta(days=1)},1,1,0,0,1,1",
         f"{TODAY},3,2,1,1,0,2",
+    ]
+    pages = runner.invoke(main, ["stats", "kettle-vs-moka-pot", "--pages", "--csv"], env=env)
+    assert pages.stdout.splitlines()[1:] == [
+        f"https://blog.example,/post,{TODAY},{TODAY},2,2,1,1,0,2",  # the last 30 days
+        f"https://blog.example,/other,{TODAY},{TODAY},1,0,0,0,0,1",
+        f"https://other.example,/post,{TODAY - timedelta(days=1)},{TODAY - timedelta(days=1)},"
+        "1,1,0,0,1,1",
     ]
 
 

@@ -26,7 +26,7 @@ from werkzeug.test import TestResponse
 
 from vswidget import Client, analytics, signing, store
 from vswidget.extensions import db
-from vswidget.models import DashboardSession, LoginFailures, utcnow
+from vswidget.models import DashboardSession, EventDay, LoginFailures, utcnow
 from vswidget.visitors import today
 
 PASSWORD = "correct horse battery staple"
@@ -582,14 +582,39 @@ def test_the_comparison_page_lists_the_embed_locations_busiest_first(
     ]
 
 
-def test_the_comparison_page_lists_the_100_busiest_embed_locations_and_says_so(
+def locations(page: str) -> list[list[str]]:
+    """The rows of the embed locations' table, its header first."""
+    (table,) = [t for t in parsed(page).tables if t[0][0] == "Host page"]
+    return table
+
+
+def test_the_embed_locations_come_100_a_page_with_next_and_previous_links(
     app: Flask, owner: FlaskClient, comparison_id: int
 ) -> None:
     seed(app, [event(comparison_id, "impression", path=f"/post-{n:03d}") for n in range(105)])
+    first = owner.get(PAGE + "?days=7").text
+    assert len(locations(first)) == 1 + 100 and "1 to 100 of 105 pages" in first
+    assert f'href="{PAGE}?page=2&amp;days=7#pages-h"' in first and "Previous" not in first
+    second = owner.get(PAGE + "?days=7&page=2").text
+    assert [row[0] for row in locations(second)[1:]] == [
+        f"{BLOG}/post-{n:03d}" for n in range(100, 105)
+    ]
+    assert f'href="{PAGE}?page=1&amp;days=7#pages-h"' in second and "Next" not in second
+    assert owner.get(PAGE + "?page=3").status_code == 404
+    for wrong in ("0", "-1", "x", "99999999999999999999", "²"):
+        assert owner.get(PAGE, query_string={"page": wrong}).status_code == 400, wrong
+
+
+def test_the_events_of_pages_past_the_cap_and_the_dropped_ones_are_shown(
+    app: Flask, owner: FlaskClient, comparison_id: int
+) -> None:
+    seed(app, [event(comparison_id, "impression", origin="", path="") for _ in range(3)])
+    with app.app_context(), db.writing() as session:
+        session.add(EventDay(comparison_id=comparison_id, day=TODAY, over_budget=7, other_host=2))
     page = owner.get(PAGE).text
-    (locations,) = [t for t in parsed(page).tables if t[0][0] == "Host page"]
-    assert len(locations) == 1 + 100
-    assert "The 100 busiest of 105 pages" in page
+    assert locations(page)[-1][:5] == ["Other pages", "—", "—", "3", "0"]
+    assert "9 events dropped in the range" in page
+    assert "7 over a daily budget, 2 from sites this comparison does not take" in page
 
 
 def test_the_comparison_page_shows_votes_cast_per_item(owner: FlaskClient, seeded: int) -> None:

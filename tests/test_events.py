@@ -8,10 +8,11 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from vswidget import payloads, signing
 from vswidget.extensions import db
-from vswidget.models import Event
+from vswidget.models import Event, EventDay
 
 API = "/api/v1/comparisons"
 BROWSER = (
@@ -123,23 +124,34 @@ def guarded_token(client: FlaskClient, auth: dict[str, str], document: dict[str,
     return str(client.post(API, json=guarded, headers=auth).json["embed"]["token"])
 
 
+def other_host_drops(app: Flask) -> int:
+    """The events dropped for coming from a site their comparison does not take, all days."""
+    with app.app_context():
+        return db.session.scalar(select(func.coalesce(func.sum(EventDay.other_host), 0))) or 0
+
+
 @pytest.mark.parametrize(
-    ("page", "status"),
+    ("page", "taken"),
     [
-        ("https://blog.example/post", 204),
-        ("https://www.friends.example/post", 204),
-        ("http://vs.test/embed/x", 204),  # our own iframe form
-        ("https://evil.example/post", 403),
-        ("https://blog.example.evil.example/post", 403),
-        ("https://friends.example/post", 403),
+        ("https://blog.example/post", True),
+        ("https://www.friends.example/post", True),
+        ("http://vs.test/embed/x", True),  # our own iframe form
+        ("https://evil.example/post", False),
+        ("https://blog.example.evil.example/post", False),
+        ("https://friends.example/post", False),
     ],
 )
-def test_a_comparison_with_hosts_takes_events_only_from_those_sites(
-    app: Flask, client: FlaskClient, guarded_token: str, page: str, status: int
+def test_a_comparison_with_hosts_stores_events_only_from_those_sites_and_counts_the_rest(
+    app: Flask, client: FlaskClient, guarded_token: str, page: str, taken: bool
 ) -> None:
-    response = send(client, {"page": page, "events": [{"type": "view", "token": guarded_token}]})
-    assert response.status_code == status
-    assert len(stored(app)) == (1 if status == 204 else 0)
+    events = [
+        {"type": "view", "token": guarded_token},
+        {"type": "impression", "token": guarded_token},
+    ]
+    response = send(client, {"page": page, "events": events})
+    assert response.status_code == 204  # never an error the widget would show
+    assert len(stored(app)) == (2 if taken else 0)
+    assert other_host_drops(app) == (0 if taken else 2)
 
 
 def test_a_batch_for_two_comparisons_counts_each_with_its_own_reader_hash(
@@ -151,14 +163,30 @@ def test_a_batch_for_two_comparisons_counts_each_with_its_own_reader_hash(
         {"type": "click", "token": token, "item": "moka"},
     ]
     assert send(client, {"page": "https://blog.example/post", "events": events}).status_code == 204
-    first, second, third = stored(app)
-    assert first.comparison_id == third.comparison_id != second.comparison_id
-    assert first.visitor == third.visitor != second.visitor  # hashed per comparison
+    first, second, third = sorted(stored(app), key=lambda e: (e.comparison_id, e.id))
+    assert first.comparison_id == second.comparison_id != third.comparison_id
+    assert first.visitor == second.visitor != third.visitor  # hashed per comparison
 
 
-def test_a_batch_is_refused_whole_when_one_comparison_does_not_take_the_site(
+def test_a_batch_keeps_the_events_of_the_comparison_that_takes_the_site(
     app: Flask, client: FlaskClient, token: str, guarded_token: str
 ) -> None:
     events = [{"type": "view", "token": token}, {"type": "view", "token": guarded_token}]
-    assert send(client, {"page": "https://evil.example/post", "events": events}).status_code == 403
-    assert stored(app) == []
+    assert send(client, {"page": "https://evil.example/post", "events": events}).status_code == 204
+    (kept,) = stored(app)
+    assert kept.origin == "https://evil.example"
+    assert other_host_drops(app) == 1
+
+
+def test_a_click_through_from_a_site_the_comparison_does_not_take_is_dropped_and_counted(
+    app: Flask, client: FlaskClient, guarded_token: str
+) -> None:
+    with app.test_request_context():
+        guarded = payloads.comparison_for_token(guarded_token)
+        link = signing.sign(signing.ITEM_LINK, [guarded.id, "moka"])
+    answer = client.get(
+        "/go/" + link,
+        headers={"Referer": "https://evil.example/post", "User-Agent": BROWSER},
+    )
+    assert answer.status_code == 302
+    assert stored(app) == [] and other_host_drops(app) == 1

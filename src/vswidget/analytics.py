@@ -38,8 +38,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from . import event_budgets
+from .event_budgets import OTHER_PAGES
 from .extensions import cache, db
-from .models import DailyItem, DailyPage, DailyTotal, Event, PeriodPage
+from .models import DailyItem, DailyPage, DailyTotal, Event, EventDay, PeriodPage
 from .tallies import percent
 from .visitors import today
 
@@ -93,6 +95,7 @@ COUNTED = [spec.name for spec in fields(Totals)]
 ROLLED_UP = "analytics:rolled-up"  # cache key: when the rollups last changed
 WEEK = 7
 PERIODS = (4 * WEEK, WEEK)  # lengths in days of period_pages' periods, longest first
+OTHER = OTHER_PAGES[0]  # the origin of "other pages": no host page has it
 
 
 def _counters() -> list[Any]:
@@ -223,10 +226,12 @@ def roll_up_all() -> None:
 
 
 def prune(retention_days: int) -> int:
-    """Delete raw events older than ``retention_days``; return how many. Rollups stay."""
+    """Delete raw events older than ``retention_days``, and the event budgets' counts of
+    past days; return how many events. Rollups stay."""
     cutoff = today() - timedelta(days=retention_days)
     with db.writing() as session:
         deleted = session.execute(delete(Event).where(Event.day < cutoff))
+    event_budgets.prune(today())
     return int(deleted.rowcount)  # type: ignore[attr-defined]
 
 
@@ -273,7 +278,10 @@ def series(
 
 
 def pages(comparison_id: int, since: date, until: date, origin: str | None = None) -> list[Page]:
-    """Return the host pages that showed the comparison in the range, busiest first.
+    """Return the host pages that showed the comparison in the range, busiest first; not
+    "other pages", the events of pages past a day's cap (``other_pages``).
+
+    At most EVENT_PAGES_PER_DAY pages a day, so the list is bounded by the range's length.
 
     The costliest read of a report (a sum per page over the range's weeks, four weeks
     and edge days), so it is cached until the next rollup, and at most ROLLUP_SECONDS.
@@ -356,7 +364,7 @@ def _page_sums(
             ).where(
                 DailyPage.comparison_id == comparison_id,
                 DailyPage.day.in_(days),
-                *([DailyPage.origin == origin] if origin is not None else []),
+                DailyPage.origin == origin if origin is not None else DailyPage.origin != OTHER,
             )
         )
     if longer:
@@ -375,7 +383,7 @@ def _page_sums(
                     )
                 ),
                 PeriodPage.comparison_id == comparison_id,
-                *([PeriodPage.origin == origin] if origin is not None else []),
+                PeriodPage.origin == origin if origin is not None else PeriodPage.origin != OTHER,
             )
         )
     part = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
@@ -391,6 +399,49 @@ def _page_sums(
         for origin, path, first_seen, last_seen, *counts in db.session.execute(query)
     ]
     return sorted(found, key=lambda page: (-page.totals.impressions, page.origin, page.path))
+
+
+def other_pages(comparison_id: int, since: date, until: date) -> Totals:
+    """Return the figures of "other pages" over the range: the events of the host pages
+    past a day's EVENT_PAGES_PER_DAY, counted together."""
+    counts = db.session.execute(
+        select(*(func.sum(getattr(DailyPage, name)) for name in COUNTED)).where(
+            DailyPage.comparison_id == comparison_id,
+            DailyPage.day >= since,
+            DailyPage.day <= until,
+            DailyPage.origin == OTHER,
+        )
+    ).one()
+    return _totals_of(counts)
+
+
+def origins(comparison_id: int, since: date, until: date) -> list[str]:
+    """Return the host sites that showed the comparison in the range, in order."""
+    return list(
+        db.session.scalars(
+            select(DailyPage.origin)
+            .distinct()
+            .where(
+                DailyPage.comparison_id == comparison_id,
+                DailyPage.day >= since,
+                DailyPage.day <= until,
+                DailyPage.origin != OTHER,
+            )
+            .order_by(DailyPage.origin)
+        )
+    )
+
+
+def dropped(comparison_id: int, since: date, until: date) -> dict[str, int]:
+    """Return the events dropped over the range, by reason: over a budget, from another
+    site than the comparison's ``hosts`` (event_budgets.py)."""
+    reasons = (event_budgets.OVER_BUDGET, event_budgets.OTHER_HOST)
+    counts = db.session.execute(
+        select(*(func.sum(getattr(EventDay, reason)) for reason in reasons)).where(
+            EventDay.comparison_id == comparison_id, EventDay.day >= since, EventDay.day <= until
+        )
+    ).one()
+    return {reason: int(count or 0) for reason, count in zip(reasons, counts, strict=True)}
 
 
 def item_series(
@@ -419,13 +470,13 @@ def default_range(since: date | None, until: date | None, days: int = 30) -> tup
 
 
 def report(
-    comparison_id: int, since: date, until: date, origin: str | None = None
-) -> dict[str, Any]:
-    """Return a comparison's figures over a range: totals, rates, days, pages, items.
-
-    With ``origin``, only that host site's pages count.
+    comparison_id: int, since: date, until: date, offset: int = 0, limit: int = 20
+) -> tuple[dict[str, Any], int]:
+    """Return a comparison's figures over a range (totals, rates, days, items), the host
+    pages from ``offset`` to ``offset + limit`` with "other pages" and the events
+    dropped; and how many host pages there are.
     """
-    days = series(comparison_id, since, until, origin)
+    days = series(comparison_id, since, until)
     total = Totals()
     for _, counts in days:
         total.add(counts)
@@ -433,7 +484,8 @@ def report(
         key: {"votes": sum(row[1] for row in rows), "clicks": sum(row[2] for row in rows)}
         for key, rows in item_series(comparison_id, since, until).items()
     }
-    return {
+    listed = pages(comparison_id, since, until)
+    answer = {
         "since": since,
         "until": until,
         "totals": total.as_dict(),
@@ -447,7 +499,10 @@ def report(
                 "last_seen": page.last_seen,
                 **page.totals.as_dict(),
             }
-            for page in pages(comparison_id, since, until, origin)
+            for page in listed[offset : offset + limit]
         ],
-        "items": items if origin is None else {},
+        "other_pages": other_pages(comparison_id, since, until).as_dict(),
+        "dropped": dropped(comparison_id, since, until),
+        "items": items,
     }
+    return answer, len(listed)

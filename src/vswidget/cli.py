@@ -7,7 +7,7 @@ import dataclasses
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from pathlib import Path
@@ -407,7 +407,14 @@ COUNTS = ("impressions", "views", "votes", "clicks", "signups", "visitors")
 @click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="First day (YYYY-MM-DD).")
 @click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Last day (YYYY-MM-DD).")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole answer as JSON.")
-@click.option("--csv", "as_csv", is_flag=True, help="Print one CSV row per day.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print one CSV row per day (or host page).")
+@click.option("--pages", "host_pages", is_flag=True, help="List every host page, busiest first.")
+@click.option(
+    "--page", type=click.IntRange(1), default=1, help="Which page of host pages --json shows."
+)
+@click.option(
+    "--page-size", type=click.IntRange(1, 100), default=20, help="Host pages a page holds."
+)
 @client_options
 def stats(
     slug: str,
@@ -415,12 +422,19 @@ def stats(
     until: datetime | None,
     as_json: bool,
     as_csv: bool,
+    host_pages: bool,
+    page: int,
+    page_size: int,
     url: str,
     api_key: str,
 ) -> None:
-    """Show a comparison's figures per day (default: the last 30 days)."""
+    """Show a comparison's figures per day (default: the last 30 days), or its host pages."""
+    first, last = since and since.date(), until and until.date()
     with Client(url, api_key) as client:
-        found = client.stats(slug, since and since.date(), until and until.date())
+        if host_pages:
+            _print_pages(client.host_pages(slug, first, last), as_csv)
+            return
+        found = client.stats(slug, first, last, page=page, page_size=page_size)
     if as_json:
         click.echo(json.dumps(dataclasses.asdict(found), indent=2))
         return
@@ -442,5 +456,31 @@ def stats(
     click.echo(f"conversion: {rates}")
     if found.pages:
         busiest = found.pages[0]
-        count = len(found.pages)
-        click.echo(f"{count} host page(s); busiest: {busiest['origin']}{busiest['path']}")
+        click.echo(
+            f"{found.pages_total:,} host page(s), --pages lists them; "
+            f"busiest: {busiest['origin']}{busiest['path']}"
+        )
+    if found.other_pages["impressions"]:
+        click.echo(
+            f"other pages (past a day's cap): {found.other_pages['impressions']:,} impressions"
+        )
+    if sum(found.dropped.values()):
+        click.echo(
+            f"dropped: {found.dropped['over_budget']:,} event(s) over budget, "
+            f"{found.dropped['other_host']:,} from other sites"
+        )
+
+
+def _print_pages(pages: Iterable[dict[str, Any]], as_csv: bool) -> None:
+    """Print host pages as a table or as CSV, one row each."""
+    columns = ["origin", "path", "first_seen", "last_seen", *COUNTS]
+    if as_csv:
+        table = csv.writer(sys.stdout, lineterminator="\n")
+        table.writerow(columns)
+        for row in pages:
+            table.writerow([row[name] for name in columns])
+        return
+    click.echo(f"{'host page':<50}" + "".join(f"{name:>13}" for name in COUNTS))
+    for row in pages:
+        where = f"{row['origin']}{row['path']}"
+        click.echo(f"{where:<50}" + "".join(f"{row[name]:>13,}" for name in COUNTS))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import builtins
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from types import TracebackType
@@ -76,8 +76,11 @@ class Stats:
     totals: dict[str, int]
     rates: dict[str, int | None]
     days: list[dict[str, Any]]
-    pages: list[dict[str, Any]]
+    pages: list[dict[str, Any]]  # one page of the host pages, busiest first
+    other_pages: dict[str, int]  # the host pages past a day's cap, counted together
+    dropped: dict[str, int]  # events never stored: over_budget, other_host
     items: dict[str, dict[str, int]]
+    pages_total: int = 0  # how many host pages there are in the range
 
 
 class Client:
@@ -134,15 +137,36 @@ class Client:
             yield Summary(**entry)
 
     def stats(
-        self, slug: str, since: date | str | None = None, until: date | str | None = None
+        self,
+        slug: str,
+        since: date | str | None = None,
+        until: date | str | None = None,
+        *,
+        page: int = 1,
+        page_size: int = 20,
     ) -> Stats:
-        """Return a comparison's impressions, views, votes, clicks and sign-ups.
+        """Return a comparison's impressions, views, votes, clicks and sign-ups, with one
+        page of its host pages (``page`` from 1, ``page_size`` up to 100).
 
         ``since`` and ``until`` (dates or YYYY-MM-DD, both included) default to the
         30 days that end today.
         """
-        params = {k: str(v) for k, v in (("since", since), ("until", until)) if v is not None}
-        return Stats(**self._request("GET", f"/comparisons/{slug}/stats", params=params).json())
+        params = {**_range(since, until), "page": str(page), "page_size": str(page_size)}
+        response = self._request("GET", f"/comparisons/{slug}/stats", params=params)
+        total = json.loads(response.headers.get("X-Pagination", "{}")).get("total", 0)
+        return Stats(**response.json(), pages_total=total)
+
+    def host_pages(
+        self,
+        slug: str,
+        since: date | str | None = None,
+        until: date | str | None = None,
+        page_size: int = 100,
+    ) -> Iterator[dict[str, Any]]:
+        """Yield every host page of a comparison over the range, busiest first, fetching
+        a page at a time."""
+        path = f"/comparisons/{slug}/stats"
+        yield from self._pages(path, page_size, _range(since, until), lambda body: body["pages"])
 
     def signups(self, slug: str | None = None) -> builtins.list[Signup]:
         """Return your newsletter sign-ups, newest first; with ``slug``, those of one comparison."""
@@ -170,11 +194,19 @@ class Client:
         """Stop delivering sign-ups to your webhook."""
         self._request("DELETE", "/webhook")
 
-    def _pages(self, path: str, page_size: int) -> Iterator[dict[str, Any]]:
+    def _pages(
+        self,
+        path: str,
+        page_size: int,
+        params: Mapping[str, str] | None = None,
+        rows: Callable[[Any], builtins.list[dict[str, Any]]] = lambda body: body,
+    ) -> Iterator[dict[str, Any]]:
+        """Yield the rows of every page of a paged answer (``rows`` finds them in a body)."""
         page = 1
         while True:
-            response = self._request("GET", path, params={"page": page, "page_size": page_size})
-            yield from response.json()
+            query = {**(params or {}), "page": page, "page_size": page_size}
+            response = self._request("GET", path, params=query)
+            yield from rows(response.json())
             pagination = json.loads(response.headers.get("X-Pagination", "{}"))
             if page >= pagination.get("last_page", page):
                 return
@@ -216,6 +248,10 @@ class Client:
         if response.is_error:
             raise _error(response)
         return response
+
+
+def _range(since: date | str | None, until: date | str | None) -> dict[str, str]:
+    return {k: str(v) for k, v in (("since", since), ("until", until)) if v is not None}
 
 
 def _document(comparison: Comparison | Mapping[str, Any]) -> dict[str, Any]:

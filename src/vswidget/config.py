@@ -60,7 +60,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("VOTE_RATE_LIMIT", "30/minute;300/day", "Votes one address may cast."),
     Setting("SIGNUP_RATE_LIMIT", "10/minute;100/day", "Sign-ups one address may send."),
-    Setting("EVENT_RATE_LIMIT", "600/minute", "Analytics batches one address may send."),
+    Setting(
+        "EVENT_RATE_LIMIT",
+        "600/minute",
+        "Analytics batches one address may send; the events of further ones are dropped "
+        "and counted.",
+    ),
     Setting(
         "AUTH_FAILURE_RATE_LIMIT",
         "20/minute;200/day",
@@ -114,6 +119,25 @@ SETTINGS: tuple[Setting, ...] = (
         60.0,
         "How often a server rolls up today's events for the dashboard and stats.",
         float,
+    ),
+    Setting(
+        "EVENT_ADDRESS_BUDGET",
+        2000,
+        "Analytics events one address may send a day; further ones are dropped and counted.",
+        int,
+    ),
+    Setting(
+        "EVENT_COMPARISON_BUDGET",
+        100_000,
+        "Analytics events one comparison may store a day; further ones are dropped and counted.",
+        int,
+    ),
+    Setting(
+        "EVENT_PAGES_PER_DAY",
+        200,
+        "Host pages one comparison's events are listed under a day; the events of further "
+        "pages are counted under other pages.",
+        int,
     ),
     Setting(
         "WEBHOOK_ALLOW_PRIVATE",

@@ -60,7 +60,7 @@ class Publisher(Base):
     webhook_url: Mapped[str | None] = mapped_column(String(2000))
     webhook_secret: Mapped[str | None] = mapped_column(String(64))
     # failed deliveries in a row, and until when the publisher's deliveries wait
-    webhook_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    webhook_failures: Mapped[int] = mapped_column(Integer, server_default="0")
     webhook_paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     password_hash: Mapped[str | None] = mapped_column(String(255))
 
@@ -346,3 +346,45 @@ class LoginFailures(Base):
     seconds: Mapped[int] = mapped_column(Integer, primary_key=True)  # the window's length
     ends: Mapped[int] = mapped_column(BigInteger, primary_key=True, index=True)  # epoch seconds
     count: Mapped[int] = mapped_column(Integer)
+
+
+class EventDay(Base):
+    """What one comparison took in on one day: the events stored, the host pages they were
+    stored under, and the events dropped, by reason (see event_budgets.py). Kept for good,
+    like the rollups: the stats say how much was dropped."""
+
+    __tablename__ = "event_days"
+
+    comparison_id: Mapped[int] = mapped_column(
+        ForeignKey("comparisons.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    stored: Mapped[int] = mapped_column(Integer, default=0)
+    pages: Mapped[int] = mapped_column(Integer, default=0)
+    # 64 bits: a flood from many addresses drops billions of events a day.
+    over_budget: Mapped[int] = mapped_column(BigInteger, default=0)
+    other_host: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class EventPage(Base):
+    """A host page one comparison's events were stored under on one day, by a hash of its
+    origin and path; pruned once the day is over."""
+
+    __tablename__ = "event_pages"
+
+    comparison_id: Mapped[int] = mapped_column(
+        ForeignKey("comparisons.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    page: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+
+class AddressDay(Base):
+    """The events one address sent on one day, by a hash salted with the day's visitor salt
+    (no address is stored); pruned once the day is over."""
+
+    __tablename__ = "address_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    address: Mapped[str] = mapped_column(String(32), primary_key=True)
+    sent: Mapped[int] = mapped_column(BigInteger, default=0)

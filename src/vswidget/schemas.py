@@ -452,6 +452,7 @@ class WebhookSchema(StrictSchema):
 
 
 MAX_STATS_DAYS = 400
+PAGING = ("page", "page_size")
 FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(9999, 12, 1)
 
 
@@ -472,6 +473,13 @@ class StatsQuerySchema(StrictSchema):
 
     since = Day("First day, YYYY-MM-DD (UTC).")
     until = Day("Last day, YYYY-MM-DD (UTC); default today.")
+
+    @pre_load
+    def leave_paging(self, data: Any, **kwargs: Any) -> Any:
+        """``page`` and ``page_size`` (of the host pages) are the pagination's to read."""
+        if isinstance(data, Mapping):
+            return {key: data[key] for key in data if key not in PAGING}
+        return data
 
     @validates_schema
     def ordered(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -505,6 +513,18 @@ class PageCountsSchema(CountsSchema):
     last_seen = fields.Date(dump_only=True)
 
 
+class DroppedSchema(Schema):
+    """Events dropped over a range, by reason, and never stored."""
+
+    over_budget = fields.Integer(
+        dump_only=True,
+        metadata={"description": "Over an address's or the comparison's daily budget."},
+    )
+    other_host = fields.Integer(
+        dump_only=True, metadata={"description": "From a site the comparison's hosts leave out."}
+    )
+
+
 class StatsSchema(Schema):
     """A comparison's figures over a range of days, from the daily rollups."""
 
@@ -518,7 +538,17 @@ class StatsSchema(Schema):
         metadata={"description": "Whole percent of views that led to a vote, click, sign-up."},
     )
     days = fields.List(fields.Nested(DayCountsSchema), dump_only=True)
-    pages = fields.List(fields.Nested(PageCountsSchema), dump_only=True)
+    pages = fields.List(
+        fields.Nested(PageCountsSchema),
+        dump_only=True,
+        metadata={"description": "One page of the host pages, busiest first (X-Pagination)."},
+    )
+    other_pages = fields.Nested(
+        CountsSchema,
+        dump_only=True,
+        metadata={"description": "The events of host pages past a day's cap, together."},
+    )
+    dropped = fields.Nested(DroppedSchema, dump_only=True)
     items = fields.Dict(
         keys=fields.String(),
         values=fields.Dict(keys=fields.String(), values=fields.Integer()),

@@ -66,7 +66,15 @@ def prune_salts() -> int:
 
 def visitor_hash(scope: str) -> str:
     """Return the current reader's hash within ``scope`` for today."""
-    address = reader_address()
-    agent = request.headers.get("User-Agent", "")
-    material = "\x1f".join((daily_salt(), scope, address, agent))
+    return _salted(scope, reader_address(), request.headers.get("User-Agent", ""))
+
+
+def address_hash() -> str:
+    """Return today's hash of the current reader's address (an IPv6 one's network) alone,
+    whatever its browser: what one address may send is counted by it (event_budgets.py)."""
+    return _salted("address", reader_address())
+
+
+def _salted(*parts: str) -> str:
+    material = "\x1f".join((daily_salt(), *parts))
     return hashlib.sha256(material.encode()).hexdigest()[:32]

@@ -63,7 +63,8 @@ from .dashboard_inputs import (
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
-SHOWN_PAGES = 100  # embed locations listed on the page; the stats API has them all
+HOST_PAGES_SHOWN = 100  # embed locations a page of the list shows
+PAGE_NUMBER = re.compile(r"[0-9]{1,9}")
 
 # A gap this large, in percentage points, between the panel's ship share and the
 # community's share of votes flags an item.
@@ -438,7 +439,37 @@ def _span(chosen: Range) -> str:
     return f"{chosen.since.isoformat()} to {chosen.until.isoformat()}"
 
 
-def figures(comparison: Comparison, chosen: Range, origin: str | None) -> dict[str, Any]:
+def host_page_number(args: Mapping[str, str]) -> int:
+    """Return the page of embed locations a query asks for, from 1."""
+    text = args.get("page", "1").strip()
+    if not PAGE_NUMBER.fullmatch(text) or int(text) < 1:
+        raise BadRequest(
+            f"The page {text[:40]!r} is not a whole number from 1.", {"page": ["Not a page."]}
+        )
+    return int(text)
+
+
+def host_pages(
+    comparison: Comparison, chosen: Range, origin: str | None, number: int
+) -> dict[str, Any]:
+    """Return one page of a comparison's embed locations over the range, and where it is."""
+    listed = analytics.pages(comparison.id, chosen.since, chosen.until, origin)
+    last = max(1, -(-len(listed) // HOST_PAGES_SHOWN))
+    if number > last:
+        raise NotFound(f"There is no page {number} of embed locations.")
+    start = (number - 1) * HOST_PAGES_SHOWN
+    return {
+        "rows": listed[start : start + HOST_PAGES_SHOWN],
+        "total": len(listed),
+        "number": number,
+        "last": last,
+        "first_shown": start + 1,
+    }
+
+
+def figures(
+    comparison: Comparison, chosen: Range, origin: str | None, page: int = 1
+) -> dict[str, Any]:
     """Return everything a comparison's page shows, read from the rollups."""
     days_counts = analytics.series(comparison.id, chosen.since, chosen.until, origin)
     days = [day for day, _ in days_counts]
@@ -461,7 +492,8 @@ def figures(comparison: Comparison, chosen: Range, origin: str | None) -> dict[s
             classes=COLOURS,
         )
 
-    pages = analytics.pages(comparison.id, chosen.since, chosen.until, origin)
+    since, until = chosen.since, chosen.until
+    other_pages = analytics.other_pages(comparison.id, since, until)
     return {
         "comparison": comparison,
         "data": data,
@@ -476,9 +508,13 @@ def figures(comparison: Comparison, chosen: Range, origin: str | None) -> dict[s
         "reach_chart": chart(REACH, "Impressions and views"),
         "actions_chart": chart(ACTIONS, "Votes, clicks and sign-ups"),
         "days": days_counts,
-        "pages": pages,
-        "shown_pages": SHOWN_PAGES,
-        "origins": sorted({page.origin for page in pages}),
+        "pages": host_pages(comparison, chosen, origin, page),
+        "other_pages": other_pages
+        if origin is None and other_pages != analytics.Totals()
+        else None,
+        "dropped": analytics.dropped(comparison.id, since, until) if origin is None else None,
+        "origins": analytics.origins(comparison.id, since, until),
+        "page_cap": current_app.config["EVENT_PAGES_PER_DAY"],
         "votes": vote_shares(comparison, data, chosen, days) if origin is None else None,
         "disagreement": disagreement(data),
         "share_days": SHARE_DAYS,
@@ -494,7 +530,7 @@ def comparison_page(slug: str) -> ResponseReturnValue:
     chosen = parse_range(request.args)
     return render_template(
         "dashboard/comparison.html",
-        **figures(comparison, chosen, None),
+        **figures(comparison, chosen, None, host_page_number(request.args)),
         shared=None,
         publisher=me(),
         page_url=lambda **query: url_for(".comparison_page", slug=slug, **query),
@@ -578,7 +614,7 @@ def read_share(token: str) -> ShareLink:
 def _known_origins(comparison: Comparison) -> set[str]:
     """Return the host sites that showed a comparison in the past year."""
     until = today()
-    return {page.origin for page in analytics.pages(comparison.id, until - timedelta(365), until)}
+    return set(analytics.origins(comparison.id, until - timedelta(365), until))
 
 
 @bp.post("/c/<slug>/share")
@@ -611,7 +647,7 @@ def shared(token: str) -> ResponseReturnValue:
     chosen = parse_range(request.args)
     return render_template(
         "dashboard/comparison.html",
-        **figures(link.comparison, chosen, link.origin),
+        **figures(link.comparison, chosen, link.origin, host_page_number(request.args)),
         shared=link,
         publisher=None,
         page_url=lambda **query: url_for(".shared", token=token, **query),

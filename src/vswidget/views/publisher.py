@@ -250,11 +250,21 @@ class Webhook(MethodView):
 class Stats(MethodView):
     @blp.arguments(StatsQuerySchema, location="query")
     @blp.response(200, StatsSchema)
-    def get(self, query: dict[str, Any], slug: str) -> dict[str, Any]:
+    @blp.paginate(page_size=20, max_page_size=100)
+    def get(self, query: dict[str, Any], slug: str, pagination_parameters: Any) -> dict[str, Any]:
         """A comparison's impressions, views, votes, clicks and sign-ups, per day and page.
 
-        Figures come from daily rollups, refreshed every VSWIDGET_ROLLUP_SECONDS.
+        Figures come from daily rollups, refreshed every VSWIDGET_ROLLUP_SECONDS. The
+        host pages come a page at a time, busiest first: X-Pagination counts them.
         """
         comparison = store.get_comparison(g.publisher, slug)
         since, until = analytics.default_range(query.get("since"), query.get("until"))
-        return analytics.report(comparison.id, since, until)
+        answer, pages = analytics.report(
+            comparison.id,
+            since,
+            until,
+            first_item(pagination_parameters),
+            pagination_parameters.page_size,
+        )
+        pagination_parameters.item_count = pages
+        return answer

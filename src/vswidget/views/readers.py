@@ -11,12 +11,12 @@ from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from crawlerdetect import CrawlerDetect
-from flask import Blueprint, Response, redirect, request
+from flask import Blueprint, Response, current_app, redirect, request
 from marshmallow import Schema
 from marshmallow import ValidationError as SchemaError
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from .. import inbound, payloads, signing, store, tickets, visitors
+from .. import event_budgets, inbound, payloads, signing, store, tickets, visitors
 from ..address_limits import allows, per_address
 from ..embed import public_base
 from ..errors import (
@@ -225,30 +225,15 @@ def go(link: str) -> WerkzeugResponse:
 
 
 def _count_click(comparison: Comparison, item_key: str) -> None:
-    """Store a click event for the page the reader came from (its origin, all a browser
-    sends another site), unless it is a bot's, over the reader's event limit, or from a
-    site the comparison does not take events from."""
+    """Offer a click event for the page the reader came from (its origin, all a browser
+    sends another site) to the day's budgets, unless it is a bot's."""
     if crawlers.isCrawler(request.headers.get("User-Agent", "")):
         return
     page = host_page(request.referrer or public_base())
-    if page is None or not host_allowed(page.host, comparison):
+    if page is None:
         return
-    if not allows("EVENT_RATE_LIMIT"):
-        return
-    store.add_events(
-        [
-            {
-                "comparison_id": comparison.id,
-                "type": "click",
-                "item_key": item_key,
-                "origin": page.origin,
-                "path": page.path,
-                "referrer": None,
-                "day": visitors.today(),
-                "visitor": visitors.visitor_hash(f"view:{comparison.id}"),
-            }
-        ]
-    )
+    event = {"type": "click", "item_key": item_key}
+    _take(page, None, {comparison.id: (comparison, [event])})
 
 
 class HostPage(NamedTuple):
@@ -274,9 +259,10 @@ def host_page(url: str) -> HostPage | None:
 
 
 @bp.post("/v1/events")
-@per_address("EVENT_RATE_LIMIT")
 def events() -> tuple[str, int]:
-    """Store a batch of widget events; bots are dropped by their user agent."""
+    """Store a batch of widget events within the day's budgets; bots are dropped by their
+    user agent. Events over a budget or from a site the comparison does not take events
+    from are dropped and counted (event_budgets.py): the widget is answered 204 either way."""
     if crawlers.isCrawler(request.headers.get("User-Agent", "")):
         return "", 204
     body = read_body(EVENT_BATCH)
@@ -287,37 +273,45 @@ def events() -> tuple[str, int]:
     page = host_page(body["page"])
     if page is None:
         raise ValidationError("The page must be an http(s) URL.", {"page": ["Not an http(s) URL."]})
-    origin, path, day = page.origin, page.path, visitors.today()
-    referrer = referrer[:255] if referrer else None
-    # Per token: its comparison, whether it takes events from this host, this reader's hash.
-    # A batch names one or two comparisons, so each is looked up and checked once.
-    seen: dict[str, tuple[int, str]] = {}
-    rows = []
+    # A batch names one or two comparisons, so each token is looked up once.
+    found: dict[str, Comparison] = {}
+    offered: dict[int, tuple[Comparison, list[dict[str, Any]]]] = {}
     for index, event in enumerate(body["events"]):
         token = event["token"]
-        if token not in seen:
+        if token not in found:
             try:
-                comparison = payloads.comparison_for_token(token)
+                found[token] = payloads.comparison_for_token(token)
             except NotFound:
                 raise NotFound(
                     payloads.BAD_TOKEN, {f"events.{index}.token": [payloads.BAD_TOKEN]}
                 ) from None
-            if not host_allowed(page.host, comparison):
-                message = f"{page.host} is not among the sites this comparison accepts events from."
-                raise Forbidden(message, {"page": [message]})
-            seen[token] = comparison.id, visitors.visitor_hash(f"view:{comparison.id}")
-        comparison_id, visitor = seen[token]
-        rows.append(
-            {
-                "comparison_id": comparison_id,
-                "type": event["type"],
-                "item_key": event.get("item"),
-                "origin": origin,
-                "path": path,
-                "referrer": referrer,
-                "day": day,
-                "visitor": visitor,
-            }
-        )
-    store.add_events(rows)
+        comparison = found[token]
+        events = offered.setdefault(comparison.id, (comparison, []))[1]
+        events.append({"type": event["type"], "item_key": event.get("item")})
+    _take(page, referrer[:255] if referrer else None, offered)
     return "", 204
+
+
+def _take(
+    page: HostPage,
+    referrer: str | None,
+    offered: dict[int, tuple[Comparison, list[dict[str, Any]]]],
+) -> None:
+    """Offer each comparison's events from ``page`` to the day's budgets, with this
+    reader's hash for that comparison; all of them are dropped, and counted, when the
+    reader is over EVENT_RATE_LIMIT or the comparison does not take events from the site."""
+    within_rate = allows("EVENT_RATE_LIMIT")
+    offers = []
+    for comparison_id, (comparison, events) in offered.items():
+        visitor = visitors.visitor_hash(f"view:{comparison_id}")
+        refused = None
+        if not host_allowed(page.host, comparison):
+            refused = event_budgets.OTHER_HOST
+        elif not within_rate:
+            refused = event_budgets.OVER_BUDGET
+        rows = [{**event, "visitor": visitor} for event in events]
+        offers.append(event_budgets.Offer(comparison_id, rows, refused))
+    batch = event_budgets.Batch(
+        visitors.today(), visitors.address_hash(), page.origin, page.path, referrer, offers
+    )
+    event_budgets.take(batch, event_budgets.Budgets.of(current_app.config))

@@ -1,0 +1,181 @@
+"""Event budgets: one address, one comparison and one day's host pages add a bounded number
+of rows, on every backend and across workers; what goes over is dropped and counted, and
+the widget is answered 204 all the same."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from conftest import PUBLIC_URL, make_app, new_publisher
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import distinct, func, select
+
+from vswidget import Client, analytics, store
+from vswidget.errors import NotFound
+from vswidget.extensions import db
+from vswidget.models import Event, EventDay
+from vswidget.visitors import today
+
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/124.0 Safari/537.36"
+BUDGETS = {"EVENT_ADDRESS_BUDGET": 120, "EVENT_COMPARISON_BUDGET": 300, "EVENT_PAGES_PER_DAY": 5}
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    app = make_app(database_url, tmp_path, **BUDGETS)
+    yield app
+    db.dispose(app)
+
+
+@pytest.fixture
+def token(app: Flask, document: dict[str, Any]) -> str:
+    key = new_publisher(app, "acme")
+    app.config["TEST_API_KEY"] = key
+    with Client(PUBLIC_URL, key, transport=httpx.WSGITransport(app=app)) as sdk:
+        return sdk.publish(document).token
+
+
+def key_of(app: Flask) -> str:
+    """The API key of the comparison's publisher."""
+    return str(app.config["TEST_API_KEY"])
+
+
+def comparison_id(app: Flask) -> int:
+    with app.app_context():
+        return store.get_comparison(store.get_publisher("acme"), "kettle-vs-moka-pot").id
+
+
+def batch(token: str, count: int = 40, page: str = "https://blog.example/post") -> str:
+    """A batch of events as the widget sends it: at most 40 of them fit its 3,000 characters."""
+    return json.dumps({"page": page, "events": [{"type": "impression", "token": token}] * count})
+
+
+def send(client: FlaskClient, body: str, address: str = "10.0.0.7") -> int:
+    response = client.post(
+        "/v1/events",
+        data=body,
+        headers={"Content-Type": "text/plain", "User-Agent": BROWSER},
+        environ_base={"REMOTE_ADDR": address},
+    )
+    return response.status_code
+
+
+def rows(app: Flask) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(Event)) or 0
+
+
+def dropped(app: Flask) -> dict[str, int]:
+    with app.app_context():
+        found = db.session.execute(
+            select(func.sum(EventDay.over_budget), func.sum(EventDay.other_host))
+        ).one()
+    return {"over_budget": int(found[0] or 0), "other_host": int(found[1] or 0)}
+
+
+def test_one_address_stores_at_most_its_daily_budget_and_the_rest_is_dropped_and_counted(
+    app: Flask, token: str
+) -> None:
+    client = app.test_client()
+    answers = [send(client, batch(token)) for _ in range(25)]  # 1,000 events, one address
+    assert set(answers) == {204}
+    assert rows(app) == 120
+    assert dropped(app) == {"over_budget": 880, "other_host": 0}
+    assert send(client, batch(token, 10), address="10.0.0.8") == 204  # another address
+    assert rows(app) == 130
+
+
+def test_a_comparison_stores_at_most_its_daily_budget_from_every_address(
+    app: Flask, token: str
+) -> None:
+    client = app.test_client()
+    for n in range(10):  # 10 addresses, each within its own budget: 400 events
+        assert send(client, batch(token), address=f"10.0.1.{n}") == 204
+    assert rows(app) == 300
+    assert dropped(app)["over_budget"] == 100
+
+
+def test_the_budgets_hold_exactly_across_workers_sending_at_once(
+    app: Flask, database_url: str, tmp_path: Path, token: str
+) -> None:
+    # Two apps on one database: two workers, each with limits of its own in memory.
+    other = make_app(database_url, tmp_path, **BUDGETS)
+    clients = [app.test_client(), other.test_client()]
+    try:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            answers = list(pool.map(lambda n: send(clients[n % 2], batch(token, 7)), range(40)))
+    finally:
+        db.dispose(other)
+    assert set(answers) == {204}
+    assert rows(app) == 120
+    assert dropped(app)["over_budget"] == 40 * 7 - 120
+
+
+def test_past_the_days_page_cap_events_are_counted_under_other_pages(
+    app: Flask, token: str
+) -> None:
+    client = app.test_client()
+    for n in range(12):
+        assert send(client, batch(token, 2, f"https://blog.example/post-{n}")) == 204
+    assert send(client, batch(token, 2, "https://blog.example/post-0")) == 204  # admitted
+    day, comparison = today(), comparison_id(app)
+    with app.app_context():
+        pages = db.session.scalar(select(func.count(distinct(Event.path))))
+        analytics.roll_up_recent()
+        listed = analytics.pages(comparison, day, day)
+        other = analytics.other_pages(comparison, day, day)
+        (totals,) = analytics.totals([comparison], day, day).values()
+    assert pages == 5 + 1  # the cap, and other pages
+    assert [page.path for page in listed][:1] == ["/post-0"] and len(listed) == 5
+    assert other.impressions == 7 * 2
+    assert sum(page.totals.impressions for page in listed) + other.impressions == 26
+    assert totals.impressions == 26  # nothing lost from the totals
+
+
+def test_events_over_the_rate_limit_are_dropped_and_counted_with_204(
+    app: Flask, token: str
+) -> None:
+    app.config["EVENT_RATE_LIMIT"] = "3/minute"
+    client = app.test_client()
+    assert [send(client, batch(token, 2)) for _ in range(5)] == [204] * 5
+    assert rows(app) == 6
+    assert dropped(app)["over_budget"] == 4
+
+
+def test_a_thousand_host_pages_store_the_cap_and_the_stats_answer_them_a_page_at_a_time(
+    app: Flask, token: str
+) -> None:
+    app.config.update(EVENT_COMPARISON_BUDGET=100_000, EVENT_PAGES_PER_DAY=200)
+    client = app.test_client()
+    for n in range(1000):  # a reader each: within every per-address limit
+        page = f"https://blog.example/posts/{n:04d}-" + "x" * 60
+        assert send(client, batch(token, 1, page), address=f"10.1.{n // 250}.{n % 250}") == 204
+    with app.app_context():
+        stored_pages = db.session.scalar(select(func.count(distinct(Event.path))))
+        analytics.roll_up_recent()
+    assert stored_pages == 200 + 1  # and other pages
+
+    key = new_publisher(app, "bob")  # not the owner: 404, as for any other slug
+    with Client(PUBLIC_URL, key, transport=httpx.WSGITransport(app=app)) as stranger:
+        with pytest.raises(NotFound):
+            stranger.stats("kettle-vs-moka-pot")
+    owner = {"Authorization": "Bearer " + key_of(app)}
+    stats = client.get("/api/v1/comparisons/kettle-vs-moka-pot/stats", headers=owner)
+    assert stats.status_code == 200
+    assert json.loads(stats.headers["X-Pagination"])["total"] == 200
+    assert len(stats.json["pages"]) == 20 and len(stats.data) < 12_000  # was 1.1 MB
+    assert stats.json["other_pages"]["impressions"] == 800
+    assert stats.json["totals"]["impressions"] == 1000
+    with Client(PUBLIC_URL, key_of(app), transport=httpx.WSGITransport(app=app)) as sdk:
+        last = sdk.stats("kettle-vs-moka-pot", page=2, page_size=100)
+        every = list(sdk.host_pages("kettle-vs-moka-pot"))
+    assert last.pages_total == 200 and len(last.pages) == 100
+    assert len({page["path"] for page in every}) == 200
+    assert sum(page["impressions"] for page in every) == 200
