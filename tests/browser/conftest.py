@@ -70,6 +70,13 @@ HANDLE = "browser"
 START_TIMEOUT = 30  # seconds for gunicorn to answer /healthz
 WAIT = 10_000  # milliseconds any one browser wait may take
 
+try:
+    from playwright.sync_api import expect
+except ImportError:  # the browser fixture skips the tests (fails them under CI)
+    expect = None
+else:  # the browser tests' assertions wait as long as any other browser wait
+    expect.set_options(timeout=WAIT)
+
 # True once every element matching the selector (and `count` of them, if given) holds a
 # rendered widget: a shadow root with an element other than a stylesheet.
 RENDERED = """([selector, count]) => {

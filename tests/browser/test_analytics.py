@@ -25,15 +25,8 @@ import pytest
 from vswidget import Client
 from vswidget.client import Published
 
-from .conftest import ARTIFACTS, HANDLE, OLLAMA, WAIT, Host, Server, Tab
+from .conftest import ARTIFACTS, HANDLE, OLLAMA, WAIT, Host, Server, Tab, expect
 from .test_accessibility import axe, blocking
-
-try:
-    from playwright.sync_api import expect
-except ImportError:  # the browser fixture skips these tests (fails them under CI)
-    expect = None
-else:
-    expect.set_options(timeout=WAIT)
 
 pytestmark = pytest.mark.browser
 

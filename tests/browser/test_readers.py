@@ -22,14 +22,7 @@ import pytest
 from vswidget import Client
 from vswidget.client import Published
 
-from .conftest import HUMAN_USER_AGENT, OLLAMA, WAIT, Host, Server, Tab
-
-try:
-    from playwright.sync_api import expect
-except ImportError:  # the browser fixture skips these tests (fails them under CI)
-    expect = None
-else:
-    expect.set_options(timeout=WAIT)
+from .conftest import HUMAN_USER_AGENT, OLLAMA, WAIT, Host, Server, Tab, expect
 
 pytestmark = pytest.mark.browser
 
