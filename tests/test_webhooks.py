@@ -165,8 +165,8 @@ def documented_receiver(tmp_path: Path) -> Any:
 def sent(url: str, signer: Webhook, signed_at: datetime) -> int:
     """POST a delivery made by hand, signed by ``signer``; return the status."""
     body = json.dumps({"event": "signup", "email": "ada@example.com", "comparison": "by-hand"})
-    headers = {"webhook-id": f"by-hand-{signed_at.timestamp():.0f}"}
-    headers["webhook-timestamp"] = f"{signed_at.timestamp():.0f}"
+    timestamp = str(int(signed_at.timestamp()))  # whole seconds, as sign() takes them
+    headers = {"webhook-id": f"by-hand-{timestamp}", "webhook-timestamp": timestamp}
     headers["webhook-signature"] = signer.sign(headers["webhook-id"], signed_at, body)
     return httpx.post(url, content=body, headers=headers).status_code
 
@@ -513,7 +513,7 @@ def test_a_receiver_that_never_answers_does_not_hold_up_another_publishers_deliv
     with app.app_context(), contextlib.closing(Courier(app, deadline=2)) as courier:
         hung, delivered = courier.dispatch()  # acme's deliveries are older: claimed first
         assert delivered.result() == 1
-        assert (slow.accepted, slow.closed_by_us) == (1, 0)  # acme's first still hangs
+        assert not hung.done()  # acme's first still hangs (the slow side may not have accepted yet)
         assert store.due_publishers(4, busy=()) == []  # nor would another process start one
         assert hung.result() == 0
         assert courier.dispatch() == []  # acme waits now, all its deliveries with it
