@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -14,7 +15,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from vswidget import Client, NotFound, store
+from vswidget import Client, NotFound, Webhook, store
 from vswidget.cli import main
 from vswidget.extensions import db
 from vswidget.models import Outbox, Signup
@@ -173,8 +174,11 @@ def test_the_cli_exports_signups_as_csv(
 def test_a_webhook_is_set_shown_and_removed(sdk: Client) -> None:
     assert sdk.webhook() is None
     hook = sdk.set_webhook("https://hooks.example.com/vswidget")
-    assert hook.url == "https://hooks.example.com/vswidget" and len(hook.secret) == 64
+    assert hook.url == "https://hooks.example.com/vswidget"
+    assert hook.secret.startswith("whsec_")  # a Standard Webhooks secret: a 64-byte key
+    assert len(base64.b64decode(hook.secret.removeprefix("whsec_"), validate=True)) == 64
     assert sdk.set_webhook("https://hooks.example.com/v2").secret == hook.secret
+    assert sdk.webhook() == Webhook("https://hooks.example.com/v2", hook.secret)
     sdk.delete_webhook()
     assert sdk.webhook() is None
 

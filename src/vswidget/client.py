@@ -61,7 +61,8 @@ class Signup:
 
 @dataclass(frozen=True)
 class Webhook:
-    """Where sign-ups are delivered, and the secret that signs each delivery."""
+    """Where sign-ups are delivered, and the secret that signs each delivery: ``whsec_...``,
+    what a Standard Webhooks library takes to verify one."""
 
     url: str
     secret: str

@@ -1,13 +1,20 @@
 """Webhook deliveries from the outbox: signed, retried with backoff until they succeed.
 
-Each delivery is a JSON POST with these headers:
+Each delivery is a JSON POST in the Standard Webhooks format
+(https://www.standardwebhooks.com), with these headers:
 
-- ``X-VSWidget-Event``: what happened (``signup``);
-- ``X-VSWidget-Delivery``: the delivery's id, the same on every retry, so a receiver
-  can ignore a repeat;
-- ``X-VSWidget-Timestamp``: Unix seconds when this attempt was signed;
-- ``X-VSWidget-Signature``: ``sha256=`` and the hex HMAC-SHA256, with the publisher's
-  webhook secret, of ``TIMESTAMP + "." + BODY``.
+- ``webhook-id``: the delivery's id, the same on every retry, so a receiver can
+  ignore a repeat;
+- ``webhook-timestamp``: Unix seconds when this attempt was signed;
+- ``webhook-signature``: ``v1,`` and the base64 HMAC-SHA256 of ``ID.TIMESTAMP.BODY``.
+
+The key is the bytes of the publisher's stored webhook secret (64 hex characters),
+shown to publishers as ``whsec_`` and their base64 (``receiver_secret``): the same key
+that has always signed, so a receiver keeps its secret across the change of format.
+
+Until the next release the previous headers are sent too: ``X-VSWidget-Event``
+(``signup``), ``X-VSWidget-Delivery`` (the id), ``X-VSWidget-Timestamp`` and
+``X-VSWidget-Signature`` (``sha256=`` and the hex HMAC-SHA256 of ``TIMESTAMP.BODY``).
 
 Delivery is at least once: a receiver that answered 2xx may, after a crash of ours
 at the wrong moment, get the same delivery id again.
@@ -20,6 +27,7 @@ ends the wait.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import threading
@@ -43,10 +51,25 @@ WORKERS = 4  # threads per server process; each serves one publisher at a time
 BATCH = 20  # deliveries of one publisher a thread attempts in a row, claimed one at a time
 
 
-def signature(secret: str, timestamp: str, body: str) -> str:
-    """Return the X-VSWidget-Signature of a delivery."""
-    digest = hmac.new(secret.encode(), f"{timestamp}.{body}".encode(), hashlib.sha256)
-    return "sha256=" + digest.hexdigest()
+def receiver_secret(secret: str) -> str:
+    """Return a stored webhook secret as receivers are given it: ``whsec_`` and the
+    base64 of its bytes, what Standard Webhooks libraries take."""
+    return "whsec_" + base64.b64encode(secret.encode()).decode()
+
+
+def digest(secret: str, message: str) -> bytes:
+    """Return the HMAC-SHA256 of ``message`` keyed with the bytes of ``secret``."""
+    return hmac.new(secret.encode(), message.encode(), hashlib.sha256).digest()
+
+
+def signature(secret: str, delivery: str, timestamp: str, body: str) -> str:
+    """Return the ``webhook-signature`` of a delivery."""
+    return "v1," + base64.b64encode(digest(secret, f"{delivery}.{timestamp}.{body}")).decode()
+
+
+def legacy_signature(secret: str, timestamp: str, body: str) -> str:
+    """Return the X-VSWidget-Signature of a delivery; sent until the next release."""
+    return "sha256=" + digest(secret, f"{timestamp}.{body}").hex()
 
 
 def backoff(failures: int, base: float) -> float:
@@ -75,14 +98,19 @@ def attempt(
     """Send one delivery; return why it failed, or None. Needs an app context."""
     if not publisher.webhook_url or not publisher.webhook_secret:
         return "the publisher has no webhook URL"
+    secret, delivery = publisher.webhook_secret, entry.public_id
     timestamp = str(int(time.time()))
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "vswidget-webhook",
+        "webhook-id": delivery,
+        "webhook-timestamp": timestamp,
+        "webhook-signature": signature(secret, delivery, timestamp, entry.body),
+        # The previous format, sent beside the standard one until the next release
         "X-VSWidget-Event": entry.event,
-        "X-VSWidget-Delivery": entry.public_id,
+        "X-VSWidget-Delivery": delivery,
         "X-VSWidget-Timestamp": timestamp,
-        "X-VSWidget-Signature": signature(publisher.webhook_secret, timestamp, entry.body),
+        "X-VSWidget-Signature": legacy_signature(secret, timestamp, entry.body),
     }
     allow_private = current_app.config["WEBHOOK_ALLOW_PRIVATE"]
     try:

@@ -17,7 +17,7 @@ from ..embed import embed_details, public_base
 from ..errors import AuthenticationError, NotFound, UnsupportedMediaType, ValidationError
 from ..extensions import limiter
 from ..inbound import JSONBodyParser
-from ..models import Comparison
+from ..models import Comparison, Publisher
 from ..schemas import (
     ComparisonSchema,
     EmbedSchema,
@@ -28,6 +28,7 @@ from ..schemas import (
     SummarySchema,
     WebhookSchema,
 )
+from ..webhooks import receiver_secret
 
 
 class PublisherBlueprint(Blueprint):  # type: ignore[misc]
@@ -224,6 +225,12 @@ class SignupAddress(MethodView):
         return {"deleted": store.delete_signups(g.publisher, email)}
 
 
+def shown_webhook(publisher: Publisher) -> dict[str, Any]:
+    """Return a publisher's webhook as the API shows it: the secret in the standard form."""
+    assert publisher.webhook_secret  # set with the URL
+    return {"url": publisher.webhook_url, "secret": receiver_secret(publisher.webhook_secret)}
+
+
 @blp.route("/webhook")
 class Webhook(MethodView):
     @blp.response(200, WebhookSchema)
@@ -231,14 +238,13 @@ class Webhook(MethodView):
         """Where your sign-ups are delivered, and the secret that signs each delivery."""
         if not g.publisher.webhook_url:
             raise NotFound('You have no webhook; PUT one with {"url": ...}.')
-        return {"url": g.publisher.webhook_url, "secret": g.publisher.webhook_secret}
+        return shown_webhook(g.publisher)
 
     @blp.arguments(WebhookSchema)
     @blp.response(200, WebhookSchema)
     def put(self, webhook: dict[str, Any]) -> dict[str, Any]:
         """Deliver every new sign-up to this URL, signed with the secret in the answer."""
-        publisher = store.set_webhook(g.publisher, webhook["url"])
-        return {"url": publisher.webhook_url, "secret": publisher.webhook_secret}
+        return shown_webhook(store.set_webhook(g.publisher, webhook["url"]))
 
     @blp.response(204)
     def delete(self) -> None:
