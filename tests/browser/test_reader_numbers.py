@@ -3,6 +3,8 @@ pages show for the same count and language (tests/test_reader_numbers.py)."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -21,17 +23,19 @@ SHOWN = """el => {
 }"""
 
 
+@pytest.fixture
+def counted(
+    app: Flask, client: FlaskClient, auth: dict[str, str], document: dict[str, Any]
+) -> Callable[[int], str]:
+    """Publish the document with that many votes on its first item; return its embed token."""
+    return functools.partial(publish_with_votes, app, client, auth, document)
+
+
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_the_widget_groups_digits_and_chooses_plural_forms_as_the_pages_do(
-    app: Flask,
-    client: FlaskClient,
-    auth: dict[str, str],
-    document: dict[str, Any],
-    live_server: str,
-    tab: Tab,
-    lang: str,
+    counted: Callable[[int], str], live_server: str, tab: Tab, lang: str
 ) -> None:
-    tokens = {votes: publish_with_votes(app, client, auth, document, votes) for votes in VOTES}
+    tokens = {votes: counted(votes) for votes in VOTES}
     widgets = "".join(
         f'<div data-vswidget="{t}" data-lang="{lang}"></div>' for t in tokens.values()
     )
@@ -46,16 +50,10 @@ def test_the_widget_groups_digits_and_chooses_plural_forms_as_the_pages_do(
 
 
 def test_a_vote_in_the_iframe_form_shows_the_new_count_in_the_readers_language(
-    app: Flask,
-    client: FlaskClient,
-    auth: dict[str, str],
-    document: dict[str, Any],
-    live_server: str,
-    tab: Tab,
+    counted: Callable[[int], str], live_server: str, tab: Tab
 ) -> None:
-    token = publish_with_votes(app, client, auth, document, 1233)
-    tab.page.goto(f"{live_server}/embed/{token}?lang=fr")
-    card = tab.page.locator(f'.card[data-key="{document["items"][0]["key"]}"]')
+    tab.page.goto(f"{live_server}/embed/{counted(1233)}?lang=fr")
+    card = tab.page.locator(".card").first  # the item with the votes
     card.locator(".vote").click()
     expect(card.locator(".n")).to_have_text(expected_texts("fr", 1234)["counts"][0])
     expect(tab.page.locator(".poll")).to_have_text(expected_texts("fr", 1234)["poll"])
