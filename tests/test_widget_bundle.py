@@ -20,6 +20,7 @@ import yaml
 from flask.testing import FlaskClient
 from jinja2 import Environment, FileSystemLoader
 
+from vswidget import localized
 from vswidget.i18n import LABELS
 from vswidget.tallies import FEW_VOTES, tally
 
@@ -56,11 +57,19 @@ def bundle() -> str:
     return (STATIC / "widget.js").read_text(encoding="utf-8")
 
 
-def render(payload: dict[str, Any]) -> str:
-    """Return the comparison macro's HTML for a payload, autoescaped as Flask does."""
+def environment() -> Environment:
+    """Return the templates' environment as the app sets it up, autoescaped as Flask does."""
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True)
     env.globals["few_votes"] = FEW_VOTES
-    template = env.from_string('{% from "_comparison.html" import comparison %}{{ comparison(p) }}')
+    env.filters.update(localized.FILTERS)
+    return env
+
+
+def render(payload: dict[str, Any]) -> str:
+    """Return the comparison macro's HTML for a payload."""
+    template = environment().from_string(
+        '{% from "_comparison.html" import comparison %}{{ comparison(p) }}'
+    )
     return template.render(p=payload)
 
 
@@ -81,14 +90,15 @@ def demo_payload(votes: dict[str, int] | None = None, lang: str = "en") -> dict[
 
 
 def hostile_payload() -> dict[str, Any]:
-    """Return a payload whose every text field, label included, is an HTML injection."""
+    """Return a payload whose every text field, label included, is an HTML injection; its
+    locale, one of a fixed few the server picks, stays a language."""
 
     def poison(value: Any, key: str = "") -> Any:
         if isinstance(value, dict):
             return {k: poison(v, k) for k, v in value.items()}
         if isinstance(value, list):
             return [poison(v, key) for v in value]
-        if isinstance(value, str) and key not in {"key", "verdict", "kind"}:
+        if isinstance(value, str) and key not in {"key", "verdict", "kind", "locale"}:
             return XSS
         return value
 
@@ -372,9 +382,7 @@ def test_comparison_macro_leaves_out_what_the_payload_leaves_out() -> None:
 
 def render_form(payload: dict[str, Any], **options: Any) -> str:
     """Return the comparison macro's HTML in one of its forms ("page", "frame")."""
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True)
-    env.globals["few_votes"] = FEW_VOTES
-    template = env.from_string(
+    template = environment().from_string(
         '{% from "_comparison.html" import comparison %}{{ comparison(p, **o) }}'
     )
     return template.render(p=payload, o=options)

@@ -11,7 +11,7 @@ from flask_smorest import Api
 from limits import parse_many
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import config, errors, headers, inbound, openapi, public_bases, tallies
+from . import config, errors, headers, inbound, localized, openapi, public_bases, tallies
 from .cached_reads import CachedReads
 from .errors import ConfigurationError
 from .extensions import cache, cache_config, db, limiter
@@ -61,6 +61,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if app.config["DEMO"]:
         app.register_blueprint(demo.bp)
     app.jinja_env.globals["few_votes"] = tallies.FEW_VOTES
+    localized.init_app(app)
     errors.init_app(app)
     inbound.init_app(app)
     headers.init_app(app)

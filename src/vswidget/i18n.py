@@ -2,6 +2,10 @@
 
 Placeholders: ``{n}`` a number, ``{name}`` an item's name, ``{title}`` the title, ``{count}``
 a vote count ("12 votes"), ``{shares}`` each item's community share.
+
+A count's words have a label per CLDR plural category: ``votes_one``, ``votes_other``, and
+``votes_many`` where the language says "1 000 000 de votes"; a category without its own label
+takes ``votes_other``.
 """
 
 from __future__ import annotations
@@ -101,6 +105,7 @@ LABELS: dict[str, dict[str, str]] = {
         "visit": "Voir {name}",
         "sponsored": "Sponsorisé",
         "votes_one": "{n} vote",
+        "votes_many": "{n} de votes",
         "votes_other": "{n} votes",
         "no_votes": "Aucun vote pour l’instant",
         "subscribe": "S’abonner",
@@ -141,6 +146,7 @@ LABELS: dict[str, dict[str, str]] = {
         "visit": "Visitar {name}",
         "sponsored": "Patrocinado",
         "votes_one": "{n} voto",
+        "votes_many": "{n} de votos",
         "votes_other": "{n} votos",
         "no_votes": "Aún no hay votos",
         "subscribe": "Suscribirse",
@@ -168,6 +174,10 @@ LABELS: dict[str, dict[str, str]] = {
         "visit_short": "Visitar",
     },
 }
+
+# CLDR's minimumGroupingDigits where it is not 1, which Babel does not read: Spanish writes
+# 1234 and 12.345, as browsers do (Intl.NumberFormat).
+MIN_GROUPING_DIGITS: dict[str, int] = {"es": 2}
 
 
 def pick_locale(requested: str | None, fallback: str) -> str:

@@ -9,9 +9,12 @@ function fill(label, values) {
 // does (tallies.FEW_VOTES on the server).
 const FEW = 30;
 
-// "No votes yet", "1 vote", "12 votes" in the payload's language.
-function voteCount(L, n) {
-  return fill(n ? L[n == 1 ? "votes_one" : "votes_other"] : L.no_votes, { n });
+// "No votes yet", "1 vote", "1,234 votes" in the payload's language: digits grouped and the
+// label of n's plural category ("votes_one", "votes_many"; else "votes_other") by the
+// browser's CLDR rules, as localized.py does on the server with Babel's.
+function voteCount(p, n) {
+  const L = p.labels || {};
+  return n ? fill(L["votes_" + new Intl.PluralRules(p.locale).select(n)] || L.votes_other, { n: new Intl.NumberFormat(p.locale).format(n) }) : L.no_votes;
 }
 
 // Only http(s) URLs ever become links.
@@ -30,6 +33,7 @@ function percent(dd, n) {
 
 // The line under the question: an invitation before the first vote, a warning while there
 // are few, the count after that. wire.js updates it after a vote.
-function poll(L, n) {
-  return n ? fill(L[n < FEW ? "early" : "total"], { count: voteCount(L, n) }) : L.first;
+function poll(p, n) {
+  const L = p.labels || {};
+  return n ? fill(L[n < FEW ? "early" : "total"], { count: voteCount(p, n) }) : L.first;
 }

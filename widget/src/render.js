@@ -45,7 +45,7 @@ function build(p) {
   opt(head, "p", p, "kicker");
   h(head, "h2", "title", p.title);
   opt(head, "p", p, "question");
-  h(head, "p", "poll", poll(L, p.votes));
+  h(head, "p", "poll", poll(p, p.votes));
 
   const body = h(root, "div", "body");
   const cards = h(body, "ul", "items n" + items.length);
@@ -67,7 +67,7 @@ function build(p) {
       const d = h(dl, "div", "stat " + key);
       h(d, "dt", 0, L[key]);
       percent(h(d, "dd", "pct"), it[key]);
-      if (key == "community") h(d, "dd", "n", p.votes ? voteCount(L, it.votes) : "");
+      if (key == "community") h(d, "dd", "n", p.votes ? voteCount(p, it.votes) : "");
     });
     if (it.price) {
       const d = h(dl, "div", "stat entry");

@@ -94,10 +94,10 @@ function wire(root, p, spot) {
             each((c, k) => {
               const it = d.items[k] || {};
               percent($(".community .pct", c), it.community);
-              $(".n", c).textContent = voteCount(L, it.votes);
+              $(".n", c).textContent = voteCount(p, it.votes);
               shares.push(names[k] + " " + it.community + "%");
             });
-            $(".poll").textContent = poll(L, d.votes);
+            $(".poll").textContent = poll(p, d.votes);
             receipt = d.receipt;
             mine(token, { item: d.choice, receipt, at: Date.now() });
             pick(d.choice);
