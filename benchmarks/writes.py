@@ -1525,7 +1525,10 @@ def render_report(
         "thread: webhooks, and the event rollup every 60 s) and, under `/baseline`, a minimal "
         "Flask app whose POST endpoints parse the same JSON body and answer a small JSON "
         "dict (200) or nothing (204), storing nothing, in the same worker processes; "
-        f"`VSWIDGET_VOTE_RATE_LIMIT` and `VSWIDGET_EVENT_RATE_LIMIT` raised to {LIMIT}",
+        f"`VSWIDGET_VOTE_RATE_LIMIT` and `VSWIDGET_EVENT_RATE_LIMIT` raised to {LIMIT}, "
+        f"and `VSWIDGET_EVENT_ADDRESS_BUDGET` and `VSWIDGET_EVENT_COMPARISON_BUDGET` to "
+        f"{int(BUDGET):,} (every request comes from 127.0.0.1): nothing is dropped, and every "
+        "batch is still counted against both budgets",
         f"- disk: the instance folder is on {kind}; a 4 KiB append + fdatasync there takes "
         f"{fsync_median:.2f} ms (median, p90 {fsync_p90:.2f} ms) over 200 tries",
         f"- data: {EXAMPLE.relative_to(ROOT)} (2 items); a vote is "
