@@ -119,7 +119,8 @@ def test_a_bad_file_names_the_file_line_column_and_field(
     line = path.read_text().splitlines().index("  url: data:text/html,hi") + 1
     with pytest.raises(ValidationError) as caught:
         Comparison.from_file(path)
-    assert caught.value.message == f"{path}:{line}:3: items.0.url: Must be an http:// or https:// URL."
+    message = f"{path}:{line}:3: items.0.url: Must be an http:// or https:// URL."
+    assert caught.value.message == message
 
 
 TYPO = """\

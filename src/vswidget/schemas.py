@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from difflib import get_close_matches
 from datetime import UTC, date, datetime
+from difflib import get_close_matches
 from typing import Any
 
 from marshmallow import (
@@ -162,7 +162,7 @@ def _unknown_field(key: Any, schema: Schema) -> str:
     return f'{UNKNOWN_FIELD}; did you mean "{closest[0]}"?' if closest else UNKNOWN_FIELD
 
 
-EXPECTED_KINDS: tuple[tuple[type[fields.Field], str], ...] = (
+EXPECTED_KINDS: tuple[tuple[type[fields.Field[Any]], str], ...] = (
     (fields.Boolean, "a boolean"),
     (fields.String, "a string"),
     (fields.Number, "a number"),
@@ -172,7 +172,7 @@ EXPECTED_KINDS: tuple[tuple[type[fields.Field], str], ...] = (
 )
 
 
-def _typed(field: fields.Field, errors: Any, value: Any) -> Any:
+def _typed(field: fields.Field[Any], errors: Any, value: Any) -> Any:
     """Return a field's errors, or one saying the type expected and found when they differ."""
     expected = next((kind for cls, kind in EXPECTED_KINDS if isinstance(field, cls)), None)
     if expected is None:
