@@ -110,19 +110,6 @@ def test_validate_gives_the_servers_errors_offline() -> None:
     }
 
 
-def test_a_bad_file_names_the_file_line_column_and_field(
-    tmp_path: Path, document: dict[str, Any]
-) -> None:
-    document["items"][0]["url"] = "data:text/html,hi"
-    path = tmp_path / "bad.yaml"
-    path.write_text(yaml.safe_dump(document, sort_keys=False))
-    line = path.read_text().splitlines().index("  url: data:text/html,hi") + 1
-    with pytest.raises(ValidationError) as caught:
-        Comparison.from_file(path)
-    message = f"{path}:{line}:3: items.0.url: Must be an http:// or https:// URL."
-    assert caught.value.message == message
-
-
 TYPO = """\
 slug: kettle-vs-moka-pot
 titel: Kettle vs Moka
@@ -132,32 +119,45 @@ items:
 """
 
 
-def test_a_misspelt_field_is_reported_first_with_the_one_meant(tmp_path: Path) -> None:
-    path = tmp_path / "typo.yaml"
-    path.write_text(TYPO)
+def refusal_of(path: Path, text: str) -> str:
+    """Return the message of the ValidationError that reading ``text`` from ``path`` raises."""
+    path.write_text(text)
     with pytest.raises(ValidationError) as caught:
         Comparison.from_file(path)
-    assert caught.value.message == (
+    return caught.value.message
+
+
+def test_a_bad_file_names_the_file_line_column_and_field(
+    tmp_path: Path, document: dict[str, Any]
+) -> None:
+    document["items"][0]["url"] = "data:text/html,hi"
+    text = yaml.safe_dump(document, sort_keys=False)
+    line = text.splitlines().index("  url: data:text/html,hi") + 1
+    path = tmp_path / "bad.yaml"
+    assert refusal_of(path, text) == (
+        f"{path}:{line}:3: items.0.url: Must be an http:// or https:// URL."
+    )
+
+
+def test_a_misspelt_field_is_reported_first_with_the_one_meant(tmp_path: Path) -> None:
+    path = tmp_path / "typo.yaml"
+    assert refusal_of(path, TYPO) == (
         f'{path}:2:1: titel: unknown field; did you mean "title"? (and 1 more field: title)'
     )
 
 
 def test_a_yaml_number_where_text_is_expected_names_both_types(tmp_path: Path) -> None:
     path = tmp_path / "price.yaml"
-    path.write_text(TYPO.replace("titel", "title").replace("name: Moka", "name: Moka, price: 9"))
-    with pytest.raises(ValidationError) as caught:
-        Comparison.from_file(path)
-    assert caught.value.message == (
+    text = TYPO.replace("titel", "title").replace("name: Moka", "name: Moka, price: 9")
+    assert refusal_of(path, text) == (
         f"{path}:5:29: items.1.price: expected a string, found a number (9)"
     )
 
 
 def test_a_yaml_indentation_error_gives_file_line_and_column(tmp_path: Path) -> None:
     path = tmp_path / "indented.yaml"
-    path.write_text(TYPO.replace("  - {key: moka", "   - {key: moka"))
-    with pytest.raises(ValidationError) as caught:
-        Comparison.from_file(path)
-    assert caught.value.message.startswith(f"{path}:5:4: not valid YAML: ")
+    text = TYPO.replace("  - {key: moka", "   - {key: moka")
+    assert refusal_of(path, text).startswith(f"{path}:5:4: not valid YAML: ")
 
 
 def test_an_unreadable_file_is_a_clear_error(tmp_path: Path) -> None:
