@@ -102,8 +102,12 @@ def test_push_creates_every_file_of_a_folder_then_changes_nothing(
 ) -> None:
     first = run(runner, "push", str(folder), env=client_env)
     assert first.exit_code == 0, first.output
-    assert "2 created, 0 changed, 0 unchanged." in first.stdout
-    assert "Pushing" in first.stderr  # the progress bar, on stderr
+    assert first.stdout.splitlines() == [
+        f"created        tea-vs-coffee  ({folder / 'drinks' / 'tea.yml'})",
+        f"created        kettle-vs-moka-pot  ({folder / 'kettle.yaml'})",
+        "2 created, 0 changed, 0 unchanged.",
+    ]
+    assert first.stderr == ""
     second = run(runner, "push", str(folder), env=client_env)
     assert "0 created, 0 changed, 2 unchanged." in second.stdout
 
@@ -145,6 +149,48 @@ def test_push_refuses_two_files_with_one_slug(
     assert_one_sentence_error(
         run(runner, "push", str(folder), env=client_env), "kettle-vs-moka-pot"
     )
+
+
+def test_push_reports_every_bad_file_and_publishes_none(
+    runner: CliRunner, client_env: dict[str, str], folder: Path
+) -> None:
+    good = (folder / "kettle.yaml").read_text()
+    bad = {
+        "typo.yaml": good.replace("title:", "titel:"),
+        "price.yaml": good.replace("price: $30", "price: 9"),
+        "indent.yaml": good.replace("\nitems:\n", "\nitems:\n   oops: 1\n"),
+        "url.yaml": good.replace("https://example.com/moka", "javascript:alert(1)"),
+        "list.yaml": "- not\n- an object\n",
+        "broken.json": '{"slug": ',
+    }
+    for name, text in bad.items():
+        (folder / "bad" / name).parent.mkdir(exist_ok=True)
+        (folder / "bad" / name).write_text(text)
+    result = run(runner, "push", str(folder), env=client_env)
+    assert result.exit_code == 1 and result.stdout == ""
+    first, *lines = result.stderr.strip().splitlines()
+    assert first == "Error: Nothing was sent; fix these 6 problems first:"
+    assert sorted(line.split(":")[0] for line in lines) == sorted(
+        str(folder / "bad" / name) for name in bad
+    )
+    for cause in ('did you mean "title"?', "found a number (9)", "not valid YAML", "URL"):
+        assert any(cause in line for line in lines), cause
+    assert "No comparisons yet" in run(runner, "list", env=client_env).stdout
+
+
+def test_push_with_a_wrong_key_prints_only_the_error(
+    runner: CliRunner, live_server: str, app: Flask, folder: Path
+) -> None:
+    env = {"VSWIDGET_URL": live_server, "VSWIDGET_API_KEY": "vsw_bad"}
+    assert_one_sentence_error(run(runner, "push", str(folder), env=env), "API key")
+
+
+def test_push_to_a_server_that_is_down_prints_only_the_error(
+    runner: CliRunner, folder: Path
+) -> None:
+    env = {"VSWIDGET_URL": "http://127.0.0.1:1", "VSWIDGET_API_KEY": "vsw_key"}
+    result = run(runner, "push", str(folder), env=env)
+    assert_one_sentence_error(result, "Could not reach the vswidget server")
 
 
 def test_push_of_a_missing_path_is_one_sentence(

@@ -110,20 +110,64 @@ def test_validate_gives_the_servers_errors_offline() -> None:
     }
 
 
-def test_a_bad_file_names_the_file_and_the_field(tmp_path: Path, document: dict[str, Any]) -> None:
-    document["items"][0]["url"] = "data:text/html,hi"
-    path = tmp_path / "bad.yaml"
-    path.write_text(yaml.safe_dump(document))
-    with pytest.raises(
-        ValidationError, match=r"bad\.yaml: The document is not valid: items\.0\.url"
-    ):
+TYPO = """\
+slug: kettle-vs-moka-pot
+titel: Kettle vs Moka
+items:
+  - {key: kettle, name: Kettle}
+  - {key: moka, name: Moka}
+"""
+
+
+def refusal_of(path: Path, text: str) -> str:
+    """Return the message of the ValidationError that reading ``text`` from ``path`` raises."""
+    path.write_text(text)
+    with pytest.raises(ValidationError) as caught:
         Comparison.from_file(path)
+    return caught.value.message
+
+
+def test_a_bad_file_names_the_file_line_column_and_field(
+    tmp_path: Path, document: dict[str, Any]
+) -> None:
+    document["items"][0]["url"] = "data:text/html,hi"
+    text = yaml.safe_dump(document, sort_keys=False)
+    line = text.splitlines().index("  url: data:text/html,hi") + 1
+    path = tmp_path / "bad.yaml"
+    assert refusal_of(path, text) == (
+        f"{path}:{line}:3: items.0.url: Must be an http:// or https:// URL."
+    )
+
+
+def test_a_misspelt_field_is_reported_first_with_the_one_meant(tmp_path: Path) -> None:
+    path = tmp_path / "typo.yaml"
+    assert refusal_of(path, TYPO) == (
+        f'{path}:2:1: titel: unknown field; did you mean "title"? (and 1 more field: title)'
+    )
+
+
+def test_a_yaml_number_where_text_is_expected_names_both_types(tmp_path: Path) -> None:
+    path = tmp_path / "price.yaml"
+    text = TYPO.replace("titel", "title").replace("name: Moka", "name: Moka, price: 9")
+    assert refusal_of(path, text) == (
+        f"{path}:5:29: items.1.price: expected a string, found a number (9)"
+    )
+
+
+def test_a_yaml_indentation_error_gives_file_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "indented.yaml"
+    text = TYPO.replace("  - {key: moka", "   - {key: moka")
+    assert refusal_of(path, text).startswith(f"{path}:5:4: not valid YAML: ")
 
 
 def test_an_unreadable_file_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "broken.yaml"
     path.write_text("slug: [unclosed")
-    with pytest.raises(ValidationError, match="broken.yaml: cannot be read"):
+    with pytest.raises(ValidationError, match=r"broken\.yaml:1:16: not valid YAML"):
+        Comparison.from_file(path)
+    path = tmp_path / "broken.json"
+    path.write_text('{"slug": "kettle"\n "title": "x"}')
+    with pytest.raises(ValidationError, match=r"broken\.json:2:2: not valid JSON"):
         Comparison.from_file(path)
     with pytest.raises(ValidationError, match="missing.yaml: cannot be read"):
         Comparison.from_file(tmp_path / "missing.yaml")
@@ -191,6 +235,19 @@ def test_server_validation_errors_carry_the_fields(sdk: Client, document: dict[s
         sdk._request("PUT", "/comparisons/kettle-vs-moka-pot", json=document)
     assert caught.value.status == 422
     assert caught.value.fields == {"items.0.logo": ["Must be an http:// or https:// URL."]}
+
+
+def test_server_validation_errors_name_an_unknown_field_first(
+    sdk: Client, document: dict[str, Any]
+) -> None:
+    document["titel"] = document.pop("title")  # bypass offline validation, as above
+    with pytest.raises(ValidationError) as caught:
+        sdk._request("PUT", "/comparisons/kettle-vs-moka-pot", json=document)
+    assert caught.value.message == (
+        'The document is not valid: titel: unknown field; did you mean "title"? '
+        "(and 1 more field: title)"
+    )
+    assert list(caught.value.fields) == ["titel", "title"]
 
 
 def test_a_wrong_api_key_raises_authentication_error(app: Any, live_server: str) -> None:

@@ -83,6 +83,34 @@ def test_an_invalid_document_answers_422_naming_the_field(
     assert stored_text(app) == published
 
 
+def test_a_misspelt_field_answers_422_naming_it_first_with_the_one_meant(
+    app: Flask, client: FlaskClient, auth: dict[str, str], published: str, document: dict[str, Any]
+) -> None:
+    document["titel"] = document.pop("title")
+    response = client.put(f"{API}/{SLUG}", json=document, headers=auth)
+    error = assert_error_shape(response, 422)
+    assert error["message"] == (
+        'The document is not valid: titel: unknown field; did you mean "title"? '
+        "(and 1 more field: title)"
+    )
+    assert error["fields"] == {
+        "titel": ['unknown field; did you mean "title"?'],
+        "title": ["Missing data for required field."],
+    }
+    assert stored_text(app) == published
+
+
+def test_a_wrong_type_answers_422_naming_the_type_expected_and_found(
+    app: Flask, client: FlaskClient, auth: dict[str, str], published: str, document: dict[str, Any]
+) -> None:
+    document["items"][0]["price"] = 9
+    response = client.put(f"{API}/{SLUG}", json=document, headers=auth)
+    assert assert_error_shape(response, 422)["message"] == (
+        "The document is not valid: items.0.price: expected a string, found a number (9)"
+    )
+    assert stored_text(app) == published
+
+
 @pytest.mark.parametrize("body", ["[]", "null", '"text"', "42"])
 def test_json_that_is_not_an_object_answers_422(
     app: Flask, client: FlaskClient, auth: dict[str, str], published: str, body: str

@@ -36,9 +36,24 @@ def test_unknown_fields_are_refused_at_any_depth(document: dict[str, Any]) -> No
     document["colour"] = "red"
     document["items"][0]["rating"] = 5
     assert errors_of(document) == {
-        "colour": ["Unknown field."],
-        "items.0.rating": ["Unknown field."],
+        "colour": ["unknown field"],
+        "items.0.rating": ["unknown field"],
     }
+
+
+@pytest.mark.parametrize(
+    ("path", "typo", "meant"),
+    [((), "titel", "title"), (("items", 1), "nmae", "name"), (("cta",), "headlin", "headline")],
+)
+def test_an_unknown_field_names_the_closest_known_one(
+    document: dict[str, Any], path: tuple[Any, ...], typo: str, meant: str
+) -> None:
+    target = document
+    for step in path:
+        target = target[step]
+    target[typo] = target.pop(meant)
+    name = ".".join([*map(str, path), typo])
+    assert errors_of(document)[name] == [f'unknown field; did you mean "{meant}"?']
 
 
 def test_missing_required_fields_are_named(document: dict[str, Any]) -> None:
@@ -135,9 +150,12 @@ def test_urls_must_be_http_or_https(document: dict[str, Any], url: str) -> None:
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("title", 42, "Not a valid string."),
-        ("items", "kettle, moka", "Not a valid list."),
-        ("panel", {"name": "x"}, "Not a valid list."),
+        ("title", 42, "expected a string, found a number (42)"),
+        ("title", None, "expected a string, found null"),
+        ("items", "kettle, moka", 'expected a list, found a string ("kettle, moka")'),
+        ("panel", {"name": "x"}, "expected a list, found an object"),
+        ("cta", ["link"], "expected an object, found a list"),
+        ("hosts", [5], "expected a string, found a number (5)"),
         ("locale", "xx", "Must be one of: en, de, fr, es."),
     ],
 )
@@ -145,19 +163,24 @@ def test_wrong_types_are_refused(
     document: dict[str, Any], field: str, value: Any, message: str
 ) -> None:
     document[field] = value
-    assert errors_of(document) == {field: [message]}
+    assert list(errors_of(document).values()) == [[message]]
+
+
+def test_a_number_where_text_is_expected_says_both_types(document: dict[str, Any]) -> None:
+    document["items"][0]["price"] = 9
+    assert errors_of(document) == {"items.0.price": ["expected a string, found a number (9)"]}
 
 
 @pytest.mark.parametrize("value", ["yes", "true", "on"])
 def test_sponsored_is_a_real_boolean(document: dict[str, Any], value: Any) -> None:
     document["items"][0]["sponsored"] = value
-    assert errors_of(document) == {"items.0.sponsored": ["Not a valid boolean."]}
+    assert errors_of(document) == {
+        "items.0.sponsored": [f'expected a boolean, found a string ("{value}")']
+    }
 
 
 def test_a_document_must_be_an_object() -> None:
-    assert errors_of(["not", "an", "object"]) == {
-        "_schema": ["Must be an object with named fields."]
-    }
+    assert errors_of(["not", "an", "object"]) == {"_schema": ["expected an object, found a list"]}
 
 
 @pytest.mark.parametrize(

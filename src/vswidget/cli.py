@@ -8,7 +8,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -237,35 +237,35 @@ def client_options(function: F) -> F:
 def push(paths: tuple[Path, ...], dry_run: bool, url: str, api_key: str) -> None:
     """Publish comparisons from YAML/JSON files or folders.
 
-    Every file is validated before anything is sent. Pushing the same files
-    twice changes nothing.
+    Every file is validated before anything is sent, and every bad one is
+    reported. Pushing the same files twice changes nothing.
     """
     documents = _load_all(paths)
-    created = changed = unchanged = 0
+    counts = {"create": 0, "change": 0, "unchanged": 0}
     with Client(url, api_key) as client:
-        bar = click.progressbar(documents, label="Pushing", file=sys.stderr, show_pos=True)
-        with bar if len(documents) > 1 and not dry_run else nullcontext(documents) as progress:
-            lines: list[str] = []
-            for path, comparison in progress:
-                try:
-                    stored: Comparison | None = client.get(comparison.slug)
-                except NotFound:
-                    stored = None
-                if stored is None:
-                    action, created = "create", created + 1
-                    if not dry_run:
-                        client.publish(comparison)
-                elif stored == comparison:
-                    action, unchanged = "unchanged", unchanged + 1
-                else:
-                    action, changed = "change", changed + 1
-                    if not dry_run:
-                        client.replace(comparison, stored.etag or "*")
-                lines.append(_push_line(action, comparison.slug, path, dry_run))
-    for line in lines:
-        click.echo(line)
+        for path, comparison in documents:
+            try:
+                stored: Comparison | None = client.get(comparison.slug)
+            except NotFound:
+                stored = None
+            if stored is None:
+                action = "create"
+                if not dry_run:
+                    client.publish(comparison)
+            elif stored == comparison:
+                action = "unchanged"
+            else:
+                action = "change"
+                if not dry_run:
+                    client.replace(comparison, stored.etag or "*")
+            counts[action] += 1
+            # Only once it is done: a failure on the next file leaves nothing untrue above it.
+            click.echo(_push_line(action, comparison.slug, path, dry_run))
     verb = "would be " if dry_run else ""
-    click.echo(f"{created} {verb}created, {changed} {verb}changed, {unchanged} unchanged.")
+    click.echo(
+        f"{counts['create']} {verb}created, {counts['change']} {verb}changed, "
+        f"{counts['unchanged']} unchanged."
+    )
 
 
 def _push_line(action: str, slug: str, path: Path, dry_run: bool) -> str:
@@ -275,7 +275,12 @@ def _push_line(action: str, slug: str, path: Path, dry_run: bool) -> str:
 
 
 def _load_all(paths: tuple[Path, ...]) -> list[tuple[Path, Comparison]]:
-    """Return every comparison under ``paths``, all validated, slugs distinct."""
+    """Return every comparison under ``paths``, all validated, slugs distinct.
+
+    Raises one ValidationError that lists every problem, a line each, so that one
+    run shows all that needs fixing.
+    """
+    problems: list[str] = []
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
@@ -283,20 +288,29 @@ def _load_all(paths: tuple[Path, ...]) -> list[tuple[Path, Comparison]]:
                 p for p in path.rglob("*") if p.suffix in DOCUMENT_SUFFIXES and p.is_file()
             )
             if not found:
-                raise ValidationError(f"{path}: no .yaml, .yml or .json files in this folder.")
+                problems.append(f"{path}: no .yaml, .yml or .json files in this folder.")
             files.extend(found)
         elif path.is_file():
             files.append(path)
         else:
-            raise ValidationError(f"{path}: no such file or folder.")
-    documents = [(path, Comparison.from_file(path)) for path in files]
+            problems.append(f"{path}: no such file or folder.")
+    documents: list[tuple[Path, Comparison]] = []
+    for path in files:
+        try:
+            documents.append((path, Comparison.from_file(path)))
+        except ValidationError as error:
+            problems.append(error.message)
     seen: dict[str, Path] = {}
     for path, comparison in documents:
         if comparison.slug in seen:
-            raise ValidationError(
+            problems.append(
                 f"{path}: slug '{comparison.slug}' is also the slug of {seen[comparison.slug]}."
             )
-        seen[comparison.slug] = path
+        seen.setdefault(comparison.slug, path)
+    if len(problems) > 1:
+        problems.insert(0, f"Nothing was sent; fix these {len(problems)} problems first:")
+    if problems:
+        raise ValidationError("\n".join(problems))
     return documents
 
 

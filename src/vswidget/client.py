@@ -20,7 +20,7 @@ from urllib.parse import quote
 import httpx
 
 from .document import Comparison
-from .errors import ConnectionFailed, NotFound, VSWidgetError, error_for_status
+from .errors import ConnectionFailed, NotFound, VSWidgetError, causes_first, error_for_status
 
 __all__ = ["Client", "Published", "Signup", "Stats", "Summary", "Webhook"]
 
@@ -271,7 +271,8 @@ def _error(response: httpx.Response) -> VSWidgetError:
     cls = error_for_status(response.status_code)
     try:
         body = response.json()["error"]
-        error = cls(body["message"], body.get("fields") or {})
+        # JSON sorts the fields by name; put an unknown field first again, as the message does.
+        error = cls(body["message"], causes_first(body.get("fields") or {}))
     except (ValueError, KeyError, TypeError):
         error = cls(f"The server answered {response.status_code} {response.reason_phrase}.")
     error.status = response.status_code

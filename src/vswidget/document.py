@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Literal
 import yaml
 from marshmallow import ValidationError as SchemaError
 
-from .errors import ValidationError, validation_error
+from .errors import ValidationError, describe, validation_error
 from .schemas import load_comparison
 
 __all__ = ["Comparison", "Item", "Link", "Newsletter", "Reviewer", "Verdict"]
@@ -127,18 +127,23 @@ class Comparison:
     def from_file(cls, path: str | Path) -> Comparison:
         """Read a comparison from a YAML or JSON file.
 
-        Raises ValidationError naming the file, and the field when the document is wrong.
+        Raises ValidationError whose message starts ``file:line:column:`` where the
+        text cannot be parsed or the first bad field is written (JSON: the file alone).
         """
         path = Path(path)
         try:
             text = path.read_text(encoding="utf-8")
-            data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-        except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as error:
+        except (OSError, UnicodeDecodeError) as error:
             raise ValidationError(f"{path}: cannot be read: {_first_line(error)}") from error
+        if path.suffix == ".json":
+            data, node = _parse_json(path, text), None
+        else:
+            data, node = _parse_yaml(path, text)
         try:
             return cls.from_dict(data)
         except ValidationError as error:
-            raise ValidationError(f"{path}: {error.message}", error.fields) from error
+            where = _where(path, node, next(iter(error.fields)))
+            raise ValidationError(f"{where}: {describe(error.fields)}", error.fields) from error
 
     def to_dict(self) -> dict[str, Any]:
         """Return the document, as the server takes it."""
@@ -199,6 +204,55 @@ def _build(data: dict[str, Any]) -> Comparison:
             "cta": kinds[cta["kind"]](**_pick(kinds[cta["kind"]], cta)) if cta else None,
         }
     )
+
+
+def _parse_json(path: Path, text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        where = f"{path}:{error.lineno}:{error.colno}"
+        raise ValidationError(f"{where}: not valid JSON: {error.msg}") from error
+
+
+def _parse_yaml(path: Path, text: str) -> tuple[Any, yaml.Node | None]:
+    """Return the document a YAML text holds and its node tree, which knows where each field is."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        return (loader.construct_document(node) if node else None), node
+    except yaml.MarkedYAMLError as error:
+        raise ValidationError(_yaml_problem(path, error)) from error
+    except yaml.YAMLError as error:
+        raise ValidationError(f"{path}: not valid YAML: {_first_line(error)}") from error
+    finally:
+        loader.dispose()
+
+
+def _yaml_problem(path: Path, error: yaml.MarkedYAMLError) -> str:
+    mark = error.problem_mark or error.context_mark
+    where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+    context = error.context_mark
+    within = f" ({error.context} at line {context.line + 1})" if error.context and context else ""
+    return f"{where}: not valid YAML: {error.problem or error.context}{within}"
+
+
+def _where(path: Path, node: yaml.Node | None, field: str) -> str:
+    """Return ``file:line:column`` of a field's name, or of its nearest written parent."""
+    if node is None:
+        return str(path)
+    mark = node.start_mark
+    for step in field.split("."):
+        if isinstance(node, yaml.MappingNode):
+            pair = next(((k, v) for k, v in node.value if str(k.value) == step), None)
+            if pair is None:
+                break
+            mark, node = pair[0].start_mark, pair[1]
+        elif isinstance(node, yaml.SequenceNode) and step.isdigit() and int(step) < len(node.value):
+            node = node.value[int(step)]
+            mark = node.start_mark
+        else:
+            break
+    return f"{path}:{mark.line + 1}:{mark.column + 1}"
 
 
 def _first_line(error: Exception) -> str:

@@ -157,14 +157,36 @@ def flatten_messages(messages: Any, prefix: str = "") -> FieldErrors:
     return {prefix or "_schema": [str(messages)]}
 
 
-def validation_error(messages: Any, what: str = "document") -> ValidationError:
-    """Return a ValidationError whose message names the first bad field."""
-    fields = flatten_messages(messages)
-    field, errors = next(iter(fields.items()))
-    more = len(fields) - 1
-    tail = f" (and {more} more field{'s' if more > 1 else ''})" if more else ""
+UNKNOWN_FIELD = "unknown field"
+"""How the schemas begin the error of a field they do not know; such a field is named first."""
+
+
+def causes_first(fields: Mapping[str, list[str]]) -> FieldErrors:
+    """Return field errors with unknown fields first: a misspelt name is the cause of the rest."""
+    return dict(
+        sorted(
+            fields.items(),
+            key=lambda entry: not any(e.startswith(UNKNOWN_FIELD) for e in entry[1]),
+        )
+    )
+
+
+def describe(fields: Mapping[str, list[str]]) -> str:
+    """Return the first field's first error, then the names of the other bad fields."""
+    (field, errors), *others = fields.items()
     where = "" if field == "_schema" else f"{field}: "
-    return ValidationError(f"The {what} is not valid: {where}{errors[0]}{tail}", fields)
+    if not others:
+        return f"{where}{errors[0]}"
+    names = [name for name, _ in others]
+    listed = ", ".join(names[:3]) + (", …" if len(names) > 3 else "")
+    plural = "s" if len(names) > 1 else ""
+    return f"{where}{errors[0]} (and {len(names)} more field{plural}: {listed})"
+
+
+def validation_error(messages: Any, what: str = "document") -> ValidationError:
+    """Return a ValidationError whose message names the cause: an unknown field, else the first."""
+    fields = causes_first(flatten_messages(messages))
+    return ValidationError(f"The {what} is not valid: {describe(fields)}", fields)
 
 
 def init_app(app: Flask) -> None:

@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
+from difflib import get_close_matches
 from typing import Any
 
 from marshmallow import (
@@ -24,6 +25,8 @@ from marshmallow import (
     validate,
     validates_schema,
 )
+
+from .errors import UNKNOWN_FIELD
 
 SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$"
 LOCALES = ("en", "de", "fr", "es")
@@ -127,6 +130,88 @@ class StrictSchema(Schema):
     @post_load
     def drop_empty(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         return {key: value for key, value in data.items() if value is not None}
+
+    def handle_error(self, error: ValidationError, data: Any, *, many: bool, **kwargs: Any) -> None:
+        """Name the causes: the field an unknown name was meant to be, the type found."""
+        if not many:
+            error.messages = _named_causes(self, error.messages, data)
+
+
+def _named_causes(schema: Schema, messages: Any, data: Any) -> Any:
+    """Return a schema's error messages with unknown fields and wrong types explained."""
+    if not isinstance(data, Mapping):
+        return {"_schema": [_wrong_type("an object", data)]}
+    if not isinstance(messages, dict):
+        return messages
+    loaded = {spec.data_key or name: spec for name, spec in schema.load_fields.items()}
+    unknown = [schema.error_messages["unknown"]]
+    named: dict[Any, Any] = {}
+    for key, errors in messages.items():
+        if errors == unknown:
+            named[key] = [_unknown_field(key, schema)]
+        elif key in loaded and key in data:
+            named[key] = _typed(loaded[key], errors, data[key])
+        else:
+            named[key] = errors
+    return named
+
+
+def _unknown_field(key: Any, schema: Schema) -> str:
+    known = [spec.data_key or name for name, spec in schema.load_fields.items()]
+    closest = get_close_matches(str(key), known, n=1)
+    return f'{UNKNOWN_FIELD}; did you mean "{closest[0]}"?' if closest else UNKNOWN_FIELD
+
+
+EXPECTED_KINDS: tuple[tuple[type[fields.Field[Any]], str], ...] = (
+    (fields.Boolean, "a boolean"),
+    (fields.String, "a string"),
+    (fields.Number, "a number"),
+    (fields.List, "a list"),
+    (fields.Nested, "an object"),
+    (fields.Dict, "an object"),
+)
+
+
+def _typed(field: fields.Field[Any], errors: Any, value: Any) -> Any:
+    """Return a field's errors, or one saying the type expected and found when they differ."""
+    expected = next((kind for cls, kind in EXPECTED_KINDS if isinstance(field, cls)), None)
+    if expected is None:
+        return errors
+    if _kind(value) != expected:
+        return [_wrong_type(expected, value)]
+    if isinstance(field, fields.List) and isinstance(errors, dict):
+        return {i: _typed(field.inner, e, value[i]) for i, e in errors.items() if i < len(value)}
+    return errors
+
+
+def _wrong_type(expected: str, value: Any) -> str:
+    return f"expected {expected}, found {_shown(value)}"
+
+
+def _kind(value: Any) -> str:
+    """Return the JSON (or YAML) kind of a value: "a string", "a number", "null"..."""
+    kinds: tuple[tuple[type | tuple[type, ...], str], ...] = (
+        (bool, "a boolean"),
+        ((int, float), "a number"),
+        (str, "a string"),
+        (date, "a date"),
+        (Mapping, "an object"),
+        ((list, tuple), "a list"),
+    )
+    if value is None:
+        return "null"
+    return next((kind for cls, kind in kinds if isinstance(value, cls)), type(value).__name__)
+
+
+def _shown(value: Any) -> str:
+    """Return a value's kind, with the value itself when it is short: 'a number (9)'."""
+    kind = _kind(value)
+    if isinstance(value, date):
+        return f"{kind} ({value.isoformat()})"
+    if isinstance(value, bool | int | float | str):
+        text = value if not isinstance(value, str) or len(value) <= 40 else value[:39] + "…"
+        return f"{kind} ({json.dumps(text, ensure_ascii=False)})"
+    return kind
 
 
 class ItemSchema(StrictSchema):
