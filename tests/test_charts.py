@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import xml.etree.ElementTree as ET
 from datetime import date, timedelta
@@ -61,7 +62,7 @@ def test_a_line_chart_has_axes_ticks_a_legend_and_one_path_per_series() -> None:
     assert texts(svg, ".//svg:g[@class='vsw-legend']//svg:text") == ["Impressions", "Views"]
     assert list(y_ticks(svg)) == ["0", "20", "40", "60", "80", "100"]
     dates = texts(svg, ".//svg:g[@class='vsw-axis vsw-axis-x']/svg:text")
-    assert dates[-1] == "Mar 10" and len(dates) <= 7
+    assert dates[-1] == "2025-03-10" and len(dates) <= 7
     assert len(svg.findall(".//svg:g[@class='vsw-series']//svg:path", NS)) == 2
     assert svg.find(".//svg:line[@class='vsw-baseline']", NS) is not None
 
@@ -118,7 +119,7 @@ def test_a_single_day_is_drawn_in_the_middle_without_dividing_by_zero() -> None:
     svg = parse(charts.line_chart({"Views": [7]}, DAYS[:1], title="One day"))
     ((x, _),) = line_of(svg, "Views")
     assert x == pytest.approx(charts.LEFT + (960 - charts.LEFT - charts.RIGHT) / 2)
-    assert texts(svg, ".//svg:g[@class='vsw-axis vsw-axis-x']/svg:text") == ["Mar 1"]
+    assert texts(svg, ".//svg:g[@class='vsw-axis vsw-axis-x']/svg:text") == ["2025-03-01"]
     assert len(svg.findall(".//svg:circle", NS)) == 1
 
 
@@ -178,6 +179,23 @@ def test_day_ticks_always_label_the_last_day() -> None:
     assert charts.day_ticks(30)[-1] == 29 and len(charts.day_ticks(30)) <= 7
     assert charts.day_ticks(90)[-1] == 89 and len(charts.day_ticks(90)) <= 7
     assert charts.day_ticks(1) == [0] and charts.day_ticks(0) == []
+
+
+@pytest.mark.parametrize("count", [2, 7, 8, 14, 30, 31, 90, 366])
+def test_day_labels_are_yyyy_mm_dd_and_never_overlap(count: int) -> None:
+    days = [date(2026, 12, 6) - timedelta(days=n) for n in range(count)][::-1]
+    svg = parse(charts.line_chart({"Views": [1] * count}, days, title="Views"))
+    labels = svg.findall(".//svg:g[@class='vsw-axis vsw-axis-x']/svg:text", NS)
+    assert labels[-1].text == "2026-12-06"
+    assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", label.text or "") for label in labels)
+    width = len("2026-12-06") * charts.FONT_WIDTH
+    spans = []  # each label's left and right edge, from its anchor
+    for label in labels:
+        x = float(label.get("x", ""))
+        shift = {"start": 0, "middle": width / 2, "end": width}[label.get("text-anchor", "")]
+        spans.append((x - shift, x - shift + width))
+    assert spans[0][0] >= 0 and spans[-1][1] <= 960
+    assert all(right < left for (_, right), (left, _) in itertools.pairwise(spans))
 
 
 def test_a_sparkline_scales_to_its_own_peak() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import html
 import re
 import threading
 import time
@@ -12,10 +13,11 @@ from datetime import timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
+from click.testing import CliRunner
 from conftest import SECRET, make_app, new_publisher
 from flask import Flask
 from flask.testing import FlaskClient
@@ -25,8 +27,11 @@ from sqlalchemy import func, select, update
 from werkzeug.test import TestResponse
 
 from vswidget import Client, analytics, signing, store
+from vswidget.cli import main
 from vswidget.extensions import db
 from vswidget.models import DashboardSession, EventDay, LoginFailures, utcnow
+from vswidget.schemas import DAY_PATTERN, NOT_A_DAY
+from vswidget.views.dashboard_inputs import MAX_PAGE
 from vswidget.visitors import today
 
 PASSWORD = "correct horse battery staple"
@@ -746,6 +751,109 @@ def test_the_page_links_to_the_csv_of_the_range_it_shows(owner: FlaskClient, see
     assert link[1] == f"{PAGE}.csv?days=7"
     assert len(owner.get(link[1].replace("&amp;", "&")).text.splitlines()) == 8
     assert since in owner.get(link[1]).text
+
+
+# -- one way to write a day, and counts grouped -------------------------------------------
+
+# What browsers and people write for a day that is not YYYY-MM-DD (ISO 8601's other forms
+# included): the dashboard, the API and the CLI refuse every one alike.
+NOT_DAYS = [
+    *("20261206", "2026-W49-7", "2026-340", "2026-12-6", "06.12.2026", "12/06/2026"),
+    *("2026-12-06T00:00", " 2026-12-06", "\uff12\uff10\uff12\uff16-12-06", "2026-02-30", ""),
+]
+# A date as it might be printed: 2026-12-06, 6.12.2026, 12/06/26, Dec 6.
+LOCAL_DATE = re.compile(
+    r"\b\d{1,4}[./-]\d{1,2}[./-]\d{1,4}\b|\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\b"
+)
+
+
+def cli_env(url: str = "http://127.0.0.1:9", key: str = "unused") -> dict[str, str]:
+    return {"VSWIDGET_URL": url, "VSWIDGET_API_KEY": key}
+
+
+def test_the_range_form_takes_days_as_text_written_yyyy_mm_dd_whatever_the_locale(
+    owner: FlaskClient, seeded: int
+) -> None:
+    page = owner.get(f"{PAGE}?days=7").text
+    assert 'type="date"' not in page  # a date field would show the browser's format
+    for name, day in (("since", TODAY - timedelta(days=6)), ("until", TODAY)):
+        field = re.search(rf'<input id="{name}"[^>]*>', page)
+        assert field is not None, name
+        for attribute in (
+            f'name="{name}"',
+            'type="text"',
+            f'value="{day.isoformat()}"',
+            f'pattern="{DAY_PATTERN}"',
+            'placeholder="YYYY-MM-DD"',
+            'aria-describedby="range-format"',
+            "required",
+        ):
+            assert attribute in field[0], attribute
+    assert '<span class="dash-hint" id="range-format">(YYYY-MM-DD, UTC)</span>' in page
+
+
+def test_a_day_not_written_yyyy_mm_dd_is_refused_alike_by_the_dashboard_api_and_cli(
+    owner: FlaskClient, auth: dict[str, str], runner: CliRunner, seeded: int
+) -> None:
+    for text in NOT_DAYS:
+        query = urlencode({"since": text})
+        page = owner.get(f"{PAGE}?{query}")
+        assert page.status_code == 400, text
+        assert f"since: {NOT_A_DAY}" in html.unescape(page.text), text
+        api = owner.get(f"/api/v1/comparisons/{SLUG}/stats?{query}", headers=auth)
+        assert api.status_code == 422, text
+        assert api.json is not None and api.json["error"]["fields"] == {"since": [NOT_A_DAY]}
+        cli = runner.invoke(main, ["stats", SLUG, "--since", text], env=cli_env())
+        assert cli.exit_code == 2, text
+        assert NOT_A_DAY in cli.stderr, text
+
+
+def test_the_dashboard_api_and_cli_take_and_print_the_same_yyyy_mm_dd_days(
+    owner: FlaskClient,
+    auth: dict[str, str],
+    runner: CliRunner,
+    live_server: str,
+    api_key: str,
+    seeded: int,
+) -> None:
+    since, until = (TODAY - timedelta(days=1)).isoformat(), TODAY.isoformat()
+    query = f"since={since}&until={until}"
+    page = owner.get(f"{PAGE}?{query}").text
+    assert f"{since} to {until} (UTC)" in page
+    assert f'value="{since}"' in page and f'value="{until}"' in page
+    api = owner.get(f"/api/v1/comparisons/{SLUG}/stats?{query}", headers=auth).json
+    assert api is not None and (api["since"], api["until"]) == (since, until)
+    assert [day["day"] for day in api["days"]] == [since, until]
+    assert {page["first_seen"] for page in api["pages"]} <= {since, until}
+    shown = runner.invoke(
+        main, ["stats", SLUG, "--since", since, "--until", until], env=cli_env(live_server, api_key)
+    )
+    assert shown.exit_code == 0, shown.output
+    lines = shown.stdout.splitlines()
+    assert lines[0] == f"{SLUG}: {since} to {until}"
+    assert [line.split()[0] for line in lines[2:4]] == [since, until]
+
+
+def test_every_date_the_dashboard_prints_is_yyyy_mm_dd(owner: FlaskClient, seeded: int) -> None:
+    for path in ("/dashboard/", PAGE, f"{PAGE}?days=7", f"{PAGE}?days=90"):
+        text = owner.get(path).text
+        dates = {found[0] for found in LOCAL_DATE.finditer(text)}
+        assert dates and all(re.fullmatch(DAY_PATTERN, day) for day in dates), (path, dates)
+        assert TODAY.isoformat() in text, path
+
+
+def test_counts_of_a_thousand_and_more_are_grouped(
+    app: Flask, owner: FlaskClient, comparison_id: int
+) -> None:
+    seed(app, [event(comparison_id, "impression", visitor="a") for _ in range(1234)])
+    page = owner.get(PAGE).text
+    assert figure(page, "impressions") == "1,234"
+    assert row(page, TODAY.isoformat(), "Day")[0] == "1,234"  # the figures per day
+    assert row(page, BLOG, "Host page")[2] == "1,234"  # after first and last seen
+    assert "Impressions: 1,234" in page  # the chart's description
+    assert row(owner.get("/dashboard/").text, "Electric Kettle vs Moka Pot")[0] == "1,234"
+    refused = html.unescape(owner.get("/dashboard/?page=0").text)
+    assert f"Must be from 1 to {MAX_PAGE:,}." in refused
 
 
 # -- another publisher's comparisons ------------------------------------------------------

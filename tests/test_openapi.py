@@ -85,3 +85,11 @@ def test_the_public_api_is_generated_from_the_schemas(spec: dict[str, Any]) -> N
     assert vote["schema"] == {"$ref": "#/components/schemas/Vote"}
     batch = spec["paths"]["/v1/payloads"]["get"]["parameters"]
     assert {p["name"]: p["schema"].get("maxItems") for p in batch}["t"] == 20
+
+
+def test_days_are_documented_as_written_yyyy_mm_dd_only(spec: dict[str, Any]) -> None:
+    stats = spec["paths"]["/api/v1/comparisons/{slug}/stats"]["get"]["parameters"]
+    days = {parameter["name"]: parameter["schema"] for parameter in stats}
+    for name in ("since", "until"):
+        assert days[name]["format"] == "date"
+        assert days[name]["pattern"] == "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"

@@ -68,11 +68,6 @@ def short_count(value: int) -> str:
     return str(value)
 
 
-def day_label(day: date) -> str:
-    """Return a day as an axis label: "Mar 4"."""
-    return f"{day:%b} {day.day}"
-
-
 def _svg(width: int, height: int, label: str, css_class: str) -> ET.Element:
     svg = ET.Element(
         "svg",
@@ -203,7 +198,7 @@ def line_chart(
             "text",
             {"class": "vsw-tick", "x": x_text, "y": str(bottom + 18), "text-anchor": anchor},
         )
-        day_text.text = day_label(days[index])
+        day_text.text = days[index].isoformat()  # YYYY-MM-DD, as everywhere
     if not days:
         empty = ET.SubElement(
             svg,

@@ -9,7 +9,7 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -21,6 +21,7 @@ from . import __version__, store
 from .client import Client
 from .document import DOCUMENT_SUFFIXES, Comparison
 from .errors import NotFound, ValidationError, VSWidgetError
+from .schemas import parse_day
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -416,10 +417,24 @@ def webhook(webhook_url: str | None, off: bool, url: str, api_key: str) -> None:
 COUNTS = ("impressions", "views", "votes", "clicks", "signups", "visitors")
 
 
+class Day(click.ParamType[date]):
+    """A day written YYYY-MM-DD, as the dashboard shows it and the API takes it; no other form."""
+
+    name = "YYYY-MM-DD"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
+        if isinstance(value, date):
+            return value
+        try:
+            return parse_day(value)
+        except ValueError as error:
+            self.fail(f"{value!r}: {error}", param, ctx)
+
+
 @main.command()
 @click.argument("slug")
-@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="First day (YYYY-MM-DD).")
-@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Last day (YYYY-MM-DD).")
+@click.option("--since", type=Day(), help="First day (UTC).")
+@click.option("--until", type=Day(), help="Last day (UTC); default today.")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole answer as JSON.")
 @click.option("--csv", "as_csv", is_flag=True, help="Print one CSV row per day (or host page).")
 @click.option("--pages", "host_pages", is_flag=True, help="List every host page, busiest first.")
@@ -432,8 +447,8 @@ COUNTS = ("impressions", "views", "votes", "clicks", "signups", "visitors")
 @client_options
 def stats(
     slug: str,
-    since: datetime | None,
-    until: datetime | None,
+    since: date | None,
+    until: date | None,
     as_json: bool,
     as_csv: bool,
     host_pages: bool,
@@ -443,12 +458,11 @@ def stats(
     api_key: str,
 ) -> None:
     """Show a comparison's figures per day (default: the last 30 days), or its host pages."""
-    first, last = since and since.date(), until and until.date()
     with Client(url, api_key) as client:
         if host_pages:
-            _print_pages(client.host_pages(slug, first, last), as_csv)
+            _print_pages(client.host_pages(slug, since, until), as_csv)
             return
-        found = client.stats(slug, first, last, page=page, page_size=page_size)
+        found = client.stats(slug, since, until, page=page, page_size=page_size)
     if as_json:
         click.echo(json.dumps(dataclasses.asdict(found), indent=2))
         return

@@ -539,6 +539,21 @@ class WebhookSchema(StrictSchema):
 MAX_STATS_DAYS = 400
 PAGING = ("page", "page_size")
 FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(9999, 12, 1)
+# The one way a day is written, in and out: the API, the dashboard and the CLI (also the
+# dashboard's HTML ``pattern``, which is anchored). ISO 8601's other forms are refused.
+DAY_PATTERN = "[0-9]{4}-[0-9]{2}-[0-9]{2}"
+NOT_A_DAY = "Not a day written YYYY-MM-DD, e.g. 2026-12-06."
+
+
+def parse_day(text: str) -> date:
+    """Return the day ``text`` writes as YYYY-MM-DD; ValueError (NOT_A_DAY) for anything
+    else, 20261206 and 2026-W49-7 included."""
+    try:
+        if re.fullmatch(DAY_PATTERN, text):
+            return date.fromisoformat(text)
+    except ValueError:  # 2026-02-30
+        pass
+    raise ValueError(NOT_A_DAY)
 
 
 class Day(fields.Date):
@@ -549,8 +564,14 @@ class Day(fields.Date):
             validate=validate.Range(
                 min=FIRST_DAY, max=LAST_DAY, error=f"Must be from {FIRST_DAY} to {LAST_DAY}."
             ),
-            metadata={"description": description},
+            metadata={"description": description, "pattern": f"^{DAY_PATTERN}$"},
         )
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> date:
+        try:
+            return parse_day(value)
+        except (TypeError, ValueError):  # TypeError: not a string
+            raise ValidationError(NOT_A_DAY) from None
 
 
 class StatsQuerySchema(StrictSchema):

@@ -46,6 +46,7 @@ from ..errors import BadRequest, NotFound, VSWidgetError
 from ..headers import page_csp
 from ..models import Comparison, Publisher
 from ..networks import reader_address
+from ..schemas import DAY_PATTERN
 from ..tallies import percent
 from ..visitors import today
 from .dashboard_inputs import (
@@ -194,7 +195,7 @@ def percent_or_dash(value: int | None) -> str:
 
 @bp.context_processor
 def helpers() -> dict[str, Any]:
-    return {"csrf_token": csrf_token, "labels": LABELS}
+    return {"csrf_token": csrf_token, "labels": LABELS, "day_pattern": DAY_PATTERN}
 
 
 # -- session, login, CSRF --------------------------------------------------------
@@ -292,13 +293,13 @@ def overview() -> ResponseReturnValue:
     page: int = load(OverviewQuery(), request.args)["page"]
     comparisons, total = store.list_comparisons(me(), (page - 1) * PER_PAGE, PER_PAGE)
     if not comparisons and page > 1:
-        raise NotFound(f"There is no page {page} of comparisons.")
+        raise NotFound(f"There is no page {page:,} of comparisons.")
     since, until = analytics.default_range(None, None, DEFAULT_DAYS)
     figures = analytics.totals([comparison.id for comparison in comparisons], since, until)
     rows = []
     for comparison in comparisons:
         views = [counts.views for _, counts in analytics.series(comparison.id, since, until)]
-        label = f"Views per day, {since:%b} {since.day} to {until:%b} {until.day}: {sum(views):,}"
+        label = f"Views per day, {since.isoformat()} to {until.isoformat()}: {sum(views):,}"
         rows.append(
             {
                 "slug": comparison.slug,
@@ -456,7 +457,7 @@ def host_pages(
     listed = analytics.pages(comparison.id, chosen.since, chosen.until, origin)
     last = max(1, -(-len(listed) // HOST_PAGES_SHOWN))
     if number > last:
-        raise NotFound(f"There is no page {number} of embed locations.")
+        raise NotFound(f"There is no page {number:,} of embed locations.")
     start = (number - 1) * HOST_PAGES_SHOWN
     return {
         "rows": listed[start : start + HOST_PAGES_SHOWN],

@@ -55,7 +55,7 @@ class DashboardSchema(Schema):
 class OverviewQuery(DashboardSchema):
     page = fields.Integer(
         load_default=1,
-        validate=validate.Range(min=1, max=MAX_PAGE, error="Must be from {min} to {max}."),
+        validate=validate.Range(min=1, max=MAX_PAGE, error=f"Must be from 1 to {MAX_PAGE:,}."),
     )
 
 
