@@ -9,11 +9,11 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
+from live import wait_until_healthy
 
 from vswidget.server import bare_public_bind_warning
 
@@ -45,18 +45,6 @@ def read_until(process: subprocess.Popen[str], last: str) -> str:
         if last in line:
             break
     return "".join(printed)
-
-
-def wait_until_healthy(base: str) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, "the server did not start within 30 s"
-        time.sleep(0.2)
 
 
 def log_in(dashboard: str, handle: str, password: str) -> bool:
