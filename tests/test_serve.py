@@ -13,8 +13,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from click.testing import CliRunner
 from live import wait_until_healthy
 
+from vswidget.cli import main
 from vswidget.server import bare_public_bind_warning
 
 
@@ -144,6 +146,14 @@ def test_serve_on_a_busy_port_says_so_in_one_sentence_before_printing_anything(
         f"Error: Port {port} on 127.0.0.1 is already in use, perhaps by another vswidget: "
         "stop it, or choose another port with --port, VSWIDGET_PORT or `make run PORT=8100`."
     ]
+
+
+def test_a_port_setting_that_is_no_port_is_a_usage_error() -> None:
+    done = CliRunner().invoke(main, ["serve"], env={"VSWIDGET_PORT": "80000"})
+    assert done.exit_code == 2
+    assert (
+        "Error: Invalid value for '--port': 80000 is not in the range 1<=x<=65535." in done.output
+    )
 
 
 def test_make_run_passes_the_port_it_is_given_to_serve() -> None:
