@@ -156,24 +156,22 @@ def test_a_port_setting_that_is_no_port_is_a_usage_error() -> None:
     )
 
 
+def make_run_commands(port: str) -> str:
+    """What `make run PORT=...` would run, with the test's venv (make -n installs nothing)."""
+    venv = Path(sys.executable).parent.parent
+    return subprocess.run(
+        ["make", "-n", "run", f"VENV={venv}", f"PORT={port}"],
+        cwd=Path(__file__).parent.parent,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+
 def test_make_run_passes_the_port_it_is_given_to_serve() -> None:
-    venv = str(Path(sys.executable).parent.parent)  # exists: make installs nothing with -n
-    chosen = subprocess.run(
-        ["make", "-n", "run", f"VENV={venv}", "PORT=8100"],
-        cwd=Path(__file__).parent.parent,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    default = subprocess.run(
-        ["make", "-n", "run", f"VENV={venv}", "PORT="],
-        cwd=Path(__file__).parent.parent,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    assert f"{venv}/bin/vswidget serve --demo --port 8100\n" in chosen
-    assert f"{venv}/bin/vswidget serve --demo \n" in default  # VSWIDGET_PORT, else 8000
+    serve = f"{Path(sys.executable).parent}/vswidget serve --demo"
+    assert f"{serve} --port 8100\n" in make_run_commands("8100")
+    assert f"{serve} \n" in make_run_commands("")  # VSWIDGET_PORT, else 8000
 
 
 @pytest.mark.parametrize(
