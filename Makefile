@@ -9,10 +9,11 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-# Install, apply migrations, publish the demo comparison, serve on 127.0.0.1:8000.
+# Install, apply migrations, publish the demo comparison, serve on 127.0.0.1:8000
+# (`make run PORT=8100`, or VSWIDGET_PORT, for another port).
 run: $(BIN)/python
 	$(BIN)/pip install --quiet --editable .
-	$(BIN)/vswidget serve --demo
+	$(BIN)/vswidget serve --demo $(if $(PORT),--port $(PORT))
 
 # Install the test dependencies, lint, type-check, run the whole suite.
 # The browser tests drive Debian's Chromium (Playwright downloads no browser of its own).

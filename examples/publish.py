@@ -130,9 +130,14 @@ def build() -> Comparison:
 
 
 def main() -> None:
+    url = os.environ.get("VSWIDGET_URL", "http://127.0.0.1:8000")
+    api_key = os.environ.get("VSWIDGET_API_KEY") or sys.exit(
+        "publish.py: Set VSWIDGET_API_KEY to your API key: "
+        "`vswidget publisher create HANDLE` prints one."
+    )
     comparison = build().validate()  # offline, with the server's own schema
     try:
-        with Client(os.environ["VSWIDGET_URL"], os.environ["VSWIDGET_API_KEY"]) as client:
+        with Client(url, api_key) as client:
             published = client.publish(comparison)
     except VSWidgetError as error:
         sys.exit(f"publish.py: {error.message}")

@@ -26,6 +26,19 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def wait_until_healthy(base: str) -> None:
+    """Wait until the server at ``base`` answers /healthz, at most START_TIMEOUT."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, f"the server did not start within {START_TIMEOUT} s"
+        time.sleep(0.2)
+
+
 KEY = "live-test-key-of-at-least-32-bytes"  # what every LiveServer signs with
 
 

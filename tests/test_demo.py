@@ -7,7 +7,8 @@ from pathlib import Path
 from conftest import make_app
 from flask.testing import FlaskClient
 
-from vswidget.demo import publish_demo
+from vswidget import store
+from vswidget.demo import DEMO_HANDLE, publish_demo
 from vswidget.extensions import db
 
 
@@ -17,7 +18,7 @@ def test_demo_mode_serves_a_blog_post_with_the_demo_snippet(
     app = make_app(database_url, tmp_path, DEMO=True)
     try:
         with app.app_context():
-            slug, key = publish_demo()
+            slug = publish_demo().slug
         page = app.test_client().get("/demo").get_data(as_text=True)
         assert '<div class="vswidget" data-vswidget="' in page
         assert '<script async src="http://vs.test/widget.js" onerror="' in page
@@ -26,12 +27,17 @@ def test_demo_mode_serves_a_blog_post_with_the_demo_snippet(
         db.dispose(app)
 
 
-def test_publishing_the_demo_again_revokes_the_old_key(database_url: str, tmp_path: Path) -> None:
+def test_publishing_the_demo_again_revokes_the_old_key_and_password(
+    database_url: str, tmp_path: Path
+) -> None:
     app = make_app(database_url, tmp_path)
     try:
         with app.app_context():
-            _, first = publish_demo()
-            _, second = publish_demo()
+            earlier = publish_demo()
+            latest = publish_demo()
+            assert store.publisher_for_login(DEMO_HANDLE, earlier.password) is None
+            assert store.publisher_for_login(DEMO_HANDLE, latest.password) is not None
+        first, second = earlier.api_key, latest.api_key
         client = app.test_client()
         assert (
             client.get(

@@ -71,20 +71,30 @@ def app_context() -> Iterator[Flask]:
     show_default=True,
     help="Address to listen on; beyond loopback, only behind a reverse proxy.",
 )
-@click.option("--port", default=8000, show_default=True, help="Port to listen on.")
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=8000,
+    show_default=True,
+    envvar="VSWIDGET_PORT",
+    help="Port to listen on (or set VSWIDGET_PORT).",
+)
 @click.option("--workers", default=1, show_default=True, help="gunicorn worker processes.")
 @click.option("--threads", default=4, show_default=True, help="Threads per worker.")
-@click.option("--demo", is_flag=True, help="Publish a demo comparison and print a demo API key.")
+@click.option(
+    "--demo", is_flag=True, help="Publish a demo comparison; print a demo API key and password."
+)
 def serve(host: str, port: int, workers: int, threads: int, demo: bool) -> None:
     """Serve vswidget with gunicorn, applying migrations first."""
     from .limit_storage import limit_storage_warnings
     from .migrations import upgrade
-    from .server import bare_public_bind_warning, run
+    from .server import bare_public_bind_warning, listen, run
 
     with app_context() as app:
         warning = bare_public_bind_warning(host, app.config["TRUSTED_PROXIES"])
         if warning:
             click.echo(warning, err=True)
+        listener = listen(host, port)  # a busy port stops here, before anything is printed
         if app.config["AUTO_MIGRATE"]:
             upgrade(app.config["DATABASE_URL"])
         base = f"http://{'127.0.0.1' if host in {'0.0.0.0', '::'} else host}:{port}"
@@ -96,14 +106,26 @@ def serve(host: str, port: int, workers: int, threads: int, demo: bool) -> None:
         if demo:
             from .demo import DEMO_HANDLE, publish_demo
 
-            slug, key = publish_demo()
+            published = publish_demo()
+            slug = published.slug
             os.environ["VSWIDGET_DEMO"] = "true"  # the workers serve /demo
             click.echo(f"\nDemo comparison '{slug}' published by publisher '{DEMO_HANDLE}':")
             click.echo(f"  blog post  {base}/demo")
             click.echo(f"  page       {base}/c/{DEMO_HANDLE}/{slug}")
             click.echo(f"  oEmbed     {base}/oembed?url={base}/c/{DEMO_HANDLE}/{slug}")
-            click.echo(f"  CLI        export VSWIDGET_URL={base} VSWIDGET_API_KEY={key}")
+            click.echo(
+                f"  dashboard  {base}/dashboard/   (log in as '{DEMO_HANDLE}', "
+                f"password {published.password})"
+            )
+            click.echo(
+                f"  CLI        export VSWIDGET_URL={base} VSWIDGET_API_KEY={published.api_key}"
+            )
             click.echo(f"  snippet    vswidget snippet {slug}   (paste it into any page)")
+        else:
+            click.echo(
+                f"  dashboard  {base}/dashboard/   (log in as a publisher: "
+                "`vswidget publisher password HANDLE` sets its password)"
+            )
         if workers > 1 and app.config["CACHE_URL"].startswith("simple:"):
             click.echo(
                 "Note: with several workers and the in-process cache, a change reaches "
@@ -116,7 +138,7 @@ def serve(host: str, port: int, workers: int, threads: int, demo: bool) -> None:
         ):
             click.echo(f"Warning: {warning}", err=True)
         click.echo("")
-    run(host, port, workers, threads)
+    run(listener, workers, threads)
 
 
 def _safe_url(app: Flask) -> str:

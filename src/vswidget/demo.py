@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+from dataclasses import dataclass
 from importlib.resources import files
 from typing import Any
 
@@ -16,16 +18,26 @@ from .schemas import load_comparison
 DEMO_HANDLE = "demo"
 
 
+@dataclass(frozen=True)
+class Demo:
+    """The demo comparison's slug, and the API key and dashboard password of 'demo'."""
+
+    slug: str
+    api_key: str
+    password: str
+
+
 def demo_document() -> dict[str, Any]:
     """Return the comparison shipped with vswidget for newcomers, normalized."""
     text = (files("vswidget") / "data" / "demo.yaml").read_text(encoding="utf-8")
     return load_comparison(yaml.safe_load(text))
 
 
-def publish_demo() -> tuple[str, str]:
-    """Publish the demo comparison as publisher 'demo'; return its slug and a fresh API key.
+def publish_demo() -> Demo:
+    """Publish the demo comparison as publisher 'demo', with a fresh API key and password.
 
-    Earlier demo keys are revoked, so only the key printed last works.
+    Earlier demo keys are revoked and the earlier password replaced, so only what was
+    printed last works.
     """
     try:
         publisher = store.get_publisher(DEMO_HANDLE)
@@ -36,6 +48,8 @@ def publish_demo() -> tuple[str, str]:
             for old in publisher.api_keys:
                 old.revoked_at = old.revoked_at or utcnow()
         key = store.issue_api_key(DEMO_HANDLE)
+    password = secrets.token_urlsafe(12)
+    store.set_password(DEMO_HANDLE, password)
     document = demo_document()
     store.save_comparison(publisher, document)
-    return document["slug"], key
+    return Demo(document["slug"], key, password)

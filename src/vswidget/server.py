@@ -5,11 +5,15 @@ Each worker process also runs background threads (see jobs.py).
 
 from __future__ import annotations
 
+import errno
 import ipaddress
+import socket
 from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
+
+from .errors import ConfigurationError
 
 
 class Server(BaseApplication):  # type: ignore[misc]
@@ -37,11 +41,32 @@ class Server(BaseApplication):  # type: ignore[misc]
         return app
 
 
-def run(host: str, port: int, workers: int, threads: int) -> None:
-    """Serve until interrupted; SIGHUP reloads workers gracefully."""
+def listen(host: str, port: int) -> socket.socket:
+    """Bind ``host:port`` and listen, for ``run`` to serve on; say in one sentence why not.
+
+    Binding before anything is printed or started means a busy port is reported at
+    once, and gunicorn takes over this very socket: nothing can take the port between.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family, backlog=2048)
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            raise ConfigurationError(
+                f"Port {port} on {host} is already in use, perhaps by another vswidget: "
+                "stop it, or choose another port with --port, VSWIDGET_PORT or "
+                "`make run PORT=8100`."
+            ) from error
+        raise ConfigurationError(
+            f"Cannot listen on {host} port {port}: {error.strerror or error}."
+        ) from error
+
+
+def run(listener: socket.socket, workers: int, threads: int) -> None:
+    """Serve on ``listener`` until interrupted; SIGHUP reloads workers gracefully."""
     Server(
         {
-            "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+            "bind": f"fd://{listener.fileno()}",
             "workers": workers,
             "threads": threads,
             "worker_class": "gthread" if threads > 1 else "sync",
