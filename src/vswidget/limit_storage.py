@@ -11,7 +11,7 @@ from __future__ import annotations
 import redis
 from redis.exceptions import RedisError
 
-from .redis_cache import REDIS_TIMEOUTS
+from .redis_settings import REDIS_TIMEOUTS
 
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 SHARED = (
