@@ -11,7 +11,7 @@ $(BIN)/python:
 
 # Install, apply migrations, publish the demo comparison, serve on 127.0.0.1:8000.
 run: $(BIN)/python
-	$(BIN)/pip install --quiet --editable .
+	$(BIN)/pip install --quiet --editable '.[server]'
 	$(BIN)/vswidget serve --demo
 
 # Install the test dependencies, lint, type-check, run the whole suite.
