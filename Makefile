@@ -12,7 +12,7 @@ $(BIN)/python:
 # Install, apply migrations, publish the demo comparison, serve on 127.0.0.1:8000
 # (`make run PORT=8100`, or VSWIDGET_PORT, for another port).
 run: $(BIN)/python
-	$(BIN)/pip install --quiet --editable .
+	$(BIN)/pip install --quiet --editable '.[server]'
 	$(BIN)/vswidget serve --demo $(if $(PORT),--port $(PORT))
 
 # Install the test dependencies, lint, type-check, run the whole suite.

@@ -12,13 +12,14 @@ from typing import Any
 
 import pytest
 from alembic import command
+from alembic.script import ScriptDirectory
 from conftest import DOCUMENT, make_app, postgresql_schema
 from flask import Flask
 from sqlalchemy import create_engine, insert, inspect, select
 
 from vswidget import analytics, signing, store
 from vswidget.extensions import db
-from vswidget.migrations import alembic_config, upgrade
+from vswidget.migrations import alembic_config, heads, revisions, upgrade
 from vswidget.models import Base, Comparison, Outbox, PeriodPage, Signup, VoteTally
 from vswidget.schemas import load_comparison
 from vswidget.visitors import today
@@ -196,3 +197,12 @@ def test_upgrading_to_0009_gives_comparisons_and_pending_deliveries_a_public_id(
     assert json.loads(delivery.body)["id"] == delivery.public_id  # not the sign-up's id
     assert app.test_client().get(f"/v1/payload/{old_token}").status_code == 200
     db.dispose(app)
+
+
+def test_the_revisions_readiness_knows_are_those_alembic_finds() -> None:
+    script = ScriptDirectory.from_config(alembic_config(""))
+    assert revisions() == {
+        revision.revision: frozenset(revision._all_down_revisions)
+        for revision in script.walk_revisions()
+    }
+    assert heads() == frozenset(script.get_heads())

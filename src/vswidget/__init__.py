@@ -1,10 +1,15 @@
 """vswidget: embeddable 'X vs Y' comparison widgets.
 
-Importing vswidget starts nothing: no app, no connection.
+Importing vswidget starts nothing: no app, no connection. ``create_app`` and the client
+are imported on first use, so the SDK loads nothing of the server (an extra,
+``vswidget[server]``), and a server worker no HTTP client.
 """
 
-from .app import create_app
-from .client import Client, Published, Signup, Stats, Summary, Webhook
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from .document import Comparison, Item, Link, Newsletter, Reviewer, Verdict
 from .errors import (
     AuthenticationError,
@@ -25,7 +30,16 @@ from .errors import (
     VSWidgetError,
 )
 
+if TYPE_CHECKING:
+    from .app import create_app
+    from .client import Client, Published, Signup, Stats, Summary, Webhook
+
 __version__ = "0.1.0.dev0"
+
+LAZY = {
+    "create_app": "app",
+    **dict.fromkeys(("Client", "Published", "Signup", "Stats", "Summary", "Webhook"), "client"),
+}
 
 __all__ = [
     "AuthenticationError",
@@ -58,3 +72,12 @@ __all__ = [
     "Webhook",
     "create_app",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a name of LAZY from its module the first time it is asked for."""
+    if name not in LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f".{LAZY[name]}", __name__), name)
+    globals()[name] = value
+    return value

@@ -23,7 +23,7 @@ from limits import RateLimitItem, parse_many
 from .errors import RateLimited
 from .extensions import limiter
 from .networks import reader_address
-from .redis_cache import WARN_EVERY
+from .redis_settings import WARN_EVERY
 
 View = TypeVar("View", bound=Callable[..., Any])
 log = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ from .cached_reads import CachedReads
 from .errors import ConfigurationError
 from .extensions import cache, cache_config, db, limiter
 from .private_files import private_folder
-from .redis_cache import REDIS_TIMEOUTS
+from .redis_settings import REDIS_TIMEOUTS
 from .schemas import ErrorSchema
 from .views import dashboard, demo, health, public, publisher, readers
 

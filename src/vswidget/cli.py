@@ -1,4 +1,8 @@
-"""The ``vswidget`` command. Errors print one sentence and exit non-zero, never a traceback."""
+"""The ``vswidget`` command. Errors print one sentence and exit non-zero, never a traceback.
+
+The client commands need only the SDK; the server's commands import the server (the
+``vswidget[server]`` extra) when they run, and say what to install when it is missing.
+"""
 
 from __future__ import annotations
 
@@ -11,19 +15,23 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from flask import Flask
-from sqlalchemy.exc import SQLAlchemyError
 
-from . import __version__, store
+from . import __version__
 from .client import Client
 from .document import DOCUMENT_SUFFIXES, Comparison
 from .errors import NotFound, ValidationError, VSWidgetError
 from .schemas import parse_day
 
+if TYPE_CHECKING:
+    from flask import Flask
+
 F = TypeVar("F", bound=Callable[..., Any])
+SERVER_COMMANDS = {"serve", "db", "publisher"}  # the ones that need vswidget[server]
+# The extra that installs each module a server command may miss; any other: "server".
+EXTRA_OF = {"psycopg": "postgresql", "redis": "redis"}
 
 
 class Group(click.Group):
@@ -34,12 +42,14 @@ class Group(click.Group):
             return super().invoke(ctx)
         except VSWidgetError as error:
             raise click.ClickException(error.message) from error
-        except SQLAlchemyError as error:
-            reason = str(getattr(error, "orig", None) or error).strip().split("\n")[0]
-            hint = ""
-            if "no such table" in reason or "does not exist" in reason:
-                hint = " Run `vswidget db upgrade` first."
-            raise click.ClickException(f"The database cannot be used: {reason}.{hint}") from error
+        except ModuleNotFoundError as error:
+            if ctx.invoked_subcommand not in SERVER_COMMANDS or not error.name:
+                raise
+            extra = EXTRA_OF.get(error.name.split(".")[0], "server")
+            raise click.ClickException(
+                f"`vswidget {ctx.invoked_subcommand}` needs vswidget's server, which is not "
+                f"installed (no module {error.name!r}): pip install 'vswidget[{extra}]'."
+            ) from error
 
 
 @click.group(cls=Group)
@@ -50,6 +60,9 @@ def main() -> None:
 
 @contextmanager
 def app_context() -> Iterator[Flask]:
+    """Run the block in a new app's context; a database error becomes one sentence."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from .app import create_app
     from .extensions import db
 
@@ -57,6 +70,12 @@ def app_context() -> Iterator[Flask]:
     try:
         with app.app_context():
             yield app
+    except SQLAlchemyError as error:
+        reason = str(getattr(error, "orig", None) or error).strip().split("\n")[0]
+        hint = ""
+        if "no such table" in reason or "does not exist" in reason:
+            hint = " Run `vswidget db upgrade` first."
+        raise click.ClickException(f"The database cannot be used: {reason}.{hint}") from error
     finally:
         db.dispose(app)
 
@@ -171,6 +190,8 @@ def publisher() -> None:
 @click.argument("handle")
 def publisher_create(handle: str) -> None:
     """Create a publisher; print its API key once, alone on the last line."""
+    from . import store
+
     with app_context():
         created, key = store.create_publisher(handle)
         click.echo(f"Publisher '{created.handle}' created. Its API key, shown only this once:")
@@ -180,6 +201,8 @@ def publisher_create(handle: str) -> None:
 @publisher.command("list")
 def publisher_list() -> None:
     """List publishers and how many active keys each has."""
+    from . import store
+
     with app_context():
         for each in store.list_publishers():
             active = sum(1 for key in each.api_keys if key.revoked_at is None)
@@ -190,6 +213,8 @@ def publisher_list() -> None:
 @click.argument("handle")
 def publisher_keys(handle: str) -> None:
     """List a publisher's API keys by prefix."""
+    from . import store
+
     with app_context():
         for key in store.list_api_keys(handle):
             state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
@@ -200,6 +225,8 @@ def publisher_keys(handle: str) -> None:
 @click.argument("handle")
 def publisher_add_key(handle: str) -> None:
     """Issue another API key; print it once, alone on the last line."""
+    from . import store
+
     with app_context():
         key = store.issue_api_key(handle)
         click.echo(f"New API key for '{handle}', shown only this once:")
@@ -211,6 +238,8 @@ def publisher_add_key(handle: str) -> None:
 @click.password_option(help="The new password (asked for twice when not given).")
 def publisher_password(handle: str, password: str) -> None:
     """Set the password HANDLE logs into the dashboard with."""
+    from . import store
+
     with app_context():
         store.set_password(handle, password)
         click.echo(f"Password set for '{handle}': log in at /dashboard/login.")
@@ -220,6 +249,8 @@ def publisher_password(handle: str, password: str) -> None:
 @click.argument("prefix")
 def publisher_revoke_key(prefix: str) -> None:
     """Revoke the API key that starts with PREFIX."""
+    from . import store
+
     with app_context():
         key = store.revoke_api_key(prefix.rstrip("…"))
         click.echo(f"Revoked {key.prefix}… of '{key.publisher.handle}'.")

@@ -21,14 +21,14 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Table, delete, exists, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, delete, exists, insert, select, update
 
+from . import upserts
 from .extensions import db
 from .models import AddressDay, Event, EventDay, EventPage
 
@@ -98,10 +98,7 @@ def _take(batch: Batch, budgets: Budgets, sql: Connection) -> int:
 
 
 def _upsert(sql: Connection, table: Any) -> Any:
-    dialect: Callable[[Table], Any] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[
-        sql.dialect.name
-    ]
-    return dialect(table)
+    return upserts.insert(sql.dialect.name, table)
 
 
 def _address_room(sql: Connection, batch: Batch, offered: int, budget: int) -> int:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .networks import reader_address
 from .private_files import private_sqlite
-from .redis_cache import REDIS_TIMEOUTS
+from .redis_settings import REDIS_TIMEOUTS
 from .sqlite_writers import WriterQueue
 
 T = TypeVar("T")

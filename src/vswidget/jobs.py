@@ -2,18 +2,23 @@
 
 Every gunicorn worker runs these on daemon threads of its own, so maintenance never
 waits on a delivery. Webhook deliveries are claimed one at a time, so workers share
-them; the rollup takes a lease, so one worker (of any host) does it per period.
+them; the rollup takes a lease, so one worker (of any host) does it per period. The
+courier, and the HTTP client with it, is loaded with the first due delivery: a worker of
+a server without webhooks never imports it.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from flask import Flask, current_app
 
 from . import analytics, store, visitors
-from .webhooks import Courier
+
+if TYPE_CHECKING:
+    from .webhooks import Courier
 
 
 def maintain() -> None:
@@ -32,9 +37,9 @@ class Jobs:
     def __init__(self, app: Flask, interval: float = 1.0) -> None:
         self.app = app
         self.stopped = threading.Event()
-        self.courier = Courier(app)
+        self.courier: Courier | None = None
         self.threads = [
-            self._thread("vswidget-deliveries", lambda: interval, self.courier.dispatch),
+            self._thread("vswidget-deliveries", lambda: interval, self.deliver),
             self._thread("vswidget-maintenance", lambda: app.config["ROLLUP_SECONDS"], maintain),
         ]
 
@@ -43,12 +48,23 @@ class Jobs:
         for thread in self.threads:
             thread.start()
 
+    def deliver(self) -> None:
+        """Start the due webhook deliveries, if any; needs an app context."""
+        if self.courier is None:
+            if not store.due_publishers(1, ()):
+                return
+            from .webhooks import Courier
+
+            self.courier = Courier(self.app)
+        self.courier.dispatch()
+
     def stop(self) -> None:
         """Stop the threads, once the work under way is done."""
         self.stopped.set()
         for thread in self.threads:
             thread.join()
-        self.courier.close()
+        if self.courier is not None:
+            self.courier.close()
 
     def _thread(
         self, name: str, period: Callable[[], float], work: Callable[[], object]

@@ -4,14 +4,18 @@ A Redis that evicts keys when full (any maxmemory-policy but noeviction) drops c
 and every address starts its limits afresh. A Redis shared with the cache is filled by
 payload traffic: with eviction it drops counters, without it refuses their writes, and
 either way the limits stop holding. docs/deploy.md gives each its own Redis.
+
+redis is imported only when the counters are in Redis: a server without it never needs it.
 """
 
 from __future__ import annotations
 
-import redis
-from redis.exceptions import RedisError
+from typing import TYPE_CHECKING
 
-from .redis_cache import REDIS_TIMEOUTS
+from .redis_settings import REDIS_TIMEOUTS
+
+if TYPE_CHECKING:
+    import redis
 
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 SHARED = (
@@ -33,6 +37,8 @@ def limit_storage_warnings(cache_url: str, limits_url: str) -> list[str]:
     """
     if not limits_url.startswith(REDIS_SCHEMES):
         return []
+    from redis.exceptions import RedisError
+
     limits = _client(limits_url)
     warnings = []
     if cache_url.startswith(REDIS_SCHEMES) and _same_server(_client(cache_url), limits):
@@ -47,6 +53,8 @@ def limit_storage_warnings(cache_url: str, limits_url: str) -> list[str]:
 
 
 def _client(url: str) -> redis.Redis:
+    import redis
+
     return redis.Redis.from_url(url, **REDIS_TIMEOUTS)
 
 
@@ -59,6 +67,8 @@ def _address(client: redis.Redis) -> str:
 def _same_server(one: redis.Redis, other: redis.Redis) -> bool:
     """Say whether two clients reach one server: by its run id when both answer (so
     ``localhost`` and ``127.0.0.1`` are told the same), else by address."""
+    from redis.exceptions import RedisError
+
     if _address(one) == _address(other):
         return True
     try:

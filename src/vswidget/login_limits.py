@@ -21,13 +21,11 @@ from typing import Any
 
 from limits import RateLimitItem, parse_many
 from sqlalchemy import Connection, delete, update
-from sqlalchemy.dialects import postgresql, sqlite
 
+from . import upserts
 from .errors import RateLimited
 from .extensions import db
 from .models import LoginFailures
-
-INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 class TooManyFailures(RateLimited):
@@ -88,7 +86,7 @@ def begin(address: str, rates: str) -> Attempt:
 
 def _take_place(sql: Connection, address: str, window: Window) -> bool:
     """Count one more failure in ``window`` unless it is full; say whether it counted."""
-    insert: Any = INSERT[sql.dialect.name](LoginFailures)
+    insert: Any = upserts.insert(sql.dialect.name, LoginFailures)
     counted = sql.execute(
         insert.values(address=address, seconds=window.seconds, ends=window.ends, count=1)
         .on_conflict_do_update(

@@ -21,10 +21,7 @@ from flask_caching.backends.rediscache import RedisCache
 from redis.exceptions import RedisError
 
 from .memory_cache import capped_ttl
-
-# A Redis that stops answering must not hold a request thread for long.
-REDIS_TIMEOUTS = {"socket_timeout": 1.0, "socket_connect_timeout": 1.0}
-WARN_EVERY = 60.0  # seconds
+from .redis_settings import WARN_EVERY
 
 log = logging.getLogger(__name__)
 

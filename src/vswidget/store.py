@@ -17,12 +17,12 @@ from typing import Any, NamedTuple
 from flask import current_app
 from marshmallow import ValidationError as SchemaError
 from sqlalchemy import ColumnElement, Connection, bindparam, delete, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 from werkzeug.datastructures import ETags
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from . import upserts
 from .errors import Conflict, NotFound, PreconditionFailed, ValidationError, validation_error
 from .extensions import db
 from .models import (
@@ -407,11 +407,12 @@ _VOTE_BY_VOTER = Prepared(
 )
 
 
-def _first_vote(dialect_insert: Callable[[type[Vote]], Any]) -> Prepared:
+@functools.cache
+def _first_vote(dialect: str) -> Prepared:
     """A reader's first vote; no row when they have one already. When the same reader
     votes twice at once, one inserts and the other waits for it, then finds its vote."""
     return Prepared(
-        dialect_insert(Vote)
+        upserts.insert(dialect, Vote)
         .values(
             comparison_id=bindparam("comparison"),
             item_key=bindparam("item"),
@@ -424,7 +425,6 @@ def _first_vote(dialect_insert: Callable[[type[Vote]], Any]) -> Prepared:
     )
 
 
-_NEW_VOTE = {"postgresql": _first_vote(postgresql.insert), "sqlite": _first_vote(sqlite.insert)}
 _MOVE_VOTE = Prepared(
     update(Vote)
     .where(Vote.id == bindparam("vote"))
@@ -456,7 +456,7 @@ def _cast(
     elif kept is not None:
         found = _VOTE_BY_ID.run(sql, comparison=comparison_id, vote=kept).rows
     if not found:
-        new = _NEW_VOTE[sql.dialect.name].run(
+        new = _first_vote(sql.dialect.name).run(
             sql, comparison=comparison_id, item=item_key, voter=voter, now=now
         )
         if new.rows:
@@ -486,20 +486,15 @@ def _unknown_item(item_key: str) -> ValidationError:
     return ValidationError(message, {"item": [message]})
 
 
-def _first_signup(dialect_insert: Callable[[type[Signup]], Any]) -> Any:
+@functools.cache
+def _first_signup(dialect: str) -> Any:
     """An address's first sign-up with a publisher; no row when it has one in any letter
     case. When it signs up twice at once, one inserts and the other waits for it."""
     return (
-        dialect_insert(Signup)
+        upserts.insert(dialect, Signup)
         .on_conflict_do_nothing(index_elements=[Signup.publisher_id, func.lower(Signup.email)])
         .returning(Signup.id, Signup.created_at)
     )
-
-
-_NEW_SIGNUP = {
-    "postgresql": _first_signup(postgresql.insert),
-    "sqlite": _first_signup(sqlite.insert),
-}
 
 
 def add_signup(comparison: Comparison, email: str) -> bool:
@@ -512,7 +507,7 @@ def add_signup(comparison: Comparison, email: str) -> bool:
         publisher = session.get(Publisher, comparison.publisher_id)
         assert publisher is not None
         new = session.execute(
-            _NEW_SIGNUP[session.get_bind().dialect.name],
+            _first_signup(session.get_bind().dialect.name),
             {"publisher_id": publisher.id, "comparison_id": comparison.id, "email": email},
         ).first()
         if new is None:
