@@ -9,7 +9,7 @@ Each delivery is a JSON POST in the Standard Webhooks format
 - ``webhook-signature``: ``v1,`` and the base64 HMAC-SHA256 of ``ID.TIMESTAMP.BODY``.
 
 The key is the bytes of the publisher's stored webhook secret (64 hex characters),
-shown to publishers as ``whsec_`` and their base64 (``receiver_secret``): the same key
+shown to publishers as ``whsec_`` and their base64 (``webhook_signatures.py``): the same key
 that has always signed, so a receiver keeps its secret across the change of format.
 
 Until the next release the previous headers are sent too: ``X-VSWidget-Event``
@@ -27,9 +27,6 @@ ends the wait.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -41,6 +38,7 @@ from flask import Flask, current_app
 from . import store
 from .models import Outbox, Publisher
 from .outbound import Refused, post
+from .webhook_signatures import legacy_signature, signature
 
 MAX_BACKOFF_SECONDS = 6 * 3600
 CONNECT_SECONDS = 3.0
@@ -49,27 +47,6 @@ DEADLINE_SECONDS = 5.0  # a whole attempt, from connecting to the status line
 LEASE_SECONDS = 3 * DEADLINE_SECONDS
 WORKERS = 4  # threads per server process; each serves one publisher at a time
 BATCH = 20  # deliveries of one publisher a thread attempts in a row, claimed one at a time
-
-
-def receiver_secret(secret: str) -> str:
-    """Return a stored webhook secret as receivers are given it: ``whsec_`` and the
-    base64 of its bytes, what Standard Webhooks libraries take."""
-    return "whsec_" + base64.b64encode(secret.encode()).decode()
-
-
-def digest(secret: str, message: str) -> bytes:
-    """Return the HMAC-SHA256 of ``message`` keyed with the bytes of ``secret``."""
-    return hmac.new(secret.encode(), message.encode(), hashlib.sha256).digest()
-
-
-def signature(secret: str, delivery: str, timestamp: str, body: str) -> str:
-    """Return the ``webhook-signature`` of a delivery."""
-    return "v1," + base64.b64encode(digest(secret, f"{delivery}.{timestamp}.{body}")).decode()
-
-
-def legacy_signature(secret: str, timestamp: str, body: str) -> str:
-    """Return the X-VSWidget-Signature of a delivery; sent until the next release."""
-    return "sha256=" + digest(secret, f"{timestamp}.{body}").hex()
 
 
 def backoff(failures: int, base: float) -> float:

@@ -28,7 +28,7 @@ from ..schemas import (
     SummarySchema,
     WebhookSchema,
 )
-from ..webhooks import receiver_secret
+from ..webhook_signatures import receiver_secret
 
 
 class PublisherBlueprint(Blueprint):  # type: ignore[misc]
