@@ -12,7 +12,7 @@ batches of 50 events a minute added 30,000 rows a minute. So, per UTC day:
 
 The counts live in the database, so each budget holds exactly whichever worker or host a
 request reaches, on SQLite and PostgreSQL alike. On SQLite they change in the transaction
-that stores the events; on PostgreSQL in short ones just before it (``_take_in_steps``).
+that stores the events; on PostgreSQL in a short one just before it (``_take_in_two``).
 What a budget drops, and the events of a site a comparison does not take events from, are
 counted per comparison and day by reason (``event_days``); the widget is answered 204 all
 the same, for it can do nothing about either.
@@ -92,34 +92,25 @@ def take(batch: Batch, budgets: Budgets) -> int:
     """Store what the budgets let in of a batch and count what they drop; return how many
     events were stored."""
     if db.engine.dialect.name == "postgresql":
-        return _take_in_steps(batch, budgets)
-
-    def count_and_store(sql: Connection) -> int:
-        return _insert(sql, batch, _admit(sql, batch, budgets, _address_room(sql, batch, budgets)))
-
-    return db.write(count_and_store)
+        return _take_in_two(batch, budgets)
+    return db.write(lambda sql: _insert(sql, batch, _admit(sql, batch, budgets)))
 
 
-def _take_in_steps(batch: Batch, budgets: Budgets) -> int:
-    """On PostgreSQL: count against the address, then against the comparisons, each in a
-    short transaction of its own, then store what was admitted.
+def _take_in_two(batch: Batch, budgets: Budgets) -> int:
+    """On PostgreSQL: count first, in a transaction of its own, then store what was admitted.
 
-    Every event write of a comparison waits for its day row (and of an address for its
-    row); held until a COMMIT that waits for the disk, they let one popular post store
-    some 230 batches a second. The counts commit without waiting for the disk instead
-    (synchronous_commit off), so each row is held for one statement and its COMMIT. That
-    stays conservative: the events' COMMIT flushes the log up to the counts' COMMITs, so
-    after a crash the counts are never below what is stored; a crash or an error between
-    the steps counts events that are not stored (dropped, not admitted, and never
-    acknowledged).
+    Every event write of a comparison waits for its day row; held until a COMMIT that
+    waits for the disk, it let one popular post store some 230 batches a second. The
+    counts commit without waiting for the disk instead (synchronous_commit off), so the
+    row is held for a few statements. That stays conservative: the events' COMMIT flushes
+    the log up to the counts' COMMIT, so after a crash the counts are never below what is
+    stored; a crash or an error between the two counts events that are not stored
+    (dropped, not admitted, and never acknowledged).
     """
     with db.engine.connect() as sql:
         with sql.begin():
             _NO_FSYNC.run(sql)
-            room = _address_room(sql, batch, budgets)
-        with sql.begin():
-            _NO_FSYNC.run(sql)
-            admitted = _admit(sql, batch, budgets, room)
+            admitted = _admit(sql, batch, budgets)
         if not admitted:
             return 0
         with sql.begin():
@@ -135,9 +126,10 @@ class Admitted(NamedTuple):
     listed: bool
 
 
-def _admit(sql: Connection, batch: Batch, budgets: Budgets, room: int) -> list[Admitted]:
-    """Count a batch's events against its comparisons' days, ``room`` of them within the
-    address's budget; return what they admit."""
+def _admit(sql: Connection, batch: Batch, budgets: Budgets) -> list[Admitted]:
+    """Count a batch's events against the day's budgets; return what they admit."""
+    offered = sum(len(offer.events) for offer in batch.offers if offer.refused is None)
+    room = _address_room(sql, batch, offered, budgets.per_address) if offered else 0
     admitted = []
     # One lock order for every transaction (the address's row, then comparisons' by id).
     for offer in sorted(batch.offers, key=lambda offer: offer.comparison_id):
@@ -225,15 +217,11 @@ _GIVE_BACK = Prepared(
 )
 
 
-def _address_room(sql: Connection, batch: Batch, budgets: Budgets) -> int:
-    """Count the batch's events against the address's day; return how many fit its budget."""
-    offered = sum(len(offer.events) for offer in batch.offers if offer.refused is None)
-    if not offered:
-        return 0
+def _address_room(sql: Connection, batch: Batch, offered: int, budget: int) -> int:
+    """Count ``offered`` events against the address's day; return how many fit its budget."""
     count = _COUNT_ADDRESS[sql.dialect.name]
     sent: int = count.run(sql, day=batch.day, address=batch.address, offered=offered).rows[0][0]
-    before = sent - offered
-    return max(0, min(offered, budgets.per_address - before))
+    return max(0, min(offered, budget - (sent - offered)))  # sent before this batch: sent - offered
 
 
 def _count(
