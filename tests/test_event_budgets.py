@@ -80,6 +80,12 @@ def dropped(app: Flask) -> dict[str, int]:
     return {"over_budget": int(found[0] or 0), "other_host": int(found[1] or 0)}
 
 
+def counted_stored(app: Flask) -> int:
+    """The events the comparisons' day rows say were stored."""
+    with app.app_context():
+        return db.session.scalar(select(func.sum(EventDay.stored))) or 0
+
+
 def test_one_address_stores_at_most_its_daily_budget_and_the_rest_is_dropped_and_counted(
     app: Flask, token: str
 ) -> None:
@@ -116,6 +122,34 @@ def test_the_budgets_hold_exactly_across_workers_sending_at_once(
     assert set(answers) == {204}
     assert rows(app) == 120
     assert dropped(app)["over_budget"] == 40 * 7 - 120
+    assert counted_stored(app) == 120
+
+
+def test_a_comparisons_budget_and_page_cap_hold_exactly_across_workers_from_many_addresses(
+    app: Flask, database_url: str, tmp_path: Path, token: str
+) -> None:
+    # Each request another address and another page: only the comparison's budget (300)
+    # and the day's page cap (5) bind, the counts PostgreSQL commits before the events.
+    other = make_app(database_url, tmp_path, **BUDGETS)
+    clients = [app.test_client(), other.test_client()]
+
+    def post(n: int) -> int:
+        body = batch(token, 9, f"https://blog.example/post-{n}")
+        return send(clients[n % 2], body, address=f"10.0.2.{n}")
+
+    try:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            answers = list(pool.map(post, range(40)))
+    finally:
+        db.dispose(other)
+    assert set(answers) == {204}
+    assert rows(app) == 300 == counted_stored(app)
+    assert dropped(app)["over_budget"] == 40 * 9 - 300
+    with app.app_context():
+        paths = db.session.scalars(select(Event.path).distinct()).all()
+        pages = db.session.scalar(select(func.sum(EventDay.pages)))
+    assert len(paths) == 5 + 1 and "" in paths  # the cap, and other pages
+    assert pages == 5
 
 
 def test_past_the_days_page_cap_events_are_counted_under_other_pages(
