@@ -7,6 +7,7 @@ import html
 import re
 import threading
 import time
+import types
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -26,7 +27,7 @@ from live import LiveServer
 from sqlalchemy import func, select, update
 from werkzeug.test import TestResponse
 
-from vswidget import Client, analytics, signing, store
+from vswidget import Client, analytics, login_limits, signing, store
 from vswidget.cli import main
 from vswidget.extensions import db
 from vswidget.models import DashboardSession, EventDay, LoginFailures, utcnow
@@ -151,6 +152,14 @@ def share(client: FlaskClient, days: str = "7", origin: str = "") -> str:
 
 
 # -- fixtures ------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def one_login_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Failed logins count in windows of the clock (a minute, a day): the tests here run
+    within one, whenever they start."""
+    moment = float(int(time.time()) // 60 * 60 + 30)
+    monkeypatch.setattr(login_limits, "time", types.SimpleNamespace(time=lambda: moment))
 
 
 @pytest.fixture
@@ -428,7 +437,10 @@ def test_failed_logins_are_rate_limited_per_address(
 @pytest.fixture
 def live_dashboard(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
     """``vswidget serve`` with two workers, acme with a password; the limiter in memory."""
-    server = LiveServer(tmp_path, workers=2, DATABASE_URL=database_url).start()
+    # 10 a day, not a minute: a burst that straddles a minute's end would count in two windows
+    server = LiveServer(
+        tmp_path, workers=2, DATABASE_URL=database_url, LOGIN_FAILURE_RATE_LIMIT="10/day"
+    ).start()
     try:
         server.new_publisher("acme")
         server.cli("publisher", "password", "acme", "--password", PASSWORD)

@@ -15,7 +15,7 @@ import redis
 from conftest import REDIS_URL, make_app, need, new_publisher
 from flask import Flask
 from flask.testing import FlaskClient
-from test_dashboard import csrf_of
+from test_dashboard import csrf_of, one_login_window  # noqa: F401 - an autouse fixture
 
 from vswidget import visitors
 from vswidget.errors import ConfigurationError
