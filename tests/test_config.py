@@ -148,3 +148,8 @@ def test_a_relative_instance_path_is_taken_from_the_working_folder(
 def test_a_rate_limit_that_cannot_be_read_stops_the_app(instance: Path) -> None:
     with pytest.raises(ConfigurationError, match="VSWIDGET_VOTE_RATE_LIMIT='thirty a minute'"):
         create_app({"VOTE_RATE_LIMIT": "thirty a minute"})
+
+
+def test_a_cache_url_of_no_known_kind_stops_the_app(instance: Path) -> None:
+    with pytest.raises(ConfigurationError, match="VSWIDGET_CACHE_URL must be simple://"):
+        create_app({"CACHE_URL": "foo://"})

@@ -12,6 +12,7 @@ from flask_limiter import Limiter
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from .errors import ConfigurationError
 from .networks import reader_address
 from .private_files import private_sqlite
 from .redis_settings import REDIS_TIMEOUTS
@@ -177,7 +178,9 @@ def cache_config(url: str, max_bytes: int) -> dict[str, Any]:
             "CACHE_TYPE": "vswidget.memory_cache.BoundedMemoryCache",
             "CACHE_OPTIONS": {"max_bytes": max_bytes},
         }
-    raise ValueError(f"VSWIDGET_CACHE_URL must be simple://, redis://... or null://, not {url!r}.")
+    raise ConfigurationError(
+        f"VSWIDGET_CACHE_URL must be simple://, redis://... or null://, not {url!r}."
+    )
 
 
 cache = Cache()

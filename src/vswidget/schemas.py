@@ -530,7 +530,8 @@ class ForgottenSchema(Schema):
 
 
 class WebhookSchema(StrictSchema):
-    """Where sign-ups are delivered; ``secret`` signs each delivery."""
+    """Where sign-ups are delivered; ``secret`` (``whsec_...``, Standard Webhooks) signs
+    each delivery."""
 
     url = HttpUrl(required=True)
     secret = fields.String(dump_only=True)
