@@ -7,9 +7,9 @@ For each size and backend (SQLite: a file in a temporary folder; PostgreSQL: --p
 or the variable VSWIDGET_TEST_DATABASE_URL, in a schema of its own, `vsw_bench_dash`, created
 and dropped here; the public schema is never touched), this script
 
-1. migrates the database (`vswidget.migrations.upgrade`), creates a publisher and one
+1. migrates the database (`vswidget.server.migrations.upgrade`), creates a publisher and one
    comparison (examples/comparisons/three-static-site-generators.json) through
-   `vswidget.store`, and sets the publisher's dashboard password;
+   `vswidget.server.store`, and sets the publisher's dashboard password;
 2. generates N events, in day order over the 90 days that end today, on 500 host pages
    (200 sites, https://blog-NNN.example, paths /posts/...; page popularity skewed), types
    weighted like real traffic (impressions 60 %, views 30 %, clicks 6 %, votes 3 %,
@@ -17,7 +17,7 @@ and dropped here; the public schema is never touched), this script
    and inserts them in bulk: SQLite with the sqlite3 module, executemany in one transaction
    a day with PRAGMA synchronous=OFF (seeding only); PostgreSQL with COPY (psycopg's
    `cursor.copy()`), then ANALYZE, as autovacuum would after such a load;
-3. rolls them up with `vswidget.analytics.roll_up_all()` (what the product runs), timed;
+3. rolls them up with `vswidget.server.analytics.roll_up_all()` (what the product runs), timed;
 4. times in process, with Flask's test client (server time, no network), after a dashboard
    login (password, CSRF token from the login form): GET /dashboard/c/SLUG?days=30 and
    ?days=90, and GET /api/v1/comparisons/SLUG/stats for 30 and 90 days with an API key;
@@ -255,10 +255,10 @@ MODES = ("cold", "warm")
 def run_trial(backend: str, url: str, path: Path | None, size: int, args: Any) -> Trial:
     from flask import Flask
 
-    from vswidget import analytics, create_app, store
-    from vswidget.extensions import db
-    from vswidget.migrations import upgrade
     from vswidget.schemas import load_comparison
+    from vswidget.server import analytics, create_app, store
+    from vswidget.server.extensions import db
+    from vswidget.server.migrations import upgrade
 
     trial = Trial(backend, size, load_before=load())
     upgrade(url)
@@ -331,7 +331,7 @@ def login(client: Any) -> None:
 
 def empty_cache(app: Any) -> None:
     """Forget everything cached, so the next read finds nothing (not timed)."""
-    from vswidget.extensions import cache
+    from vswidget.server.extensions import cache
 
     with app.app_context():
         cache.clear()
@@ -340,7 +340,7 @@ def empty_cache(app: Any) -> None:
 @contextmanager
 def counting_page_sums() -> Iterator[Callable[[], int]]:
     """Count the calls of `analytics._pages` (the uncached page sums) while measuring."""
-    from vswidget import analytics
+    from vswidget.server import analytics
 
     original = analytics._pages
     calls = [0]
@@ -402,7 +402,7 @@ def time_queries(analytics: Any, comparison_id: int, repeat: int) -> dict[str, f
     2nd to the 89th day of the events, whose edges lie inside weeks with events outside the
     range; "daily rows alone" sums the 90 days from daily_pages only.
     """
-    from vswidget.extensions import cache
+    from vswidget.server.extensions import cache
 
     day = datetime.timedelta(days=1)
     until = datetime.datetime.now(datetime.UTC).date()

@@ -12,7 +12,7 @@ In one run, on 127.0.0.1 only, this script
    gunicorn with VSWIDGET_CACHE_URL=null:// for cold reads; then measures requests per second
    with wrk, rounds interleaving baseline and subject, and reports each subject as a ratio to
    the baseline measured next to it in the same server;
-3. if src/vswidget/static/widget.js exists, loads a host page with the big comparison's
+3. if src/vswidget/server/static/widget.js exists, loads a host page with the big comparison's
    snippet in headless Chromium (Playwright), a new context (cold HTTP cache) per load, and
    times script loaded -> widget painted, next to the same page with the same text as plain
    static HTML;
@@ -69,7 +69,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 
-# The options `vswidget serve --workers 2` gives gunicorn (src/vswidget/server.py, with the
+# The options `vswidget serve --workers 2` gives gunicorn (src/vswidget/server/serving.py, with the
 # default --threads 4), for every server measured here.
 GUNICORN = {
     "workers": 2,

@@ -16,7 +16,7 @@ from typing import Any
 from flask import Flask, Response, request
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
-from vswidget.server import Server
+from vswidget.server.serving import Server
 
 BASELINE = {"status": "ok", "service": "baseline", "version": 1}
 MAX_BLOB = 1 << 20

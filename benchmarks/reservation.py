@@ -2,8 +2,8 @@
 
     .venv/bin/python benchmarks/reservation.py [--no-docs]
 
-The snippet holds, before widget.js has run, the height src/vswidget/layout.py predicts for
-the column's width band (src/vswidget/embed.py's RESERVE_WIDTHS). This script publishes a
+The snippet holds, before widget.js has run, the height src/vswidget/server/layout.py predicts for
+the column's width band (src/vswidget/server/embed.py's RESERVE_WIDTHS). This script publishes a
 few comparisons on `vswidget serve` (127.0.0.1), renders each in Chromium in columns of
 several widths, with three host fonts (the widget takes the host page's font family), and
 compares the height held with the height shown: over is blank space the widget gives back
@@ -28,8 +28,8 @@ from embed import CHROMIUM, ROOT, write_doc
 from lighthouse import vswidget
 
 from vswidget import Client
-from vswidget.embed import reserved_heights
 from vswidget.schemas import load_comparison
+from vswidget.server.embed import reserved_heights
 
 SECTION = "## The snippet's reserved height"
 COLUMNS = [288, 343, 382, 460, 640, 720, 1100]  # 288: a 320 px phone's column, 343: 375's
@@ -125,7 +125,7 @@ def report(rows: list[dict[str, Any]]) -> str:
         SECTION,
         "",
         "`benchmarks/reservation.py`: the height a snippet holds before widget.js has run "
-        "(`src/vswidget/layout.py`'s model, per band of column widths) against the height "
+        "(`src/vswidget/server/layout.py`'s model, per band of column widths) against the height "
         "the widget then takes in Chromium, for four comparisons in columns of "
         f"{', '.join(map(str, COLUMNS))} px, with three host fonts. Over: blank space at "
         "the widget's end, given back when the reader cannot see it go; under: what "

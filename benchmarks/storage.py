@@ -72,9 +72,9 @@ class Backend:
 
 def prepared(url: str, path: Path | None, events: int) -> tuple[Any, float]:
     """Migrate, publish the dashboard benchmark's comparison, seed ``events`` and roll up."""
-    from vswidget import analytics, create_app, store
-    from vswidget.migrations import upgrade
     from vswidget.schemas import load_comparison
+    from vswidget.server import analytics, create_app, store
+    from vswidget.server.migrations import upgrade
 
     started = time.perf_counter()
     upgrade(url)
@@ -102,7 +102,7 @@ def prepared(url: str, path: Path | None, events: int) -> tuple[Any, float]:
 def postgresql_tables(url: str, events: int) -> Backend:
     from sqlalchemy import text
 
-    from vswidget.extensions import db
+    from vswidget.server.extensions import db
 
     with dashboard.postgresql_database(url, SCHEMA) as (schema_url, _):
         app, seconds = prepared(schema_url, None, events)
@@ -136,7 +136,7 @@ def postgresql_tables(url: str, events: int) -> Backend:
 
 
 def sqlite_tables(events: int) -> Backend:
-    from vswidget.extensions import db
+    from vswidget.server.extensions import db
 
     with dashboard.sqlite_database() as (url, path):
         app, seconds = prepared(url, path, events)
@@ -195,13 +195,13 @@ def redis_usage(redis_url: str) -> list[Cached]:
     import redis
     from embed_data import big, small
 
-    from vswidget import create_app, store
-    from vswidget.extensions import db
+    from vswidget.server import create_app, store
+    from vswidget.server.extensions import db
 
     client = redis.Redis.from_url(redis_url)
     found: list[Cached] = []
     with dashboard.sqlite_database() as (url, _):
-        from vswidget.migrations import upgrade
+        from vswidget.server.migrations import upgrade
 
         upgrade(url)
         app = create_app(

@@ -89,7 +89,7 @@ EXAMPLE = ROOT / "examples" / "comparisons" / "sqlite-vs-postgresql.yaml"
 HOST = "127.0.0.1"
 PG_SCHEMA = "vsw_bench"
 
-# The options `vswidget serve --workers 2` gives gunicorn (src/vswidget/server.py, with the
+# The options `vswidget serve --workers 2` gives gunicorn (src/vswidget/server/serving.py, with the
 # default --threads 4), for every server measured here.
 WORKERS = 2
 GUNICORN = {
@@ -123,7 +123,7 @@ SECRET = "writes-benchmark-key-of-at-least-32-bytes"
 VARIANTS = {
     "as-is": "vswidget as shipped: SQLite WAL, synchronous=FULL, group commit",
     "sync-normal": "synchronous=NORMAL instead of FULL (`SQLITE_PRAGMAS` in "
-    "src/vswidget/extensions.py), group commit as shipped",
+    "src/vswidget/server/extensions.py), group commit as shipped",
 }
 
 
@@ -154,7 +154,7 @@ def vary(variant: str) -> None:
     if variant not in VARIANTS:
         raise ValueError(f"WRITES_BENCH_VARIANT must be one of {', '.join(VARIANTS)}")
     if variant == "sync-normal":
-        from vswidget import extensions
+        from vswidget.server import extensions
 
         # make_engine's connect hook reads the module's SQLITE_PRAGMAS at each connection.
         extensions.SQLITE_PRAGMAS = tuple(  # type: ignore[assignment]
@@ -171,7 +171,7 @@ def make_application(variant: str | None = None) -> Any:
     """
     from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
-    from vswidget.server import Server
+    from vswidget.server.serving import Server
 
     vary(variant or os.environ.get("WRITES_BENCH_VARIANT", "as-is"))
     timings = time_writes()
@@ -218,7 +218,7 @@ class WriteTimes:
 
 def time_writes() -> WriteTimes:
     """Time every write transaction of this worker, and every grouped write, as they run."""
-    from vswidget import extensions, sqlite_writers
+    from vswidget.server import extensions, sqlite_writers
 
     timings = WriteTimes()
     original = extensions.Database.writing_sql
@@ -1128,15 +1128,18 @@ PROFILE_RATE = 200  # py-spy samples per second and thread
 # rules first, then the innermost frame that matches one of the others.
 STACK_RULES = (
     ("COMMIT: the WAL append and fsync of synchronous=FULL", "do_commit ("),
-    ("BEGIN IMMEDIATE: waiting for SQLite's write lock", "begin_writing (vswidget/extensions.py"),
+    (
+        "BEGIN IMMEDIATE: waiting for SQLite's write lock",
+        "begin_writing (vswidget/server/extensions.py",
+    ),
 )
 FRAME_RULES = (
     (
         "other SQL in SQLite (SELECT, INSERT, UPDATE)",
-        ("do_execute ", "fetch", "run (vswidget/prepared.py"),
+        ("do_execute ", "fetch", "run (vswidget/server/prepared.py"),
     ),
     ("SQLAlchemy in Python (Core execution, sessions, result rows)", ("sqlalchemy/",)),
-    ("writers' turns and group commit (locks, flock)", ("vswidget/sqlite_writers.py",)),
+    ("writers' turns and group commit (locks, flock)", ("vswidget/server/sqlite_writers.py",)),
     ("Flask-Limiter and limits (in-process counters)", ("flask_limiter/", "limits/")),
     ("marshmallow (the body's schema)", ("marshmallow/",)),
     ("itsdangerous (ticket, receipt, token)", ("itsdangerous/",)),

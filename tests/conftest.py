@@ -24,10 +24,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from werkzeug.serving import make_server
 
-from vswidget import Client, create_app, store
-from vswidget.extensions import db
-from vswidget.migrations import upgrade
-from vswidget.models import Base
+from vswidget import Client
+from vswidget.server import create_app, store
+from vswidget.server.extensions import db
+from vswidget.server.migrations import upgrade
+from vswidget.server.models import Base
 
 SECRET = "test-secret-key-of-at-least-32-bytes"
 PUBLIC_URL = "http://vs.test"

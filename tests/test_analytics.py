@@ -13,12 +13,13 @@ from click.testing import CliRunner
 from flask import Flask
 from sqlalchemy import func, select
 
-from vswidget import Client, analytics, store
+from vswidget import Client
 from vswidget.cli import main
-from vswidget.extensions import db
-from vswidget.jobs import maintain
-from vswidget.models import DailyPage, DailyTotal, Event, PeriodPage
-from vswidget.visitors import today
+from vswidget.server import analytics, store
+from vswidget.server.extensions import db
+from vswidget.server.jobs import maintain
+from vswidget.server.models import DailyPage, DailyTotal, Event, PeriodPage
+from vswidget.server.visitors import today
 
 TODAY = today()
 

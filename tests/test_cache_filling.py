@@ -26,10 +26,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from test_serve import free_port
 
-from vswidget.extensions import cache, db
-from vswidget.limit_storage import limit_storage_warnings
-from vswidget.memory_cache import LONGEST_TTL, BoundedMemoryCache
-from vswidget.public_bases import MAX_BASES
+from vswidget.server.extensions import cache, db
+from vswidget.server.limit_storage import limit_storage_warnings
+from vswidget.server.memory_cache import LONGEST_TTL, BoundedMemoryCache
+from vswidget.server.public_bases import MAX_BASES
 
 API = "/api/v1/comparisons"
 LOCALES = ("en", "de", "fr", "es")
@@ -59,7 +59,7 @@ def cache_bytes(app: Flask) -> int:
 
 def publish(app: Flask, document: dict[str, Any], count: int) -> list[str]:
     """Publish ``count`` comparisons with long, hardly compressible texts; their tokens."""
-    from vswidget import store
+    from vswidget.server import store
 
     with app.app_context():
         _, key = store.create_publisher(f"p{random.randrange(10**9)}")
@@ -177,7 +177,7 @@ def test_every_key_the_cache_makes_on_redis_expires(
         batch(client, tokens)
         client.get("/readyz")
         with app.app_context():
-            from vswidget import payloads
+            from vswidget.server import payloads
 
             comparison = payloads.comparison_for_token(tokens[0])
             payloads.forget(comparison.id, comparison.public_id)  # a change: a new generation

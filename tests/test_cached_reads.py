@@ -11,7 +11,7 @@ from flask import Flask, request, request_started
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from vswidget.extensions import cache
+from vswidget.server.extensions import cache
 
 API = "/api/v1/comparisons"
 

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import pytest
 from markupsafe import Markup
 
-from vswidget import charts
+from vswidget.server import charts
 
 NS = {"svg": charts.SVG_NS}
 DAYS = [date(2025, 3, 1) + timedelta(days=n) for n in range(10)]

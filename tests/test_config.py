@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from vswidget import ConfigurationError, create_app, store
-from vswidget.config import SETTINGS, from_environ
-from vswidget.extensions import db
-from vswidget.migrations import upgrade
+from vswidget import ConfigurationError
+from vswidget.server import create_app, store
+from vswidget.server.config import SETTINGS, from_environ
+from vswidget.server.extensions import db
+from vswidget.server.migrations import upgrade
 
 
 @pytest.fixture

@@ -27,13 +27,14 @@ from live import LiveServer
 from sqlalchemy import func, select, update
 from werkzeug.test import TestResponse
 
-from vswidget import Client, analytics, login_limits, signing, store
+from vswidget import Client
 from vswidget.cli import main
-from vswidget.extensions import db
-from vswidget.models import DashboardSession, EventDay, LoginFailures, utcnow
 from vswidget.schemas import DAY_PATTERN, NOT_A_DAY
-from vswidget.views.dashboard_inputs import MAX_PAGE
-from vswidget.visitors import today
+from vswidget.server import analytics, login_limits, signing, store
+from vswidget.server.extensions import db
+from vswidget.server.models import DashboardSession, EventDay, LoginFailures, utcnow
+from vswidget.server.views.dashboard_inputs import MAX_PAGE
+from vswidget.server.visitors import today
 
 PASSWORD = "correct horse battery staple"
 SLUG = "kettle-vs-moka-pot"

@@ -7,9 +7,9 @@ from pathlib import Path
 from conftest import make_app
 from flask.testing import FlaskClient
 
-from vswidget import store
-from vswidget.demo import DEMO_HANDLE, publish_demo
-from vswidget.extensions import db
+from vswidget.server import store
+from vswidget.server.demo import DEMO_HANDLE, publish_demo
+from vswidget.server.extensions import db
 
 
 def test_demo_mode_serves_a_blog_post_with_the_demo_snippet(

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import click
 
-from vswidget import create_app
 from vswidget.cli import main
-from vswidget.config import SETTINGS
-from vswidget.server import bare_public_bind_warning
+from vswidget.server import create_app
+from vswidget.server.config import SETTINGS
+from vswidget.server.serving import bare_public_bind_warning
 
 DOCS = Path(__file__).parent.parent / "docs"
 

@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from vswidget import store
+from vswidget.server import store
 
 API = "/api/v1/comparisons"
 SLUG = "kettle-vs-moka-pot"

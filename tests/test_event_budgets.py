@@ -17,11 +17,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import distinct, func, select
 
-from vswidget import Client, analytics, store
+from vswidget import Client
 from vswidget.errors import NotFound
-from vswidget.extensions import db
-from vswidget.models import Event, EventDay
-from vswidget.visitors import today
+from vswidget.server import analytics, store
+from vswidget.server.extensions import db
+from vswidget.server.models import Event, EventDay
+from vswidget.server.visitors import today
 
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/124.0 Safari/537.36"
 BUDGETS = {"EVENT_ADDRESS_BUDGET": 120, "EVENT_COMPARISON_BUDGET": 300, "EVENT_PAGES_PER_DAY": 5}

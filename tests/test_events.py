@@ -10,9 +10,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from vswidget import payloads, signing
-from vswidget.extensions import db
-from vswidget.models import Event, EventDay
+from vswidget.server import payloads, signing
+from vswidget.server.extensions import db
+from vswidget.server.models import Event, EventDay
 
 API = "/api/v1/comparisons"
 BROWSER = (

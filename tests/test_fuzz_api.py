@@ -32,8 +32,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from vswidget import store
-from vswidget.extensions import db
+from vswidget.server import store
+from vswidget.server.extensions import db
 
 # Cases per operation and generation mode on each backend: about 1,100 on SQLite, 850
 # more on PostgreSQL, which refuses what SQLite takes (NUL characters, 64-bit overflow).

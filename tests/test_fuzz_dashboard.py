@@ -29,11 +29,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from vswidget import Client, analytics, sessions, store
-from vswidget.extensions import db
-from vswidget.models import Base
-from vswidget.views.dashboard import share_token
-from vswidget.visitors import today
+from vswidget import Client
+from vswidget.server import analytics, sessions, store
+from vswidget.server.extensions import db
+from vswidget.server.models import Base
+from vswidget.server.views.dashboard import share_token
+from vswidget.server.visitors import today
 
 PASSWORD = "correct horse battery staple"
 SLUG = DOCUMENT["slug"]

@@ -13,9 +13,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, make_url, text
 
-from vswidget import create_app
-from vswidget.extensions import db, limiter
-from vswidget.migrations import upgrade
+from vswidget.server import create_app
+from vswidget.server.extensions import db, limiter
+from vswidget.server.migrations import upgrade
 
 CLOSED_PORT = "127.0.0.1:1"  # nothing listens there: connections are refused at once
 CHECKS = {"database", "migrations", "cache", "rate_limits"}

@@ -25,8 +25,8 @@ from sqlalchemy import select
 from test_dashboard import csrf_of
 
 from vswidget.errors import ConfigurationError
-from vswidget.extensions import db
-from vswidget.models import Base
+from vswidget.server.extensions import db
+from vswidget.server.models import Base
 
 HUMAN = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/124.0 Safari/537.36"
 DEEP = b"[" * 100_000

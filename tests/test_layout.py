@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import yaml
 
-from vswidget import layout
-from vswidget.embed import RESERVE_WIDTHS, frame_fit, reserve_style, reserved_heights
 from vswidget.schemas import load_comparison
+from vswidget.server import layout
+from vswidget.server.embed import RESERVE_WIDTHS, frame_fit, reserve_style, reserved_heights
 
 SEED = Path(__file__).parents[1] / "examples" / "comparisons" / "whisper-vs-parakeet.yaml"
 

@@ -17,12 +17,12 @@ from conftest import DOCUMENT, make_app, postgresql_schema
 from flask import Flask
 from sqlalchemy import create_engine, insert, inspect, select
 
-from vswidget import analytics, signing, store
-from vswidget.extensions import db
-from vswidget.migrations import alembic_config, heads, revisions, upgrade
-from vswidget.models import Base, Comparison, Outbox, PeriodPage, Signup, VoteTally
 from vswidget.schemas import load_comparison
-from vswidget.visitors import today
+from vswidget.server import analytics, signing, store
+from vswidget.server.extensions import db
+from vswidget.server.migrations import alembic_config, heads, revisions, upgrade
+from vswidget.server.models import Base, Comparison, Outbox, PeriodPage, Signup, VoteTally
+from vswidget.server.visitors import today
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])

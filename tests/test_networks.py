@@ -17,10 +17,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from test_dashboard import csrf_of, one_login_window  # noqa: F401 - an autouse fixture
 
-from vswidget import visitors
 from vswidget.errors import ConfigurationError
-from vswidget.extensions import db
-from vswidget.networks import counted_address
+from vswidget.server import visitors
+from vswidget.server.extensions import db
+from vswidget.server.networks import counted_address
 
 API = "/api/v1/comparisons"
 AGENT = {"User-Agent": "Mozilla/5.0 one-browser", "Content-Type": "text/plain"}

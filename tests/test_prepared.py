@@ -9,10 +9,10 @@ from flask import Flask
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from vswidget import store
-from vswidget.extensions import db
-from vswidget.models import Publisher
-from vswidget.prepared import Prepared
+from vswidget.server import store
+from vswidget.server.extensions import db
+from vswidget.server.models import Publisher
+from vswidget.server.prepared import Prepared
 
 NEW_PUBLISHER = Prepared(
     insert(Publisher)

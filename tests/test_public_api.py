@@ -12,8 +12,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event
 
-from vswidget import signing
-from vswidget.extensions import cache, db
+from vswidget.server import signing
+from vswidget.server.extensions import cache, db
 
 API = "/api/v1/comparisons"
 
@@ -184,7 +184,7 @@ def test_with_redis_an_update_through_one_app_is_served_fresh_by_another(
     second = make_app(database_url, tmp_path, CACHE_URL=url)
     try:
         with first.app_context():
-            from vswidget import store
+            from vswidget.server import store
 
             _, key = store.create_publisher("acme")
         auth = {"Authorization": f"Bearer {key}"}
@@ -214,7 +214,7 @@ def test_a_forged_host_header_never_reaches_another_readers_payload(
     app = make_app(database_url, tmp_path, PUBLIC_URL=None)
     try:
         with app.app_context():
-            from vswidget import store
+            from vswidget.server import store
 
             _, key = store.create_publisher("acme")
         client = app.test_client()

@@ -18,9 +18,10 @@ from sqlalchemy import select
 from test_dashboard import PASSWORD, csrf_of, log_in
 from test_webhooks import Receiver, deliver, receiver  # noqa: F401 - a fixture
 
-from vswidget import Client, signing, store
-from vswidget.extensions import db
-from vswidget.models import Comparison, Signup, Vote
+from vswidget import Client
+from vswidget.server import signing, store
+from vswidget.server.extensions import db
+from vswidget.server.models import Comparison, Signup, Vote
 
 READER = {"User-Agent": "Mozilla/5.0 reader", "Content-Type": "text/plain"}
 

@@ -9,7 +9,7 @@ from conftest import PUBLIC_URL, new_publisher
 from flask import Flask
 from flask.testing import FlaskClient
 
-from vswidget import store
+from vswidget.server import store
 
 API = "/api/v1/comparisons"
 

@@ -15,11 +15,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
-from vswidget.extensions import db
-from vswidget.i18n import LABELS
-from vswidget.localized import grouped
-from vswidget.models import Comparison, VoteTally
-from vswidget.tallies import FEW_VOTES
+from vswidget.server.extensions import db
+from vswidget.server.i18n import LABELS
+from vswidget.server.localized import grouped
+from vswidget.server.models import Comparison, VoteTally
+from vswidget.server.tallies import FEW_VOTES
 
 API = "/api/v1/comparisons"
 NNBSP = "\u202f"  # French groups digits with a narrow no-break space

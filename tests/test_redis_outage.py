@@ -13,7 +13,7 @@ from conftest import make_app
 from flask import Flask
 from flask.testing import FlaskClient
 
-from vswidget.extensions import db
+from vswidget.server.extensions import db
 
 API = "/api/v1/comparisons"
 NOBODY_LISTENS = "redis://127.0.0.1:9/0"  # the discard port: connections are refused
@@ -62,7 +62,7 @@ def test_a_publishers_change_is_saved_and_served(
 def test_readiness_names_the_cache_and_the_log_says_it_once(
     client: FlaskClient, token: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="vswidget.redis_cache"):
+    with caplog.at_level(logging.WARNING, logger="vswidget.server.redis_cache"):
         for _ in range(5):
             client.get(f"/v1/payload/{token}")
     assert len(caplog.records) <= 1
@@ -75,7 +75,7 @@ def test_readers_are_let_through_and_the_log_says_it_once(
     client: FlaskClient, token: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     ticket = client.get(f"/v1/payload/{token}").json["ticket"]
-    with caplog.at_level(logging.WARNING, logger="vswidget.address_limits"):
+    with caplog.at_level(logging.WARNING, logger="vswidget.server.address_limits"):
         for item in ("moka", "kettle", "moka"):
             vote = client.post("/v1/votes", json={"ticket": ticket, "item": item})
             assert vote.status_code == 200

@@ -132,7 +132,7 @@ def test_a_worker_on_sqlite_loads_no_migration_tool_redis_http_client_or_postgre
     database = tmp_path / "vswidget.sqlite3"
     shutil.copy(sqlite_template, database)
     modules = loaded(
-        "from vswidget.server import Server\n"
+        "from vswidget.server.serving import Server\n"
         "app = Server.__new__(Server).load()\n"  # what a gunicorn worker runs
         "ready = app.test_client().get('/readyz')\n"
         "assert ready.json['checks']['migrations'] == 'ok', ready.json",

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from live import wait_until_healthy
 
 from vswidget.cli import main
-from vswidget.server import bare_public_bind_warning
+from vswidget.server.serving import bare_public_bind_warning
 
 
 def free_port() -> int:

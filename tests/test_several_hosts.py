@@ -28,7 +28,8 @@ from conftest import REDIS_URL, empty_postgresql, need
 from live import KEY, LiveServer
 from sqlalchemy import Engine, create_engine, text
 
-from vswidget import Client, signing
+from vswidget import Client
+from vswidget.server import signing
 
 pytestmark = [pytest.mark.postgresql, pytest.mark.redis]
 

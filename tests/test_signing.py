@@ -7,8 +7,8 @@ import time
 import pytest
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
-from vswidget import signing
-from vswidget.signing import Purpose
+from vswidget.server import signing
+from vswidget.server.signing import Purpose
 
 OLD, NEW = ["old-key"], ["old-key", "new-key"]
 

@@ -15,10 +15,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from vswidget import Client, NotFound, Webhook, store
+from vswidget import Client, NotFound, Webhook
 from vswidget.cli import main
-from vswidget.extensions import db
-from vswidget.models import Outbox, Signup
+from vswidget.server import store
+from vswidget.server.extensions import db
+from vswidget.server.models import Outbox, Signup
 
 API = "/api/v1/comparisons"
 

@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.exc import IntegrityError
 
-from vswidget.extensions import make_engine, writing_sql
-from vswidget.sqlite_writers import WriterQueue
+from vswidget.server.extensions import make_engine, writing_sql
+from vswidget.server.sqlite_writers import WriterQueue
 
 TURNS = 40
 

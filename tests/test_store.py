@@ -11,10 +11,11 @@ from alembic.migration import MigrationContext
 from flask import Flask
 from sqlalchemy import insert, select, text
 
-from vswidget import Conflict, NotFound, ValidationError, store
-from vswidget.extensions import db
-from vswidget.models import ApiKey, Base, Event
+from vswidget import Conflict, NotFound, ValidationError
 from vswidget.schemas import load_comparison
+from vswidget.server import store
+from vswidget.server.extensions import db
+from vswidget.server.models import ApiKey, Base, Event
 
 
 # SQLite's reflection cannot read an index on an expression (signups' lower(email)), so

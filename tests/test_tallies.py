@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from vswidget.schemas import load_comparison
-from vswidget.tallies import percent, tally
+from vswidget.server.tallies import percent, tally
 
 
 @pytest.mark.parametrize(

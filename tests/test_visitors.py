@@ -12,10 +12,10 @@ from conftest import make_app
 from flask import Flask
 from sqlalchemy import select
 
-from vswidget import visitors
-from vswidget.extensions import db
-from vswidget.jobs import maintain
-from vswidget.models import Salt
+from vswidget.server import visitors
+from vswidget.server.extensions import db
+from vswidget.server.jobs import maintain
+from vswidget.server.models import Salt
 
 READER = {"REMOTE_ADDR": "203.0.113.7", "HTTP_USER_AGENT": "Firefox/140"}
 

@@ -13,9 +13,9 @@ from flask.testing import FlaskClient
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import select
 
-from vswidget import signing, store
-from vswidget.extensions import db
-from vswidget.models import Salt, Vote
+from vswidget.server import signing, store
+from vswidget.server.extensions import db
+from vswidget.server.models import Salt, Vote
 
 API = "/api/v1/comparisons"
 READER = {"User-Agent": "Mozilla/5.0 reader-one", "Content-Type": "text/plain;charset=UTF-8"}

@@ -35,12 +35,13 @@ from sqlalchemy import select
 from standardwebhooks import Webhook
 from werkzeug.serving import make_server
 
-from vswidget import Client, store
-from vswidget.extensions import db
-from vswidget.jobs import Jobs
-from vswidget.models import Lease, Outbox
-from vswidget.outbound import Refused, checked_addresses, pinned_post, post, public
-from vswidget.webhooks import Courier, backoff
+from vswidget import Client
+from vswidget.server import store
+from vswidget.server.extensions import db
+from vswidget.server.jobs import Jobs
+from vswidget.server.models import Lease, Outbox
+from vswidget.server.outbound import Refused, checked_addresses, pinned_post, post, public
+from vswidget.server.webhooks import Courier, backoff
 
 
 @dataclass

@@ -20,9 +20,9 @@ import yaml
 from flask.testing import FlaskClient
 from jinja2 import Environment, FileSystemLoader
 
-from vswidget import localized
-from vswidget.i18n import LABELS
-from vswidget.tallies import FEW_VOTES, tally
+from vswidget.server import localized
+from vswidget.server.i18n import LABELS
+from vswidget.server.tallies import FEW_VOTES, tally
 
 ROOT = Path(__file__).resolve().parents[1]
 WIDGET_SRC = ROOT / "widget" / "src"

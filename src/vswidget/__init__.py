@@ -1,8 +1,9 @@
 """vswidget: embeddable 'X vs Y' comparison widgets.
 
-Importing vswidget starts nothing: no app, no connection. ``create_app`` and the client
-are imported on first use, so the SDK loads nothing of the server (an extra,
-``vswidget[server]``), and a server worker no HTTP client.
+This package is the SDK a publisher imports: the comparison document, the client and
+the errors. The server is ``vswidget.server`` (the extra ``vswidget[server]``); it uses
+the SDK's schemas, and nothing here imports it. Importing vswidget starts nothing, and
+the client (httpx) is imported on first use, so a server worker loads no HTTP client.
 """
 
 from __future__ import annotations
@@ -31,15 +32,11 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
-    from .app import create_app
     from .client import Client, Published, Signup, Stats, Summary, Webhook
 
 __version__ = "0.1.0.dev0"
 
-LAZY = {
-    "create_app": "app",
-    **dict.fromkeys(("Client", "Published", "Signup", "Stats", "Summary", "Webhook"), "client"),
-}
+LAZY = dict.fromkeys(("Client", "Published", "Signup", "Stats", "Summary", "Webhook"), "client")
 
 __all__ = [
     "AuthenticationError",
@@ -70,7 +67,6 @@ __all__ = [
     "VSWidgetError",
     "Verdict",
     "Webhook",
-    "create_app",
 ]
 
 

@@ -63,8 +63,8 @@ def app_context() -> Iterator[Flask]:
     """Run the block in a new app's context; a database error becomes one sentence."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from .app import create_app
-    from .extensions import db
+    from .server.app import create_app
+    from .server.extensions import db
 
     app = create_app()
     try:
@@ -105,9 +105,9 @@ def app_context() -> Iterator[Flask]:
 )
 def serve(host: str, port: int, workers: int, threads: int, demo: bool) -> None:
     """Serve vswidget with gunicorn, applying migrations first."""
-    from .limit_storage import limit_storage_warnings
-    from .migrations import upgrade
-    from .server import bare_public_bind_warning, listen, run
+    from .server.limit_storage import limit_storage_warnings
+    from .server.migrations import upgrade
+    from .server.serving import bare_public_bind_warning, listen, run
 
     with app_context() as app:
         warning = bare_public_bind_warning(host, app.config["TRUSTED_PROXIES"])
@@ -123,7 +123,7 @@ def serve(host: str, port: int, workers: int, threads: int, demo: bool) -> None:
         click.echo(f"  health     {base}/healthz")
         click.echo(f"  ready      {base}/readyz")
         if demo:
-            from .demo import DEMO_HANDLE, publish_demo
+            from .server.demo import DEMO_HANDLE, publish_demo
 
             published = publish_demo()
             slug = published.slug
@@ -174,7 +174,7 @@ def db() -> None:
 @db.command()
 def upgrade() -> None:
     """Apply every migration not yet applied."""
-    from .migrations import upgrade as run_upgrade
+    from .server.migrations import upgrade as run_upgrade
 
     with app_context() as app:
         run_upgrade(app.config["DATABASE_URL"])
@@ -190,7 +190,7 @@ def publisher() -> None:
 @click.argument("handle")
 def publisher_create(handle: str) -> None:
     """Create a publisher; print its API key once, alone on the last line."""
-    from . import store
+    from .server import store
 
     with app_context():
         created, key = store.create_publisher(handle)
@@ -201,7 +201,7 @@ def publisher_create(handle: str) -> None:
 @publisher.command("list")
 def publisher_list() -> None:
     """List publishers and how many active keys each has."""
-    from . import store
+    from .server import store
 
     with app_context():
         for each in store.list_publishers():
@@ -213,7 +213,7 @@ def publisher_list() -> None:
 @click.argument("handle")
 def publisher_keys(handle: str) -> None:
     """List a publisher's API keys by prefix."""
-    from . import store
+    from .server import store
 
     with app_context():
         for key in store.list_api_keys(handle):
@@ -225,7 +225,7 @@ def publisher_keys(handle: str) -> None:
 @click.argument("handle")
 def publisher_add_key(handle: str) -> None:
     """Issue another API key; print it once, alone on the last line."""
-    from . import store
+    from .server import store
 
     with app_context():
         key = store.issue_api_key(handle)
@@ -238,7 +238,7 @@ def publisher_add_key(handle: str) -> None:
 @click.password_option(help="The new password (asked for twice when not given).")
 def publisher_password(handle: str, password: str) -> None:
     """Set the password HANDLE logs into the dashboard with."""
-    from . import store
+    from .server import store
 
     with app_context():
         store.set_password(handle, password)
@@ -249,7 +249,7 @@ def publisher_password(handle: str, password: str) -> None:
 @click.argument("prefix")
 def publisher_revoke_key(prefix: str) -> None:
     """Revoke the API key that starts with PREFIX."""
-    from . import store
+    from .server import store
 
     with app_context():
         key = store.revoke_api_key(prefix.rstrip("…"))

@@ -23,9 +23,9 @@ from marshmallow import (
     validates_schema,
 )
 
+from ...errors import BadRequest, validation_error
+from ...schemas import Day, PublisherSchema, Text
 from ..analytics import default_range
-from ..errors import BadRequest, validation_error
-from ..schemas import Day, PublisherSchema, Text
 
 PRESETS = (7, 30, 90)
 DEFAULT_DAYS = 30

@@ -20,7 +20,7 @@ from typing import Any, NamedTuple, TypeVar
 from flask import Response, after_this_request, current_app, request
 from limits import RateLimitItem, parse_many
 
-from .errors import RateLimited
+from ..errors import RateLimited
 from .extensions import limiter
 from .networks import reader_address
 from .redis_settings import WARN_EVERY

@@ -17,7 +17,7 @@ from flask import Flask, Request, request
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import RequestURITooLarge
 
-from .errors import BadRequest
+from ..errors import BadRequest
 
 # NUL: PostgreSQL refuses it in text; lone surrogates: not Unicode, cannot be encoded.
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")

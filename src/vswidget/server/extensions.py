@@ -12,7 +12,7 @@ from flask_limiter import Limiter
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from .errors import ConfigurationError
+from ..errors import ConfigurationError
 from .networks import reader_address
 from .private_files import private_sqlite
 from .redis_settings import REDIS_TIMEOUTS
@@ -166,7 +166,7 @@ def cache_config(url: str, max_bytes: int) -> dict[str, Any]:
     ``max_bytes`` at most."""
     if url.startswith(("redis://", "rediss://", "unix://")):
         return {
-            "CACHE_TYPE": "vswidget.redis_cache.ForgivingRedisCache",
+            "CACHE_TYPE": "vswidget.server.redis_cache.ForgivingRedisCache",
             "CACHE_REDIS_URL": url,
             "CACHE_KEY_PREFIX": "vsw:",
             "CACHE_OPTIONS": REDIS_TIMEOUTS,
@@ -175,7 +175,7 @@ def cache_config(url: str, max_bytes: int) -> dict[str, Any]:
         return {"CACHE_TYPE": "NullCache"}
     if url.startswith("simple:"):
         return {
-            "CACHE_TYPE": "vswidget.memory_cache.BoundedMemoryCache",
+            "CACHE_TYPE": "vswidget.server.memory_cache.BoundedMemoryCache",
             "CACHE_OPTIONS": {"max_bytes": max_bytes},
         }
     raise ConfigurationError(

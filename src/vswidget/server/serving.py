@@ -13,7 +13,7 @@ from typing import Any
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
-from .errors import ConfigurationError
+from ..errors import ConfigurationError
 
 
 class Server(BaseApplication):  # type: ignore[misc]

@@ -16,9 +16,7 @@ from flask import Flask
 from marshmallow import Schema, fields, validate
 from werkzeug.routing import Rule
 
-from .i18n import LABELS
-from .payloads import MAX_TOKEN_LENGTH, MAX_TOKENS
-from .schemas import (
+from ..schemas import (
     ErrorSchema,
     EventBatchSchema,
     OEmbedSchema,
@@ -29,6 +27,8 @@ from .schemas import (
     VoteResultSchema,
     VoteSchema,
 )
+from .i18n import LABELS
+from .payloads import MAX_TOKEN_LENGTH, MAX_TOKENS
 
 ERROR = {"$ref": "#/components/responses/DEFAULT_ERROR"}
 PUBLIC = "public"

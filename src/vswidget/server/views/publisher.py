@@ -12,13 +12,8 @@ from flask import current_app, g, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from .. import analytics, payloads, store, tallies
-from ..embed import embed_details, public_base
-from ..errors import AuthenticationError, NotFound, UnsupportedMediaType, ValidationError
-from ..extensions import limiter
-from ..inbound import JSONBodyParser
-from ..models import Comparison, Publisher
-from ..schemas import (
+from ...errors import AuthenticationError, NotFound, UnsupportedMediaType, ValidationError
+from ...schemas import (
     ComparisonSchema,
     EmbedSchema,
     ForgottenSchema,
@@ -28,6 +23,11 @@ from ..schemas import (
     SummarySchema,
     WebhookSchema,
 )
+from .. import analytics, payloads, store, tallies
+from ..embed import embed_details, public_base
+from ..extensions import limiter
+from ..inbound import JSONBodyParser
+from ..models import Comparison, Publisher
 from ..webhook_signatures import receiver_secret
 
 

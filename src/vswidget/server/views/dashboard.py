@@ -40,13 +40,13 @@ from flask import (
 from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 
+from ...errors import BadRequest, NotFound, VSWidgetError
+from ...schemas import DAY_PATTERN
 from .. import analytics, charts, login_limits, payloads, sessions, signing, store
 from ..embed import public_base
-from ..errors import BadRequest, NotFound, VSWidgetError
 from ..headers import page_csp
 from ..models import Comparison, Publisher
 from ..networks import reader_address
-from ..schemas import DAY_PATTERN
 from ..tallies import percent
 from ..visitors import today
 from .dashboard_inputs import (

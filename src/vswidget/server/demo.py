@@ -9,11 +9,11 @@ from typing import Any
 
 import yaml
 
+from ..errors import NotFound
+from ..schemas import load_comparison
 from . import store
-from .errors import NotFound
 from .extensions import db
 from .models import utcnow
-from .schemas import load_comparison
 
 DEMO_HANDLE = "demo"
 
@@ -29,7 +29,7 @@ class Demo:
 
 def demo_document() -> dict[str, Any]:
     """Return the comparison shipped with vswidget for newcomers, normalized."""
-    text = (files("vswidget") / "data" / "demo.yaml").read_text(encoding="utf-8")
+    text = (files("vswidget.server") / "data" / "demo.yaml").read_text(encoding="utf-8")
     return load_comparison(yaml.safe_load(text))
 
 

@@ -16,10 +16,7 @@ from marshmallow import Schema
 from marshmallow import ValidationError as SchemaError
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from .. import event_budgets, inbound, payloads, signing, store, tickets, visitors
-from ..address_limits import allows, per_address
-from ..embed import public_base
-from ..errors import (
+from ...errors import (
     AuthenticationError,
     BadRequest,
     Forbidden,
@@ -28,8 +25,11 @@ from ..errors import (
     ValidationError,
     validation_error,
 )
+from ...schemas import EventBatchSchema, SignupSchema, VoteSchema
+from .. import event_budgets, inbound, payloads, signing, store, tickets, visitors
+from ..address_limits import allows, per_address
+from ..embed import public_base
 from ..models import Comparison
-from ..schemas import EventBatchSchema, SignupSchema, VoteSchema
 from ..tallies import percent
 
 bp = Blueprint("readers", __name__)

@@ -63,7 +63,7 @@ def _stepped(step: int) -> type[_SteppedSigner]:
 
 
 # Names a comparison: its public id.
-EMBED_TOKEN = Purpose("vswidget.embed-token")
+EMBED_TOKEN = Purpose("vswidget.server.embed-token")
 # Names the revision of a comparison a reader was shown: [public id, version].
 PAYLOAD = Purpose("vswidget.payload")
 # Comes with the payload and goes with a vote or sign-up: names the comparison (public

@@ -22,8 +22,8 @@ from typing import Any
 from limits import RateLimitItem, parse_many
 from sqlalchemy import Connection, delete, update
 
+from ..errors import RateLimited
 from . import upserts
-from .errors import RateLimited
 from .extensions import db
 from .models import LoginFailures
 

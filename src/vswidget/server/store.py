@@ -22,8 +22,9 @@ from sqlalchemy.orm import Session, aliased
 from werkzeug.datastructures import ETags
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from ..errors import Conflict, NotFound, PreconditionFailed, ValidationError, validation_error
+from ..schemas import PublisherSchema, canonical_json
 from . import upserts
-from .errors import Conflict, NotFound, PreconditionFailed, ValidationError, validation_error
 from .extensions import db
 from .models import (
     ApiKey,
@@ -40,7 +41,6 @@ from .models import (
     utcnow,
 )
 from .prepared import Prepared
-from .schemas import PublisherSchema, canonical_json
 
 API_KEY_PREFIX = "vsw_"
 SHOWN_PREFIX_LENGTH = 12

@@ -15,10 +15,10 @@ from flask import (
     url_for,
 )
 
+from ...errors import BadRequest, NotFound, NotSupported
 from .. import layout, payloads, signing, static_files, store, tickets
 from ..address_limits import per_address
 from ..embed import embed_token, frame_fit, frame_url, public_base
-from ..errors import BadRequest, NotFound, NotSupported
 from ..headers import cacheable, frame_ancestors, open_cors, page_csp
 from ..i18n import LABELS
 from ..models import Comparison

@@ -11,13 +11,14 @@ from flask_smorest import Api
 from limits import parse_many
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import config, errors, headers, inbound, localized, openapi, public_bases, tallies
+from .. import errors
+from ..errors import ConfigurationError
+from ..schemas import ErrorSchema
+from . import config, headers, inbound, localized, openapi, public_bases, tallies
 from .cached_reads import CachedReads
-from .errors import ConfigurationError
 from .extensions import cache, cache_config, db, limiter
 from .private_files import private_folder
 from .redis_settings import REDIS_TIMEOUTS
-from .schemas import ErrorSchema
 from .views import dashboard, demo, health, public, publisher, readers
 
 
@@ -30,7 +31,7 @@ class VSWidgetApi(Api):  # type: ignore[misc]
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Create the vswidget app; ``test_config`` overrides every other setting."""
     app = Flask(
-        "vswidget",
+        "vswidget.server",
         instance_path=os.path.abspath(os.environ["VSWIDGET_INSTANCE_PATH"])
         if os.environ.get("VSWIDGET_INSTANCE_PATH")
         else None,

@@ -19,9 +19,9 @@ from typing import Any, NamedTuple
 
 from flask_caching.backends.base import BaseCache
 
+from ..errors import NotFound
 from . import public_bases, signing, store, tallies, tickets
 from .embed import canonical_url, embed_token, public_base, token_for
-from .errors import NotFound
 from .extensions import cache
 from .gzip_pieces import Piece, compressed, gzip_of, stored, text_of
 from .headers import accepts_gzip

@@ -2,8 +2,8 @@
 
 from alembic import context
 
-from vswidget.extensions import begin_writing, make_engine
-from vswidget.models import Base
+from vswidget.server.extensions import begin_writing, make_engine
+from vswidget.server.models import Base
 
 engine = make_engine(context.config.attributes["database_url"])
 try:
