@@ -26,9 +26,9 @@ from vswidget.server.tallies import FEW_VOTES, tally
 
 ROOT = Path(__file__).resolve().parents[1]
 WIDGET_SRC = ROOT / "widget" / "src"
-STATIC = ROOT / "src" / "vswidget" / "static"
-TEMPLATES = ROOT / "src" / "vswidget" / "templates"
-DEMO = ROOT / "src" / "vswidget" / "data" / "demo.yaml"
+STATIC = ROOT / "src" / "vswidget" / "server" / "static"
+TEMPLATES = ROOT / "src" / "vswidget" / "server" / "templates"
+DEMO = ROOT / "src" / "vswidget" / "server" / "data" / "demo.yaml"
 # gzip -6 bytes of widget.js, the stylesheet inside: what a host page loads (widget/README.md
 # says where the bytes go). Isso's embed.min.js is 20,577 at gzip -6 (docs/benchmarks.md).
 BUDGET = 7000

@@ -18,7 +18,7 @@ import rcssmin
 
 HERE = Path(__file__).resolve().parent
 SRC = HERE / "src"
-STATIC = HERE.parent / "src" / "vswidget" / "static"
+STATIC = HERE.parent / "src" / "vswidget" / "server" / "static"
 LOCK = HERE / "package-lock.json"
 TERSER = HERE / "node_modules" / "terser" / "bin" / "terser"
 # What the last build was made from and what it wrote: checked by tests/test_widget_bundle.py.
