@@ -65,7 +65,9 @@ from typing import Any
 
 import harness
 import inprocess
-from harness import ROOT, load_average, postgresql_schema
+import record
+from harness import ROOT, postgresql_schema
+from record import load_average
 from render import markdown
 
 EXAMPLE = ROOT / "examples" / "comparisons" / "three-static-site-generators.json"
@@ -399,7 +401,7 @@ def tables(trials: list[Trial]) -> dict[str, Any]:
     columns = [("backend", None), ("events", 0), ("seeding", 0), ("rollup (roll_up_all)", 0)]
     columns += [("rollup rows (totals / pages / periods / items)", None), ("database", 0)]
     columns += [("load before → after", None)]
-    found = {"seeding": harness.table(columns, sizes)}
+    found = {"seeding": record.table(columns, sizes)}
     requests = []
     for t in trials:
         goal = GOAL_MS.get(t.size)
@@ -420,12 +422,12 @@ def tables(trials: list[Trial]) -> dict[str, Any]:
     for mode in MODES:
         columns += [(f"{mode} median", 0), (f"{mode} p90", 0), (f"{mode} ÷ healthz", 1)]
     columns += [("goal", 0), ("met cold", None), ("met warm", None)]
-    found["requests"] = harness.table(columns, requests)
+    found["requests"] = record.table(columns, requests)
     queries = [
         [t.backend, t.size, *(t.queries.get(name, 0) for name, _ in QUERIES)] for t in trials
     ]
     columns = [("backend", None), ("events", 0), *((label, d) for _, (label, d) in QUERIES)]
-    found["queries"] = harness.table(columns, queries)
+    found["queries"] = record.table(columns, queries)
     return found
 
 
@@ -497,7 +499,7 @@ def main() -> int:
         print(f"\n{name}:\n{markdown(table)}")
     settings = {"warmup": args.warmup, "repeat": args.repeat, "skipped": skipped}
     if args.save:
-        harness.save("dashboard", (loads_start, load_average()), found, settings=settings)
+        record.save("dashboard", (loads_start, load_average()), found, settings=settings)
     return 0
 
 

@@ -15,7 +15,7 @@ In one run, on 127.0.0.1 only, this script
 3. if src/vswidget/server/static/widget.js exists, loads a host page with the big comparison's
    snippet in headless Chromium (Playwright), a new context (cold HTTP cache) per load, and
    times script loaded -> widget painted, next to the same page with the same text as plain
-   static HTML (benchmarks/pages/host.html, probe.js, collect.js);
+   static HTML (benchmarks/fixtures/host.html, probe.js, collect.js);
 4. prints the tables and, on full runs (or with --save), saves benchmarks/results/embed.json.
 
 It needs wrk (`apt-get install -y wrk`) and, for the browser part, Chromium at
@@ -45,34 +45,30 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import harness
+import record
 from harness import (
+    BIG,
     CHROMIUM,
+    FIXTURES,
     HOST,
     RAISED_LIMIT,
     REOPEN,
+    SMALL,
     STATIC,
     WRK_CONNECTIONS,
     CpuMeter,
     Failed,
     Patience,
     Server,
-    br,
     clean_env,
-    cpu_ratios,
     gunicorn,
-    gz,
     host_site,
     http,
-    load_average,
-    median_run,
     new_instance,
-    percentile,
-    ratios,
-    rounds_text,
 )
+from record import br, cpu_ratios, gz, load_average, median_run, percentile, ratios, rounds_text
 from render import markdown
 
-PAGES = Path(__file__).resolve().parent / "pages"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -328,13 +324,13 @@ def paint(snippet: str, payload: dict[str, Any], loads: int, patience: Patience)
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
 
-    page = (PAGES / "host.html").read_text()
+    page = (FIXTURES / "host.html").read_text()
     pages = {
         "/widget.html": page.replace("$block", snippet).encode(),
         "/static.html": page.replace("$block", static_block(payload)).encode(),
     }
-    probe = (PAGES / "probe.js").read_text().replace("$title", json.dumps(payload["title"]))
-    collect = (PAGES / "collect.js").read_text()
+    probe = (FIXTURES / "probe.js").read_text().replace("$title", json.dumps(payload["title"]))
+    collect = (FIXTURES / "collect.js").read_text()
     result = Paint([], [], [], "", [])
     with host_site(pages) as site, sync_playwright() as pw:
         browser = pw.chromium.launch(
@@ -422,7 +418,7 @@ def reads_table(targets: list[Target], runs: dict[str, list[Run]]) -> dict[str, 
     columns = [("measurement", None), ("req/s", 0), ("ratio to baseline", 2)]
     columns += [("server CPU µs/req", 0), ("CPU ratio", 2), ("p50 ms", 2), ("p90 ms", 2)]
     columns += [("p99 ms", 2), ("others %", 0), ("errors", 0), ("ratio per round", None)]
-    return harness.table(columns, rows)
+    return record.table(columns, rows)
 
 
 def paint_table(result: Paint) -> dict[str, Any]:
@@ -466,7 +462,7 @@ def paint_table(result: Paint) -> dict[str, Any]:
             rows.append([name, statistics.median(values), percentile(values, 90)])
         else:
             rows.append([name, None, None])
-    return harness.table([("interval (ms)", None), ("median", 1), ("p90", 1)], rows)
+    return record.table([("interval (ms)", None), ("median", 1), ("p90", 1)], rows)
 
 
 def paint_figures(result: Paint) -> dict[str, Any]:
@@ -525,13 +521,12 @@ def main() -> int:
         key = new_instance(env)
 
         warm = stack.enter_context(gunicorn("warm", env, temp))
-        from embed_data import big, small
+        from vswidget import Client, Comparison
 
-        from vswidget import Client
-
+        big = Comparison.from_file(BIG)
         with Client(warm.base, key) as client:
-            big_published = client.publish(big())
-            small_published = client.publish(small())
+            big_published = client.publish(big)
+            small_published = client.publish(Comparison.from_file(SMALL))
         cold_env = clean_env(
             instance, VSWIDGET_CACHE_URL="null://", VSWIDGET_READ_RATE_LIMIT=RAISED_LIMIT
         )
@@ -541,7 +536,7 @@ def main() -> int:
         payload_url = f"{warm.base}/v1/payload/{big_t}"
         batch_url = f"{warm.base}/v1/payloads?t={big_t}&t={small_t}"
         status, headers, body = http(payload_url)
-        if status != 200 or json.loads(body)["title"] != big().title:
+        if status != 200 or json.loads(body)["title"] != big.title:
             raise Failed(f"GET {payload_url} answered {status}: {body[:200]!r}")
         etag = headers["ETag"]
         cold_url = f"{cold.base}/v1/payload/{big_t}"
@@ -596,7 +591,7 @@ def main() -> int:
         not_modified = share_304(runs, payload_url, targets[3])
         figures: dict[str, Any] = {
             "settings": {"seconds": args.seconds, "rounds": args.rounds, "loads": args.loads},
-            "versions": {"wrk": harness.tool_version(["wrk", "--version"]).split(" [")[0]},
+            "versions": {"wrk": record.tool_version(["wrk", "--version"]).split(" [")[0]},
             "304_percent": None if not_modified is None else round(not_modified[0]),
             "304_bytes": None if not_modified is None else not_modified[1],
             "etag_kept_when_rebuilt": same_etag(cold_url),
@@ -604,7 +599,7 @@ def main() -> int:
         }
         tables = {
             "reads": reads_table(targets, runs),
-            "sizes": harness.table(
+            "sizes": record.table(
                 [("response", None), ("bytes", 0), ("gzip -6", 0), ("brotli -11", 0)], sizes
             ),
         }
@@ -620,7 +615,7 @@ def main() -> int:
         print(f"\n{name}:\n{markdown(found)}")
     print(json.dumps(figures, indent=2))
     if args.save:
-        harness.save("embed", (loads_start, load_average()), tables, **figures)
+        record.save("embed", (loads_start, load_average()), tables, **figures)
     else:
         print("(not saved: pass --save to save a quick run)")
     return 0

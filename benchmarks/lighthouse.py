@@ -1,6 +1,6 @@
 """Lighthouse benchmark: one blog post without an embed, with vswidget's snippet, with Isso's.
 
-    .venv/bin/python benchmarks/lighthouse.py [--rounds N] [--quick] [--no-docs]
+    .venv/bin/python benchmarks/lighthouse.py [--rounds N] [--quick] [--save]
 
 In one run, on 127.0.0.1 only, this script
 
@@ -11,7 +11,7 @@ In one run, on 127.0.0.1 only, this script
    `vswidget serve --workers 2` on a temporary instance folder, with COMPARISON published
    through the SDK; Isso (benchmarks/peers.py's virtualenv and configuration) under gunicorn
    with the settings peers.py gives it; and `python -m http.server` serving the blog post;
-3. writes one blog post (benchmarks/pages/post.html: about 750 words, its stylesheet inline,
+3. writes one blog post (benchmarks/fixtures/post.html: about 750 words, its stylesheet inline,
    nothing external) in two placements of the embed, after the 2nd paragraph (below the
    first screen on a phone) and after the 1st (on the first screen), each in three variants
    that differ only by the embed: none (the baseline), vswidget's snippet as
@@ -54,9 +54,11 @@ from urllib.parse import quote, urlsplit
 
 import harness
 import peers
+import record
 from harness import (
     CHROMIUM,
     CPUS,
+    FIXTURES,
     HOST,
     ROOT,
     Failed,
@@ -64,12 +66,11 @@ from harness import (
     descendants,
     free_port,
     http,
-    load_average,
     serving,
     tail,
-    tool_version,
     vswidget_serve,
 )
+from record import load_average, tool_version
 from render import markdown
 
 HERE = Path(__file__).resolve().parent
@@ -104,7 +105,7 @@ NUMBERS = ("score", *METRICS, "embed_bytes", "embed_requests")
 
 # The blog post: the same bytes in every variant but for $after_p1 and $after_p2, where the
 # embed goes (one of them, or neither for the baseline).
-POST = Template((HERE / "pages" / "post.html").read_text())
+POST = Template((FIXTURES / "post.html").read_text())
 
 # Isso's embed as its quick-start guide gives it: the script, then the thread's section.
 ISSO_EMBED = """<script data-isso="{base}/" src="{base}/js/embed.min.js"></script>
@@ -640,15 +641,15 @@ def tables(results: dict[str, Any]) -> dict[str, Any]:
             columns += [("CLS", 3), ("Δ CLS", 3), ("main thread ms", 0)]
             columns += [("Δ main thread ms", 0), ("bytes", 0), ("embed bytes (requests)", 0)]
             columns += [("LCP element (runs)", None)]
-            found[f"{form_factor}-{placement}"] = harness.table(columns, rows)
+            found[f"{form_factor}-{placement}"] = record.table(columns, rows)
     columns = [("form factor", None), ("placement", None)]
     for name in ("score", "LCP ms", "main thread ms", "CLS"):
         columns += [(f"Δ {name} vswidget", 0), (f"Δ {name} Isso", 0)]
-    found["deltas"] = harness.table(columns, deltas)
+    found["deltas"] = record.table(columns, deltas)
     columns = [("form factor", None), ("placement", None), ("variant", None)]
     columns += [("element that shifted", None), ("runs", None), ("median score", 3)]
     columns += [("causes", None)]
-    found["shifts"] = harness.table(columns, shifts)
+    found["shifts"] = record.table(columns, shifts)
     return found
 
 
@@ -718,7 +719,7 @@ def main() -> int:
     for name, table in found.items():
         print(f"\n{name}:\n{markdown(table)}")
     if args.save:
-        harness.save("lighthouse", r.loads, found, **more)
+        record.save("lighthouse", r.loads, found, **more)
     else:
         print("(not saved: pass --save to save a quick run)")
     return 0

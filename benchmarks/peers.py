@@ -1,6 +1,6 @@
 """Peer benchmark: vswidget against a minimal Flask app and against Isso, side by side.
 
-    .venv/bin/python benchmarks/peers.py [--seconds N] [--rounds N] [--quick] [--no-docs]
+    .venv/bin/python benchmarks/peers.py [--seconds N] [--rounds N] [--quick] [--save]
 
 In one run, on 127.0.0.1 only, this script
 
@@ -46,8 +46,10 @@ from urllib.parse import quote
 
 import embed
 import harness
+import record
 import writes
 from harness import (
+    BIG,
     CPUS,
     ROOT,
     STATIC,
@@ -55,17 +57,12 @@ from harness import (
     Patience,
     children,
     clean_env,
-    cpu_ratios,
     gunicorn,
-    gz,
     host_site,
     http,
-    load_average,
-    median_run,
     new_instance,
-    ratios,
-    rounds_text,
 )
+from record import cpu_ratios, gz, load_average, median_run, ratios, rounds_text
 from render import markdown
 
 HERE = Path(__file__).resolve().parent
@@ -266,12 +263,10 @@ def run(args: argparse.Namespace) -> Results:
         env = clean_env(instance)
         key = new_instance(env)
         reads = stack.enter_context(gunicorn("vswidget-reads", env, temp))
-        from embed_data import big
-
-        from vswidget import Client
+        from vswidget import Client, Comparison
 
         with Client(reads.base, key) as client:
-            token = quote(client.publish(big()).token)
+            token = quote(client.publish(Comparison.from_file(BIG)).token)
 
         # vswidget's write server (durable votes), Isso, and a minimal Flask app alone
         found = stack.enter_context(writes.backend("SQLite", temp, None))
@@ -430,7 +425,7 @@ def goals_table(r: Results) -> dict[str, Any]:
     )
     columns = [("what", None), ("vswidget", 0), ("peer", None), ("peer figure", 0)]
     columns += [("ratio", 2), ("CPU ratio", 2), ("goal", None), ("met", None)]
-    table = harness.table(columns, rows)
+    table = record.table(columns, rows)
     for row in table["rows"][-1:]:  # MiB, not a count
         row[1], row[3] = f"{row[1]:.1f}", f"{row[3]:.1f}"
     return table
@@ -458,7 +453,7 @@ def reads_table(r: Results) -> dict[str, Any]:
     columns = [("server", None), ("measurement", None), ("req/s", 0)]
     columns += [("server CPU µs/req", 0), ("p50 ms", 2), ("p99 ms", 2), ("bytes/answer", 0)]
     columns += [("others %", 0), ("errors", 0), ("per round, payload /", None)]
-    return harness.table(columns, rows)
+    return record.table(columns, rows)
 
 
 def writes_table(r: Results) -> tuple[dict[str, Any], list[str]]:
@@ -489,7 +484,7 @@ def writes_table(r: Results) -> tuple[dict[str, Any], list[str]]:
     columns += [("acknowledged", 0), ("stored", 0), ("server CPU µs/req", 0), ("p50 ms", 1)]
     columns += [("p99 ms", 0), ("others %", 0), ("other statuses, unanswered", None)]
     columns += [("per round, votes / Isso comments", None)]
-    return harness.table(columns, rows), mismatches
+    return record.table(columns, rows), mismatches
 
 
 def memory_table(r: Results) -> dict[str, Any]:
@@ -503,7 +498,7 @@ def memory_table(r: Results) -> dict[str, Any]:
         rows.append([name, len(loaded), *cells])
     columns = [("server", None), ("workers", 0), ("RSS after warm-up", None), ("PSS", None)]
     columns += [("USS", None), ("RSS after load", None), ("PSS", None), ("USS", None)]
-    return harness.table(columns, rows)
+    return record.table(columns, rows)
 
 
 # -- main ------------------------------------------------------------------------------------
@@ -526,7 +521,7 @@ def main() -> int:
         "goals": goals_table(r),
         "reads": reads_table(r),
         "writes": write_table,
-        "sizes": harness.table(
+        "sizes": record.table(
             [("file", None), ("bytes", 0), ("gzip -6", 0)], [list(f) for f in r.sizes.files]
         ),
         "memory": memory_table(r),
@@ -544,7 +539,7 @@ def main() -> int:
         print(f"\n{name}:\n{markdown(found)}")
     print(json.dumps(figures, indent=2))
     if args.save:
-        harness.save("peers", r.loads, tables, **figures)
+        record.save("peers", r.loads, tables, **figures)
     else:
         print("(not saved: pass --save to save a quick run)")
     return 0

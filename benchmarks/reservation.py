@@ -20,10 +20,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import embed_data
 import harness
+import record
 import yaml
-from harness import CHROMIUM, ROOT, host_site, load_average, vswidget_serve
+from harness import BIG, CHROMIUM, ROOT, host_site, vswidget_serve
+from record import load_average
 from render import markdown
 
 from vswidget import Client
@@ -51,7 +52,7 @@ def comparisons() -> dict[str, dict[str, Any]]:
         "three generators (3, 2, a link)": json.loads(
             (EXAMPLES / "three-static-site-generators.json").read_text()
         ),
-        "big (4 items, 12 reviewers)": embed_data.big().to_dict(),
+        "big (4 items, 12 reviewers)": yaml.safe_load(BIG.read_text()),
     }
     for document in found.values():
         document.pop("$schema", None)
@@ -131,10 +132,10 @@ def tables(rows: list[dict[str, Any]]) -> dict[str, Any]:
         )
     columns = [("host font", None), ("columns × comparisons", 0)]
     columns += [("held − shown, median", 0), ("min", 0), ("max", 0), ("under", 0)]
-    found = {"fonts": harness.table(columns, fonts)}
+    found = {"fonts": record.table(columns, fonts)}
     names = list(dict.fromkeys(r["comparison"] for r in rows))
     columns = [("comparison", None), *((f"{c} px", 0) for c in COLUMNS)]
-    found["columns"] = harness.table(
+    found["columns"] = record.table(
         columns,
         [
             [name]
@@ -158,7 +159,7 @@ def main() -> int:
     for name, table in found.items():
         print(f"\n{name}:\n{markdown(table)}")
     if args.save:
-        harness.save("reservation", (loads_start, load_average()), found)
+        record.save("reservation", (loads_start, load_average()), found)
     return 0
 
 

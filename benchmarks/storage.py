@@ -16,9 +16,9 @@ The figures docs/scaling.md multiplies. In one run this script
    SQLite: the `dbstat` table when compiled in, else the file);
 2. on Redis (--redis URL, default VSWIDGET_TEST_REDIS_URL), with vswidget's app using it as
    cache and rate-limit storage: reads the payload of the big and the small comparison
-   (benchmarks/embed_data.py) in each locale, and sends one event batch, then asks Redis
-   `MEMORY USAGE` of each key that made (found by the token or the client address in its
-   name, so other users of that Redis are left alone), and deletes those keys;
+   (benchmarks/fixtures/big-comparison.yaml) in each locale, and sends one event batch, then
+   asks Redis `MEMORY USAGE` of each key that made (found by the token or the client address
+   in its name, so other users of that Redis are left alone), and deletes those keys;
 3. prints the tables and, on full runs (or with --save), saves benchmarks/results/storage.json.
 """
 
@@ -37,8 +37,10 @@ from urllib.parse import quote
 import dashboard
 import harness
 import inprocess
+import record
 import writes
-from harness import Failed, load_average, postgresql_schema
+from harness import BIG, SMALL, Failed, postgresql_schema
+from record import load_average
 from render import markdown
 from sqlalchemy import text
 
@@ -174,7 +176,8 @@ class Cached:
 def redis_usage(redis_url: str) -> list[Cached]:
     """Return the Redis memory of cached payloads and of one address's rate-limit counters."""
     import redis
-    from embed_data import big, small
+
+    from vswidget import Comparison
 
     client = redis.Redis.from_url(redis_url)
     found: list[Cached] = []
@@ -185,7 +188,7 @@ def redis_usage(redis_url: str) -> list[Cached]:
             web = app.test_client()
             web.environ_base["REMOTE_ADDR"] = CLIENT
             auth = {"Authorization": f"Bearer {key}"}
-            for comparison in (big(), small()):
+            for comparison in map(Comparison.from_file, (BIG, SMALL)):
                 document = comparison.to_dict()
                 answer = web.put(
                     f"/api/v1/comparisons/{document['slug']}", json=document, headers=auth
@@ -259,20 +262,20 @@ def main() -> int:
     columns = [("database", None), ("table", None), ("rows", 0), ("heap bytes", 0)]
     columns += [("index bytes", 0), ("total bytes", 0), ("bytes/row: heap", 0)]
     columns += [("indexes", 0), ("total", 0)]
-    tables = {"tables": harness.table(columns, rows)}
+    tables = {"tables": record.table(columns, rows)}
     if args.redis:
         cached = redis_usage(args.redis)
         columns = [("what", None), ("keys", 0), ("bytes in Redis, all keys", 0)]
         columns += [("largest key", 0), ("payload JSON bytes", 0)]
         rows = [[c.what, c.keys, c.bytes, c.largest, c.value or None] for c in cached]
-        tables["redis"] = harness.table(columns, rows)
+        tables["redis"] = record.table(columns, rows)
     else:
         print("Redis skipped: give --redis URL or VSWIDGET_TEST_REDIS_URL")
     for name, table in tables.items():
         print(f"\n{name}:\n{markdown(table)}")
     notes = {b.name: b.notes for b in backends}
     if args.save:
-        harness.save("storage", (loads_start, load_average()), tables, events=args.events, **notes)
+        record.save("storage", (loads_start, load_average()), tables, events=args.events, **notes)
     return 0
 
 

@@ -62,11 +62,13 @@ from typing import Any
 from urllib.parse import quote
 
 import harness
+import record
 from harness import (
     CPUS,
     RAISED_LIMIT,
     REOPEN,
     ROOT,
+    SMALL,
     WORKERS,
     WRK_CONNECTIONS,
     CpuMeter,
@@ -77,14 +79,11 @@ from harness import (
     clean_env,
     gunicorn,
     http,
-    load_average,
-    median_run,
     new_instance,
-    ratios,
 )
+from record import load_average, median_run, ratios
 from render import markdown
 
-EXAMPLE = ROOT / "examples" / "comparisons" / "sqlite-vs-postgresql.yaml"
 PG_SCHEMA = "vsw_bench"
 APP = "writes:make_application()"
 BUDGET = str(2**31 - 1)  # and the daily event budgets (event_budgets.py), for the same reason
@@ -580,7 +579,7 @@ def publish(base: str, key: str) -> tuple[str, str, list[str]]:
     """Publish the example comparison; return its slug, embed token and item keys."""
     from vswidget import Client, Comparison
 
-    comparison = Comparison.from_file(EXAMPLE)
+    comparison = Comparison.from_file(SMALL)
     with Client(base, key) as client:
         published = client.publish(comparison)
     return published.slug, published.token, [item.key for item in comparison.items]
@@ -984,7 +983,7 @@ class Profile:
 
     def table(self) -> dict[str, Any]:
         rows = [[name, share] for name, share in self.shares()]
-        return harness.table([("where the request threads were", None), ("% of samples", 0)], rows)
+        return record.table([("where the request threads were", None), ("% of samples", 0)], rows)
 
 
 @dataclass
@@ -1030,7 +1029,7 @@ def throughput_table(measured: list[Measured]) -> dict[str, Any]:
     columns += [("p90 ms", 1), ("p99 ms", 1), ("server CPU µs/req", 0)]
     columns += [(f"CPU ceiling on {CPUS} cores /s", 0), ("others %", 0)]
     columns += [("acknowledged", 0), ("stored", 0)]
-    return harness.table(columns, rows)
+    return record.table(columns, rows)
 
 
 def transactions_table(measured: list[Measured]) -> dict[str, Any]:
@@ -1055,7 +1054,7 @@ def transactions_table(measured: list[Measured]) -> dict[str, Any]:
     columns += [("hold p90", 2), ("hold max", 0), ("of which COMMIT (p50)", 2)]
     columns += [("lock held % of the time", 0), ("writes / hold (/s)", 0)]
     columns += [("a write: call to COMMIT done ms (p50)", 2), ("p90", 2)]
-    return harness.table(columns, rows)
+    return record.table(columns, rows)
 
 
 def goals(measured: list[Measured]) -> tuple[dict[str, Any], list[str]]:
@@ -1092,7 +1091,7 @@ def goals(measured: list[Measured]) -> tuple[dict[str, Any], list[str]]:
     columns = [("database", None), ("what", None), ("median round", 0), ("goal", 0)]
     columns += [("met", None), ("ratio to baseline", 2), ("per round", None)]
     columns += [("CPU ceiling /s", 0)]
-    return harness.table(columns, rows), mismatches
+    return record.table(columns, rows), mismatches
 
 
 def restart_table(restart: Restart) -> dict[str, Any]:
@@ -1103,7 +1102,7 @@ def restart_table(restart: Restart) -> dict[str, Any]:
     columns = [("events accepted (in batches answered 204)", 0), ("events stored", 0)]
     columns += [("lost", 0), ("batches answered 204", 0), ("client errors", None)]
     columns += [("SIGHUP → old workers gone", None), ("events accepted meanwhile", None)]
-    return harness.table(columns, [row])
+    return record.table(columns, [row])
 
 
 # -- main ------------------------------------------------------------------------------------
@@ -1166,7 +1165,7 @@ def main() -> int:
     profile: tuple[Run, Profile] | None = None
     figures: dict[str, Any] = {
         "settings": {"seconds": args.seconds, "rounds": args.rounds},
-        "versions": {"wrk": harness.tool_version(["wrk", "--version"]).split(" [")[0]},
+        "versions": {"wrk": record.tool_version(["wrk", "--version"]).split(" [")[0]},
     }
     with ExitStack() as stack:
         temp = Path(tempfile.mkdtemp(prefix="vswidget-writes-", dir="/var/tmp"))
@@ -1216,7 +1215,7 @@ def main() -> int:
         print(f"\n{name}:\n{markdown(found_table)}")
     print(json.dumps(figures, indent=2))
     if args.save:
-        harness.save("writes", (loads_start, load_average()), tables, **figures)
+        record.save("writes", (loads_start, load_average()), tables, **figures)
     else:
         print("(not saved: pass --save to save a quick run)")
     lost = restart is not None and restart.stored < restart.accepted
