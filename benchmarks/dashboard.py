@@ -494,12 +494,9 @@ def main() -> int:
         skipped.append("the rest (interrupted)")
     if not trials:
         return 1
-    found = tables(trials)
-    for name, table in found.items():
-        print(f"\n{name}:\n{markdown(table)}")
     settings = {"warmup": args.warmup, "repeat": args.repeat, "skipped": skipped}
-    if args.save:
-        record.save("dashboard", (loads_start, load_average()), found, settings=settings)
+    loads = (loads_start, load_average())
+    record.report("dashboard", loads, tables(trials), args.save, settings=settings)
     return 0
 
 

@@ -66,8 +66,17 @@ from harness import (
     http,
     new_instance,
 )
-from record import br, cpu_ratios, gz, load_average, median_run, percentile, ratios, rounds_text
-from render import markdown
+from record import (
+    LoadRun,
+    br,
+    cpu_ratios,
+    gz,
+    load_average,
+    median_run,
+    percentile,
+    ratios,
+    rounds_text,
+)
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -160,16 +169,9 @@ class Target:
 
 
 @dataclass
-class Run:
-    rps: float
-    p50: float  # milliseconds
-    p90: float
-    p99: float
+class Run(LoadRun):
     errors: int
     size: float  # bytes per response, headers included
-    server_us: float  # CPU time of the server's processes per request, microseconds
-    workers: list[float]  # CPU of each gunicorn worker, in cores, busiest first
-    others: float  # CPU used meanwhile by processes not ours, % of the machine
     attempts: int = 1
 
     @property
@@ -611,13 +613,7 @@ def main() -> int:
             tables["paint"] = paint_table(painted)
             figures["paint"] = paint_figures(painted)
 
-    for name, found in tables.items():
-        print(f"\n{name}:\n{markdown(found)}")
-    print(json.dumps(figures, indent=2))
-    if args.save:
-        record.save("embed", (loads_start, load_average()), tables, **figures)
-    else:
-        print("(not saved: pass --save to save a quick run)")
+    record.report("embed", (loads_start, load_average()), tables, args.save, **figures)
     return 0
 
 

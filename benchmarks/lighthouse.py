@@ -71,7 +71,6 @@ from harness import (
     vswidget_serve,
 )
 from record import load_average, tool_version
-from render import markdown
 
 HERE = Path(__file__).resolve().parent
 COMPARISON = ROOT / "examples" / "comparisons" / "whisper-vs-parakeet.yaml"
@@ -716,12 +715,7 @@ def main() -> int:
     r = run(args)
     more = saved(r, args)
     found = tables(more["results"])
-    for name, table in found.items():
-        print(f"\n{name}:\n{markdown(table)}")
-    if args.save:
-        record.save("lighthouse", r.loads, found, **more)
-    else:
-        print("(not saved: pass --save to save a quick run)")
+    record.report("lighthouse", r.loads, found, args.save, **more)
     return 0
 
 

@@ -63,7 +63,6 @@ from harness import (
     new_instance,
 )
 from record import cpu_ratios, gz, load_average, median_run, ratios, rounds_text
-from render import markdown
 
 HERE = Path(__file__).resolve().parent
 ISSO_VERSION = "0.14.0"
@@ -535,13 +534,7 @@ def main() -> int:
         "disturbed_reads": sum(1 for x in every_read if x.others >= args.quiet or not x.balanced),
         "mismatches": mismatches,
     }
-    for name, found in tables.items():
-        print(f"\n{name}:\n{markdown(found)}")
-    print(json.dumps(figures, indent=2))
-    if args.save:
-        record.save("peers", r.loads, tables, **figures)
-    else:
-        print("(not saved: pass --save to save a quick run)")
+    record.report("peers", r.loads, tables, args.save, **figures)
     return 0
 
 

@@ -15,8 +15,9 @@ import re
 import shlex
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -26,11 +27,20 @@ RESULTS = HERE / "results"
 # -- what was measured -----------------------------------------------------------------------
 
 
-class Rated(Protocol):
-    rps: float
+@dataclass
+class LoadRun:
+    """What one wrk measurement of a server gave."""
+
+    rps: float  # requests per second (writes: acknowledged ones)
+    p50: float  # milliseconds
+    p90: float
+    p99: float
+    server_us: float  # CPU time of the server's processes per (answered) request, microseconds
+    workers: list[float]  # CPU of each gunicorn worker, in cores, busiest first
+    others: float  # CPU used meanwhile by processes not ours, % of the machine
 
 
-R = TypeVar("R", bound=Rated)
+R = TypeVar("R", bound=LoadRun)
 
 
 def median_run(runs: list[R]) -> R:
@@ -39,12 +49,12 @@ def median_run(runs: list[R]) -> R:
     return ordered[(len(ordered) - 1) // 2]
 
 
-def ratios(subject: list[Any], baseline: list[Any]) -> list[float]:
+def ratios(subject: list[R], baseline: list[R]) -> list[float]:
     """Return the subject/baseline ratio of requests per second, round by round."""
     return [s.rps / b.rps for s, b in zip(subject, baseline, strict=True) if b.rps > 0]
 
 
-def cpu_ratios(subject: list[Any], baseline: list[Any]) -> list[float]:
+def cpu_ratios(subject: list[R], baseline: list[R]) -> list[float]:
     """Return baseline/subject server CPU per request, round by round: 1.0 is as cheap."""
     pairs = zip(subject, baseline, strict=True)
     return [b.server_us / s.server_us for s, b in pairs if s.server_us > 0]
@@ -163,3 +173,21 @@ def save(name: str, loads: tuple[str, str], tables: dict[str, Any], **more: Any)
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     print(f"saved {path.relative_to(ROOT)}; `python benchmarks/render.py` puts it in the docs")
     return path
+
+
+def report(
+    name: str, loads: tuple[str, str], tables: dict[str, Any], keep: bool, **more: Any
+) -> None:
+    """Print a run's tables and its shorter figures; save them all when ``keep`` is true."""
+    from render import markdown
+
+    for key, found in tables.items():
+        print(f"\n{key}:\n{markdown(found)}")
+    for key, value in more.items():
+        text = json.dumps(value, ensure_ascii=False)
+        if len(text) < 400:
+            print(f"{key}: {text}")
+    if keep:
+        save(name, loads, tables, **more)
+    else:
+        print("(not saved: pass --save to save a quick run)")

@@ -25,7 +25,6 @@ import record
 import yaml
 from harness import BIG, CHROMIUM, ROOT, host_site, vswidget_serve
 from record import load_average
-from render import markdown
 
 from vswidget import Client
 from vswidget.schemas import load_comparison
@@ -156,10 +155,7 @@ def main() -> int:
     args = parser.parse_args()
     loads_start = load_average()
     found = tables(measure())
-    for name, table in found.items():
-        print(f"\n{name}:\n{markdown(table)}")
-    if args.save:
-        record.save("reservation", (loads_start, load_average()), found)
+    record.report("reservation", (loads_start, load_average()), found, args.save)
     return 0
 
 

@@ -41,7 +41,6 @@ import record
 import writes
 from harness import BIG, SMALL, Failed, postgresql_schema
 from record import load_average
-from render import markdown
 from sqlalchemy import text
 
 SCHEMA = "vsw_bench_storage"
@@ -271,11 +270,9 @@ def main() -> int:
         tables["redis"] = record.table(columns, rows)
     else:
         print("Redis skipped: give --redis URL or VSWIDGET_TEST_REDIS_URL")
-    for name, table in tables.items():
-        print(f"\n{name}:\n{markdown(table)}")
     notes = {b.name: b.notes for b in backends}
-    if args.save:
-        record.save("storage", (loads_start, load_average()), tables, events=args.events, **notes)
+    loads = (loads_start, load_average())
+    record.report("storage", loads, tables, args.save, events=args.events, **notes)
     return 0
 
 

@@ -81,8 +81,7 @@ from harness import (
     http,
     new_instance,
 )
-from record import load_average, median_run, ratios
-from render import markdown
+from record import LoadRun, load_average, median_run, ratios
 
 PG_SCHEMA = "vsw_bench"
 APP = "writes:make_application()"
@@ -346,17 +345,10 @@ class Target:
 
 
 @dataclass
-class Run:
-    rps: float
-    p50: float  # milliseconds
-    p90: float
-    p99: float
+class Run(LoadRun):
     acknowledged: int  # requests answered with the expected status
     other: int  # requests answered with another status
     unanswered: int  # requests sent that got no answer (socket errors, timeouts)
-    server_us: float  # CPU time of the server's processes per answered request
-    workers: list[float]  # CPU of each worker, in cores, busiest first
-    others: float  # % of the machine used meanwhile by processes not ours
     stored: int | None = None  # rows added to the database during the run
     writes: WriteStats | None = None  # the server's write transactions during the run
 
@@ -1211,13 +1203,7 @@ def main() -> int:
     if restart is not None:
         tables["restart"] = restart_table(restart)
     figures["mismatches"] = mismatches
-    for name, found_table in tables.items():
-        print(f"\n{name}:\n{markdown(found_table)}")
-    print(json.dumps(figures, indent=2))
-    if args.save:
-        record.save("writes", (loads_start, load_average()), tables, **figures)
-    else:
-        print("(not saved: pass --save to save a quick run)")
+    record.report("writes", (loads_start, load_average()), tables, args.save, **figures)
     lost = restart is not None and restart.stored < restart.accepted
     return 1 if mismatches or lost else 0
 
