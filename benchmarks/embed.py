@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import html
-import http.client
 import json
 import shutil
 import statistics
@@ -40,6 +39,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
+from http.client import HTTPConnection
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -122,7 +122,7 @@ def wire_size(url: str, headers: dict[str, str], status: int) -> int:
     """Return the bytes of an answer with ``status`` as sent: status line, headers, body."""
     parts = urlsplit(url)
     for _ in range(40):  # a new connection each time, so either worker may answer
-        connection = http.client.HTTPConnection(parts.hostname or HOST, parts.port, timeout=10)
+        connection = HTTPConnection(parts.hostname or HOST, parts.port, timeout=10)
         try:
             connection.request("GET", parts.path + "?" + parts.query, headers=headers)
             answer = connection.getresponse()
@@ -326,10 +326,10 @@ def paint(snippet: str, payload: dict[str, Any], loads: int, patience: Patience)
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
 
-    page = (FIXTURES / "host.html").read_text()
+    host = (FIXTURES / "host.html").read_text()
     pages = {
-        "/widget.html": page.replace("$block", snippet).encode(),
-        "/static.html": page.replace("$block", static_block(payload)).encode(),
+        "/widget.html": host.replace("$block", snippet).encode(),
+        "/static.html": host.replace("$block", static_block(payload)).encode(),
     }
     probe = (FIXTURES / "probe.js").read_text().replace("$title", json.dumps(payload["title"]))
     collect = (FIXTURES / "collect.js").read_text()

@@ -41,15 +41,15 @@ RAISED_LIMIT = "100000000/minute"
 
 # The options `vswidget serve --workers 2` gives gunicorn (src/vswidget/server/serving.py, with
 # the default --threads 4), for every server measured.
+WORKERS = 2
 GUNICORN = {
-    "workers": 2,
+    "workers": WORKERS,
     "threads": 4,
     "worker-class": "gthread",
     "access-logfile": "-",
     "graceful-timeout": 20,
     "forwarded-allow-ips": "127.0.0.1,::1",
 }
-WORKERS = int(GUNICORN["workers"])
 WRK_CONNECTIONS = 16
 # Every REOPEN-th request of a wrk connection asks the server to close it, and wrk opens a new
 # one. A gthread worker keeps a keep-alive connection for its whole life, and when wrk opens
