@@ -495,8 +495,8 @@ def memory_table(r: Results) -> dict[str, Any]:
                 values = [mib(getattr(m, field)) for m in snapshot]
                 cells.append(" / ".join("—" if v is None else f"{v:.1f}" for v in values))
         rows.append([name, len(loaded), *cells])
-    columns = [("server", None), ("workers", 0), ("RSS after warm-up", None), ("PSS", None)]
-    columns += [("USS", None), ("RSS after load", None), ("PSS", None), ("USS", None)]
+    columns = [("server", None), ("workers", 0), ("RSS after warm-up", 1), ("PSS", 1)]
+    columns += [("USS", 1), ("RSS after load", 1), ("PSS", 1), ("USS", 1)]
     return record.table(columns, rows)
 
 
