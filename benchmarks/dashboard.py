@@ -1,7 +1,7 @@
 """Dashboard and stats benchmark: the comparison page and the stats API as events grow.
 
     .venv/bin/python benchmarks/dashboard.py [--sizes 1000000,10000000] [--postgresql URL]
-        [--repeat N] [--backends sqlite,postgresql] [--postgresql-sizes 1000000] [--no-docs]
+        [--repeat N] [--backends sqlite,postgresql] [--postgresql-sizes 1000000] [--quick]
 
 For each size and backend (SQLite: a file in a temporary folder; PostgreSQL: --postgresql URL
 or the variable VSWIDGET_TEST_DATABASE_URL, in a schema of its own, `vsw_bench_dash`, created
@@ -36,8 +36,8 @@ and dropped here; the public schema is never touched), this script
    90 days from the daily rows alone (what the page sums fall back to if a rollup lands
    while they are summed), and `analytics.roll_up_recent()`,
    the job every ROLLUP_SECONDS, to show where the time goes;
-6. prints the tables and writes them into docs/performance.md (section "Dashboard and stats
-   as events grow", replacing an earlier one, keeping the others) unless --no-docs.
+6. prints the tables and, on full runs (or with --save), saves benchmarks/results/dashboard.json.
+   --quick: 100,000 events on each backend, 5 rounds.
 
 Every temporary folder and the PostgreSQL schema are deleted on success, error and Ctrl-C.
 """
@@ -50,10 +50,8 @@ import hashlib
 import io
 import json
 import os
-import platform
 import random
 import re
-import shlex
 import sqlite3
 import statistics
 import sys
@@ -65,14 +63,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import embed
-from embed import cpu_model
+import harness
+import inprocess
+import record
+from harness import ROOT, postgresql_schema
+from record import load_average
+from render import markdown
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-DOC = ROOT / "docs" / "performance.md"
-README = HERE / "README.md"
-SECTION = "## Dashboard and stats as events grow"
 EXAMPLE = ROOT / "examples" / "comparisons" / "three-static-site-generators.json"
 PG_SCHEMA = "vsw_bench_dash"
 HANDLE = "bench"
@@ -86,14 +83,11 @@ WEIGHTS = (60, 30, 6, 3, 1)
 WITH_ITEM = {"vote", "click"}
 REFERRERS = (None, None, "www.google.com", "news.ycombinator.com", "t.co", "duckduckgo.com")
 GOAL_MS = {1_000_000: 50.0, 10_000_000: 200.0}
+TABLES = ("events", "daily_totals", "daily_pages", "period_pages", "daily_items")
 
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def load() -> str:
-    return "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
 
 
 # -- event generation -------------------------------------------------------------------
@@ -193,30 +187,10 @@ def seed_postgresql(url: str, generator: Generator, total: int) -> None:
 
 
 @contextmanager
-def sqlite_database() -> Iterator[tuple[str, Path]]:
+def sqlite_database() -> Iterator[str]:
+    """Yield the URL of a SQLite file in a temporary folder, deleted at the end."""
     with tempfile.TemporaryDirectory(prefix="vsw-bench-dash-") as folder:
-        path = Path(folder) / "vswidget.sqlite3"
-        yield f"sqlite:///{path}", path
-
-
-@contextmanager
-def postgresql_database(base: str, schema: str = PG_SCHEMA) -> Iterator[tuple[str, None]]:
-    """Create ``schema`` (dropping a leftover one); yield a URL that uses it; drop it then."""
-    from sqlalchemy import create_engine, text
-
-    admin = create_engine(base)
-    try:
-        with admin.begin() as connection:
-            connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-            connection.execute(text(f"CREATE SCHEMA {schema}"))
-        url = base + ("&" if "?" in base else "?") + f"options=-csearch_path%3D{schema}"
-        try:
-            yield url, None
-        finally:
-            with admin.begin() as connection:
-                connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-    finally:
-        admin.dispose()
+        yield f"sqlite:///{Path(folder) / 'vswidget.sqlite3'}"
 
 
 # -- measuring -----------------------------------------------------------------------------
@@ -253,32 +227,17 @@ MODES = ("cold", "warm")
 
 
 def run_trial(backend: str, url: str, path: Path | None, size: int, args: Any) -> Trial:
-    from flask import Flask
-
     from vswidget.schemas import load_comparison
-    from vswidget.server import analytics, create_app, store
-    from vswidget.server.extensions import db
-    from vswidget.server.migrations import upgrade
+    from vswidget.server import analytics
 
-    trial = Trial(backend, size, load_before=load())
-    upgrade(url)
-    app: Flask = create_app(
-        {
-            "DATABASE_URL": url,
-            "SECRET_KEYS": ["benchmark-key-of-at-least-32-bytes"],
-            "CACHE_URL": "simple://",
-        }
-    )
-    try:
+    trial = Trial(backend, size, load_before=load_average())
+    with inprocess.app_on(url, CACHE_URL="simple://") as app:
         document = load_comparison(json.loads(EXAMPLE.read_text()))
-        with app.app_context():
-            publisher, api_key = store.create_publisher(HANDLE)
-            comparison, _ = store.save_comparison(publisher, document)
-            comparison_id, slug = comparison.id, comparison.slug
-            store.set_password(HANDLE, PASSWORD)
+        comparison_id, slug, api_key = inprocess.publish(app, HANDLE, document)
+        inprocess.set_password(app, HANDLE, PASSWORD)
         generator = Generator(comparison_id, [item["key"] for item in document["items"]])
 
-        log(f"[{backend} {size:,}] seeding (load {load()})")
+        log(f"[{backend} {size:,}] seeding (load {load_average()})")
         started = time.perf_counter()
         if path is not None:
             seed_sqlite(path, generator, size)
@@ -286,34 +245,22 @@ def run_trial(backend: str, url: str, path: Path | None, size: int, args: Any) -
             seed_postgresql(url, generator, size)
         trial.seed_s = time.perf_counter() - started
 
-        log(f"[{backend} {size:,}] seeded in {trial.seed_s:.1f} s; rolling up (load {load()})")
+        log(f"[{backend} {size:,}] seeded in {trial.seed_s:.1f} s; rolling up")
         with app.app_context():
             started = time.perf_counter()
             analytics.roll_up_all()
             trial.rollup_s = time.perf_counter() - started
-            trial.rollup_rows = count_rows(db)
+        trial.rollup_rows = inprocess.row_counts(app, TABLES)
         log(f"[{backend} {size:,}] rolled up in {trial.rollup_s:.1f} s {trial.rollup_rows}")
         if path is not None:
-            trial.db_mb = sum(p.stat().st_size for p in path.parent.iterdir() if p.is_file()) / (
-                1 << 20
-            )
+            files = (p for p in path.parent.iterdir() if p.is_file())
+            trial.db_mb = sum(p.stat().st_size for p in files) / (1 << 20)
 
         measure(app, trial, slug, api_key, args)
         with app.app_context():
             trial.queries = time_queries(analytics, comparison_id, args.repeat)
-        trial.load_after = load()
+        trial.load_after = load_average()
         return trial
-    finally:
-        db.dispose(app)
-
-
-def count_rows(db: Any) -> dict[str, int]:
-    from sqlalchemy import text
-
-    return {
-        table: int(db.session.scalar(text(f"SELECT count(*) FROM {table}")) or 0)
-        for table in ("events", "daily_totals", "daily_pages", "period_pages", "daily_items")
-    }
 
 
 def login(client: Any) -> None:
@@ -438,121 +385,70 @@ def time_queries(analytics: Any, comparison_id: int, repeat: int) -> dict[str, f
     return result
 
 
-# -- reporting -----------------------------------------------------------------------------
+# -- results -------------------------------------------------------------------------------
 
 
-def tables(trials: list[Trial]) -> str:
-    out = [
-        "| backend | events | seeding | rollup (roll_up_all) | rollup rows "
-        "(totals / pages / periods / items) | database | load before → after |",
-        "|---|---:|---:|---:|---|---:|---|",
-    ]
+def tables(trials: list[Trial]) -> dict[str, Any]:
+    sizes = []
     for t in trials:
         rows = t.rollup_rows
-        size = f"{t.db_mb:,.0f} MB" if t.db_mb is not None else "—"
-        out.append(
-            f"| {t.backend} | {t.size:,} | {t.seed_s:.1f} s | {t.rollup_s:.1f} s "
-            f"| {rows.get('daily_totals', 0):,} / {rows.get('daily_pages', 0):,} / "
-            f"{rows.get('period_pages', 0):,} / {rows.get('daily_items', 0):,} | {size} "
-            f"| {t.load_before} → {t.load_after} |"
+        periods = " / ".join(f"{rows.get(n, 0):,}" for n in TABLES[1:])
+        sizes.append(
+            [t.backend, t.size, f"{t.seed_s:.1f} s", f"{t.rollup_s:.1f} s", periods]
+            + [None if t.db_mb is None else f"{t.db_mb:,.0f} MB"]
+            + [f"{t.load_before} → {t.load_after}"]
         )
-    out += [
-        "",
-        "Cold: nothing cached (the cache emptied just before, not timed), as the first read "
-        "after a rollup finds it; warm: the same read again within the rollup period (cache "
-        "hit). Ratios are to the healthz median of the same mode.",
-        "",
-        "| backend | events | request | cold median | cold p90 | cold ÷ healthz "
-        "| warm median | warm p90 | warm ÷ healthz | goal | met cold | met warm |",
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---|",
-    ]
+    columns = [("backend", None), ("events", 0), ("seeding", 0), ("rollup (roll_up_all)", 0)]
+    columns += [("rollup rows (totals / pages / periods / items)", None), ("database", 0)]
+    columns += [("load before → after", None)]
+    found = {"seeding": record.table(columns, sizes)}
+    requests = []
     for t in trials:
         goal = GOAL_MS.get(t.size)
         for name in TARGETS:
-            cells = []
+            row: list[Any] = [t.backend, t.size, name]
             met = []
             for mode in MODES:
                 median = t.median(name, mode)
-                ratio = "1.0" if name == "healthz" else f"{median / t.median('healthz', mode):.1f}"
-                cells.append(f"{median:.1f} ms | {t.p90(name, mode):.1f} ms | {ratio}")
+                ratio = 1.0 if name == "healthz" else median / t.median("healthz", mode)
+                row += [f"{median:.1f} ms", f"{t.p90(name, mode):.1f} ms", ratio]
                 if goal and name != "healthz":
                     met.append("yes" if median <= goal else "**no**")
                 else:
                     met.append("")
             goal_text = f"≤ {goal:.0f} ms" if goal and name != "healthz" else ""
-            out.append(
-                f"| {t.backend} | {t.size:,} | {name} | {cells[0]} | {cells[1]} | {goal_text} "
-                f"| {met[0]} | {met[1]} |"
-            )
-    out += [
-        "",
-        "The rollup queries behind the 90-day page, alone, and the rollup job (median ms, in "
-        "an app context; pages cold: the cache emptied before each call, not timed; ragged: "
-        "the 88 days from the 2nd to the 89th day of the events, whose edges are read day by "
-        "day; daily rows alone: the 90 days summed from daily_pages only, what a read falls "
-        "back to if a rollup lands while it sums):",
-        "",
-        "| backend | events | series (daily_totals) | pages cold | pages warm (cache) "
-        "| pages cold, ragged 88 days | daily rows alone | item_series (daily_items) "
-        "| roll_up_recent |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+            requests.append([*row, goal_text, *met])
+    columns = [("backend", None), ("events", 0), ("request", None)]
+    for mode in MODES:
+        columns += [(f"{mode} median", 0), (f"{mode} p90", 0), (f"{mode} ÷ healthz", 1)]
+    columns += [("goal", 0), ("met cold", None), ("met warm", None)]
+    found["requests"] = record.table(columns, requests)
+    queries = [
+        [t.backend, t.size, *(t.queries.get(name, 0) for name, _ in QUERIES)] for t in trials
     ]
-    for t in trials:
-        q = t.queries
-        out.append(
-            f"| {t.backend} | {t.size:,} | {q.get('series', 0):.1f} "
-            f"| {q.get('pages cold', 0):.1f} | {q.get('pages warm', 0):.2f} "
-            f"| {q.get('pages ragged', 0):.1f} | {q.get('daily rows alone', 0):.1f} "
-            f"| {q.get('item_series', 0):.1f} | {q.get('roll_up_recent', 0):.0f} |"
-        )
-    return "\n".join(out) + "\n"
+    columns = [("backend", None), ("events", 0), *((label, d) for _, (label, d) in QUERIES)]
+    found["queries"] = record.table(columns, queries)
+    return found
 
 
-def section(trials: list[Trial], args: Any, command: str, started: str, skipped: list[str]) -> str:
-    lines = [
-        SECTION,
-        "",
-        f"Measured {started} by [`benchmarks/dashboard.py`](../benchmarks/dashboard.py): "
-        f"`{command}`. Machine: {os.cpu_count()} CPUs ({cpu_model()}), Python "
-        f"{platform.python_version()}; load average at the start {LOAD_AT_START}, at the end "
-        f"{load()} (other benchmarks and browser tests were running: the ratios to GET "
-        "/healthz, timed the same way in the same loop, are the steadier figures).",
-        "",
-        f"Events generated over {DAYS} days and {PAGES} host pages ({SITES} sites), in day "
-        "order, types weighted 60/30/6/3/1 % (impression/view/click/vote/sign-up); seeded in "
-        "bulk (SQLite: sqlite3 executemany, one transaction a day, synchronous=OFF; "
-        "PostgreSQL: COPY, then ANALYZE), rolled up with `analytics.roll_up_all()`. Server "
-        "time is measured in process with Flask's test client (no network), logged in for the "
-        f"dashboard, an API key for the stats; {args.warmup} warm-up rounds, then "
-        f"{args.repeat} rounds, every request of a round one after the other, each timed "
-        "cold then warm (cache: simple://, in process). Each cold request computed the page "
-        "sums (`analytics._pages`, counted) and no warm one did. The database's own caches "
-        "(SQLite's page cache and the OS's, PostgreSQL's shared buffers) stay warm.",
-        "",
-        tables(trials),
-    ]
-    if skipped:
-        lines += ["Not measured in this run: " + "; ".join(skipped) + ".", ""]
-    return "\n".join(lines)
+# The columns of the queries' table: the name in Trial.queries, then the header and decimals.
+QUERIES = [
+    ("series", ("series (daily_totals)", 1)),
+    ("pages cold", ("pages cold", 1)),
+    ("pages warm", ("pages warm (cache)", 2)),
+    ("pages ragged", ("pages cold, ragged 88 days", 1)),
+    ("daily rows alone", ("daily rows alone", 1)),
+    ("item_series", ("item_series (daily_items)", 1)),
+    ("roll_up_recent", ("roll_up_recent", 0)),
+]
 
 
-def add_readme_line() -> None:
-    if not README.exists() or "dashboard.py" in README.read_text():
-        return
-    with README.open("a") as readme:
-        readme.write(
-            "- `dashboard.py`: the dashboard comparison page and the stats API (30 and 90 days) "
-            "on SQLite and PostgreSQL after seeding 1,000,000 and 10,000,000 events, against "
-            "GET /healthz; `.venv/bin/python benchmarks/dashboard.py` (both sizes on both "
-            "backends: about 7 minutes, 4 GB of disk in /tmp and PostgreSQL)\n"
-        )
+def sizes_of(text: str) -> list[int]:
+    return [int(size.replace("_", "")) for size in text.split(",") if size.strip()]
 
 
-LOAD_AT_START = load()
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--sizes", default="1000000,10000000")
     parser.add_argument("--postgresql", default=os.environ.get("VSWIDGET_TEST_DATABASE_URL"))
     parser.add_argument("--backends", default="sqlite,postgresql")
@@ -561,29 +457,17 @@ def main() -> None:
     )
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--no-docs", action="store_true")
-    args = parser.parse_args()
+    parser.add_argument("--quick", action="store_true", help="100,000 events, 5 rounds")
+    harness.save_option(parser)
+    args = harness.checked(parser, parser.parse_args())
+    if args.quick:
+        args.sizes, args.repeat = "100000", 5
     args.repeat = max(1, min(args.repeat, 1000))
     args.warmup = max(0, min(args.warmup, 100))
-    sizes = [int(size.replace("_", "")) for size in args.sizes.split(",") if size.strip()]
+    sizes = sizes_of(args.sizes)
     backends = [name.strip() for name in args.backends.split(",") if name.strip()]
-    pg_sizes = (
-        [int(size.replace("_", "")) for size in args.postgresql_sizes.split(",") if size.strip()]
-        if args.postgresql_sizes
-        else sizes
-    )
-    command = "python benchmarks/dashboard.py " + shlex.join(
-        re.sub(r"//[^@/]*@", "//USER@", arg) for arg in sys.argv[1:]
-    )
-    if (
-        args.postgresql
-        and not any(arg.startswith("--postgresql=") for arg in sys.argv)
-        and ("--postgresql" not in sys.argv)
-    ):
-        hidden = re.sub(r"//[^@/]*@", "//USER@", args.postgresql)
-        command = f"VSWIDGET_TEST_DATABASE_URL={hidden} {command}"
-    started = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    sys.path.insert(0, str(ROOT / "src"))
+    pg_sizes = sizes_of(args.postgresql_sizes) if args.postgresql_sizes else sizes
+    loads_start = load_average()
 
     trials: list[Trial] = []
     skipped: list[str] = []
@@ -599,21 +483,22 @@ def main() -> None:
                 opener = (
                     sqlite_database()
                     if backend == "sqlite"
-                    else postgresql_database(args.postgresql)
+                    else postgresql_schema(args.postgresql, PG_SCHEMA)
                 )
-                with opener as (url, path):
+                with opener as url:
+                    path = Path(url.removeprefix("sqlite:///")) if backend == "sqlite" else None
                     trials.append(run_trial(backend, url, path, size, args))
-                print(tables(trials[-1:]), flush=True)
+                print(markdown(tables(trials[-1:])["requests"]), flush=True)
     except KeyboardInterrupt:
         log("interrupted: reporting what was measured")
         skipped.append("the rest (interrupted)")
-    if trials:
-        print(tables(trials))
-        if not args.no_docs:
-            embed.write_doc(section(trials, args, command, started, skipped), SECTION)
-            add_readme_line()
-            log(f"wrote {DOC.relative_to(ROOT)}")
+    if not trials:
+        return 1
+    settings = {"warmup": args.warmup, "repeat": args.repeat, "skipped": skipped}
+    loads = (loads_start, load_average())
+    record.report("dashboard", loads, tables(trials), args.save, settings=settings)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    harness.run_main(main, "dashboard.py")

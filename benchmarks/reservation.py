@@ -1,13 +1,13 @@
 """How close the snippet's reserved height comes to the widget's, across widths and fonts.
 
-    .venv/bin/python benchmarks/reservation.py [--no-docs]
+    .venv/bin/python benchmarks/reservation.py [--no-save]
 
 The snippet holds, before widget.js has run, the height src/vswidget/server/layout.py predicts for
 the column's width band (src/vswidget/server/embed.py's RESERVE_WIDTHS). This script publishes a
 few comparisons on `vswidget serve` (127.0.0.1), renders each in Chromium in columns of
 several widths, with three host fonts (the widget takes the host page's font family), and
 compares the height held with the height shown: over is blank space the widget gives back
-unseen, under would move what follows. It writes its section of docs/performance.md.
+unseen, under would move what follows. It saves benchmarks/results/reservation.json.
 It needs Chromium and Playwright (as the browser tests do); it takes about a minute.
 """
 
@@ -16,22 +16,20 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
-import embed
-import embed_data
+import harness
+import record
 import yaml
-from embed import CHROMIUM, ROOT, write_doc
-from lighthouse import vswidget
+from harness import BIG, CHROMIUM, ROOT, host_site, vswidget_serve
+from record import load_average
 
 from vswidget import Client
 from vswidget.schemas import load_comparison
 from vswidget.server.embed import reserved_heights
 
-SECTION = "## The snippet's reserved height"
 COLUMNS = [288, 343, 382, 460, 640, 720, 1100]  # 288: a 320 px phone's column, 343: 375's
 FONTS = {
     "system-ui": "DejaVu Sans here, the widest of the common ones",
@@ -53,7 +51,7 @@ def comparisons() -> dict[str, dict[str, Any]]:
         "three generators (3, 2, a link)": json.loads(
             (EXAMPLES / "three-static-site-generators.json").read_text()
         ),
-        "big (4 items, 12 reviewers)": embed_data.big().to_dict(),
+        "big (4 items, 12 reviewers)": yaml.safe_load(BIG.read_text()),
     }
     for document in found.values():
         document.pop("$schema", None)
@@ -73,7 +71,7 @@ def measure() -> list[dict[str, Any]]:
 
     documents = comparisons()
     rows = []
-    with tempfile.TemporaryDirectory() as temp, vswidget(Path(temp)) as (server, key):
+    with tempfile.TemporaryDirectory() as temp, vswidget_serve(Path(temp)) as (server, key):
         with Client(server.base, key) as client:
             tokens = {name: client.publish(doc).token for name, doc in documents.items()}
         pages = {
@@ -89,7 +87,7 @@ def measure() -> list[dict[str, Any]]:
             ).encode()
             for i, font in enumerate(FONTS)
         }
-        with embed.host_site(pages) as site, sync_playwright() as playwright:
+        with host_site(pages) as site, sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
             page = browser.new_page(viewport={"width": 1200, "height": 800})
             page.add_init_script("delete window.IntersectionObserver")  # all load at once
@@ -120,52 +118,46 @@ def measure() -> list[dict[str, Any]]:
     return rows
 
 
-def report(rows: list[dict[str, Any]]) -> str:
-    lines = [
-        SECTION,
-        "",
-        "`benchmarks/reservation.py`: the height a snippet holds before widget.js has run "
-        "(`src/vswidget/server/layout.py`'s model, per band of column widths) against the height "
-        "the widget then takes in Chromium, for four comparisons in columns of "
-        f"{', '.join(map(str, COLUMNS))} px, with three host fonts. Over: blank space at "
-        "the widget's end, given back when the reader cannot see it go; under: what "
-        "follows the widget moves down when it appears.",
-        "",
-        "| host font | columns × comparisons | held − shown, median | min | max | under |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
+def tables(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    fonts = []
     for font, note in FONTS.items():
         mine = [r for r in rows if r["font"] == font]
         over = [(r["held"] - r["shown"]) / r["shown"] * 100 for r in mine]
         under = sum(1 for r in mine if r["held"] < r["shown"])
-        lines.append(
-            f"| `{font}` ({note}) | {len(mine)} | {statistics.median(over):+.1f} % | "
-            f"{min(over):+.1f} % | {max(over):+.1f} % | {under} |"
+        fonts.append(
+            [f"`{font}` ({note})", len(mine)]
+            + [f"{x:+.1f} %" for x in (statistics.median(over), min(over), max(over))]
+            + [under]
         )
-    lines += ["", "Per comparison and column, with `system-ui` (held / shown, px):", ""]
+    columns = [("host font", None), ("columns × comparisons", 0)]
+    columns += [("held − shown, median", 0), ("min", 0), ("max", 0), ("under", 0)]
+    found = {"fonts": record.table(columns, fonts)}
     names = list(dict.fromkeys(r["comparison"] for r in rows))
-    lines.append("| comparison | " + " | ".join(f"{c} px" for c in COLUMNS) + " |")
-    lines.append("|---|" + "---:|" * len(COLUMNS))
-    for name in names:
-        cells = [
-            f"{r['held']} / {r['shown']}"
-            for r in rows
-            if r["comparison"] == name and r["font"] == "system-ui"
-        ]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    columns = [("comparison", None), *((f"{c} px", 0) for c in COLUMNS)]
+    found["columns"] = record.table(
+        columns,
+        [
+            [name]
+            + [
+                f"{r['held']} / {r['shown']}"
+                for r in rows
+                if r["comparison"] == name and r["font"] == "system-ui"
+            ]
+            for name in names
+        ],
+    )
+    return found
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--docs", action=argparse.BooleanOptionalAction, default=True)
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--save", action=argparse.BooleanOptionalAction, default=True)
     args = parser.parse_args()
-    section = report(measure())
-    print(section)
-    if args.docs:
-        write_doc(section, SECTION)
+    loads_start = load_average()
+    found = tables(measure())
+    record.report("reservation", (loads_start, load_average()), found, args.save)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    harness.run_main(main, "reservation.py")

@@ -1,7 +1,7 @@
 """Storage benchmark: bytes per analytics event and rollup row, and per cached payload in Redis.
 
     .venv/bin/python benchmarks/storage.py [--events N] [--postgresql URL] [--redis URL]
-        [--no-docs]
+        [--quick]
 
 The figures docs/scaling.md multiplies. In one run this script
 
@@ -16,22 +16,18 @@ The figures docs/scaling.md multiplies. In one run this script
    SQLite: the `dbstat` table when compiled in, else the file);
 2. on Redis (--redis URL, default VSWIDGET_TEST_REDIS_URL), with vswidget's app using it as
    cache and rate-limit storage: reads the payload of the big and the small comparison
-   (benchmarks/embed_data.py) in each locale, and sends one event batch, then asks Redis
-   `MEMORY USAGE` of each key that made (found by the token or the client address in its
-   name, so other users of that Redis are left alone), and deletes those keys;
-3. prints the tables and writes them into docs/performance.md (section "Storage: bytes per
-   event, rollup row and cached payload"), unless --no-docs.
+   (benchmarks/fixtures/big-comparison.yaml) in each locale, and sends one event batch, then
+   asks Redis `MEMORY USAGE` of each key that made (found by the token or the client address
+   in its name, so other users of that Redis are left alone), and deletes those keys;
+3. prints the tables and, on full runs (or with --save), saves benchmarks/results/storage.json.
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
-import shlex
 import sqlite3
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,13 +35,16 @@ from typing import Any
 from urllib.parse import quote
 
 import dashboard
-import embed
+import harness
+import inprocess
+import record
 import writes
+from harness import BIG, SMALL, Failed, postgresql_schema
+from record import load_average
+from sqlalchemy import text
 
-ROOT = embed.ROOT
-SECTION = "## Storage: bytes per event, rollup row and cached payload"
 SCHEMA = "vsw_bench_storage"
-TABLES = ("events", "daily_totals", "daily_pages", "period_pages", "daily_items")
+TABLES = dashboard.TABLES
 LOCALES = ("en", "de", "fr", "es")
 CLIENT = "198.51.100.77"  # the address the Redis step's requests come from (TEST-NET-2)
 
@@ -58,8 +57,8 @@ class Table:
     indexes: int | None
     total: int
 
-    def per_row(self, size: int | None) -> str:
-        return "—" if size is None or not self.rows else f"{size / self.rows:,.0f}"
+    def per_row(self, size: int | None) -> float | None:
+        return None if size is None or not self.rows else size / self.rows
 
 
 @dataclass
@@ -70,77 +69,60 @@ class Backend:
     notes: list[str] = field(default_factory=list)
 
 
-def prepared(url: str, path: Path | None, events: int) -> tuple[Any, float]:
-    """Migrate, publish the dashboard benchmark's comparison, seed ``events`` and roll up."""
+def seeded(app: Any, path: Path | None, events: int) -> None:
+    """Publish the dashboard benchmark's comparison, seed ``events`` and roll them up."""
     from vswidget.schemas import load_comparison
-    from vswidget.server import analytics, create_app, store
-    from vswidget.server.migrations import upgrade
+    from vswidget.server import analytics
 
-    started = time.perf_counter()
-    upgrade(url)
-    app = create_app(
-        {
-            "DATABASE_URL": url,
-            "SECRET_KEYS": ["benchmark-key-of-at-least-32-bytes"],
-            "CACHE_URL": "simple://",
-        }
-    )
     document = load_comparison(json.loads(dashboard.EXAMPLE.read_text()))
-    with app.app_context():
-        publisher, _ = store.create_publisher(dashboard.HANDLE)
-        comparison, _ = store.save_comparison(publisher, document)
-        generator = dashboard.Generator(comparison.id, [i["key"] for i in document["items"]])
+    comparison_id, _, _ = inprocess.publish(app, dashboard.HANDLE, document)
+    generator = dashboard.Generator(comparison_id, [i["key"] for i in document["items"]])
+    url = app.config["DATABASE_URL"]
     if path is None:
         dashboard.seed_postgresql(url, generator, events)
     else:
         dashboard.seed_sqlite(path, generator, events)
     with app.app_context():
         analytics.roll_up_all()
-    return app, time.perf_counter() - started
 
 
 def postgresql_tables(url: str, events: int) -> Backend:
-    from sqlalchemy import text
-
-    from vswidget.server.extensions import db
-
-    with dashboard.postgresql_database(url, SCHEMA) as (schema_url, _):
-        app, seconds = prepared(schema_url, None, events)
-        try:
-            with app.app_context():
-                with db.engine.connect() as connection:
-                    connection = connection.execution_options(isolation_level="AUTOCOMMIT")
-                    tables = []
-                    for name in TABLES:
-                        connection.execute(text(f"VACUUM FULL ANALYZE {name}"))
-                        rows = connection.execute(text(f"SELECT count(*) FROM {name}")).scalar()
-                        heap, indexes, total = connection.execute(
-                            text(
-                                f"SELECT pg_relation_size('{name}'), pg_indexes_size('{name}'), "
-                                f"pg_total_relation_size('{name}')"
-                            )
-                        ).one()
-                        tables.append(Table(name, int(rows or 0), heap, indexes, total))
-                    id_type = connection.execute(
+    with postgresql_schema(url, SCHEMA) as schema_url:
+        started = time.perf_counter()
+        with inprocess.app_on(schema_url, CACHE_URL="simple://") as app:
+            seeded(app, None, events)
+            seconds = time.perf_counter() - started
+            with inprocess.connection(app) as connection:
+                tables = []
+                for name in TABLES:
+                    connection.execute(text(f"VACUUM FULL ANALYZE {name}"))
+                    rows = connection.execute(text(f"SELECT count(*) FROM {name}")).scalar()
+                    heap, indexes, total = connection.execute(
                         text(
-                            "SELECT data_type FROM information_schema.columns WHERE "
-                            "table_schema = current_schema() AND table_name = 'events' "
-                            "AND column_name = 'id'"
+                            f"SELECT pg_relation_size('{name}'), pg_indexes_size('{name}'), "
+                            f"pg_total_relation_size('{name}')"
                         )
-                    ).scalar()
-                    version = connection.execute(text("SHOW server_version")).scalar()
-        finally:
-            db.dispose(app)
+                    ).one()
+                    tables.append(Table(name, int(rows or 0), heap, indexes, total))
+                id_type = connection.execute(
+                    text(
+                        "SELECT data_type FROM information_schema.columns WHERE "
+                        "table_schema = current_schema() AND table_name = 'events' "
+                        "AND column_name = 'id'"
+                    )
+                ).scalar()
+                version = connection.execute(text("SHOW server_version")).scalar()
     notes = [f"server {version}, after VACUUM FULL; `events.id` is `{id_type}`"]
     return Backend("PostgreSQL", tables, seconds, notes)
 
 
 def sqlite_tables(events: int) -> Backend:
-    from vswidget.server.extensions import db
-
-    with dashboard.sqlite_database() as (url, path):
-        app, seconds = prepared(url, path, events)
-        db.dispose(app)
+    with dashboard.sqlite_database() as url:
+        path = Path(url.removeprefix("sqlite:///"))
+        started = time.perf_counter()
+        with inprocess.app_on(url, CACHE_URL="simple://") as app:
+            seeded(app, path, events)
+        seconds = time.perf_counter() - started
         connection = sqlite3.connect(path)
         try:
             connection.execute("VACUUM")
@@ -193,44 +175,31 @@ class Cached:
 def redis_usage(redis_url: str) -> list[Cached]:
     """Return the Redis memory of cached payloads and of one address's rate-limit counters."""
     import redis
-    from embed_data import big, small
 
-    from vswidget.server import create_app, store
-    from vswidget.server.extensions import db
+    from vswidget import Comparison
 
     client = redis.Redis.from_url(redis_url)
     found: list[Cached] = []
-    with dashboard.sqlite_database() as (url, _):
-        from vswidget.server.migrations import upgrade
-
-        upgrade(url)
-        app = create_app(
-            {
-                "DATABASE_URL": url,
-                "SECRET_KEYS": ["benchmark-key-of-at-least-32-bytes"],
-                "CACHE_URL": redis_url,
-                "RATELIMIT_STORAGE_URL": redis_url,
-            }
-        )
-        try:
-            with app.app_context():
-                _, key = store.create_publisher("storage")
+    with dashboard.sqlite_database() as url:
+        config = {"CACHE_URL": redis_url, "RATELIMIT_STORAGE_URL": redis_url}
+        with inprocess.app_on(url, **config) as app:
+            _, _, key = inprocess.publish(app, "storage", None)
             web = app.test_client()
             web.environ_base["REMOTE_ADDR"] = CLIENT
             auth = {"Authorization": f"Bearer {key}"}
-            for comparison in (big(), small()):
+            for comparison in map(Comparison.from_file, (BIG, SMALL)):
                 document = comparison.to_dict()
                 answer = web.put(
                     f"/api/v1/comparisons/{document['slug']}", json=document, headers=auth
                 )
                 if answer.status_code not in (200, 201):
-                    raise embed.Failed(f"publishing answered {answer.status_code}")
+                    raise Failed(f"publishing answered {answer.status_code}")
                 token = answer.get_json()["embed"]["token"]
                 sizes = []
                 for locale in LOCALES:
                     read = web.get(f"/v1/payload/{quote(token)}?lang={locale}")
                     if read.status_code != 200:
-                        raise embed.Failed(f"GET /v1/payload answered {read.status_code}")
+                        raise Failed(f"GET /v1/payload answered {read.status_code}")
                     sizes.append(len(read.get_data()))
                 found.append(
                     measure_keys(
@@ -248,10 +217,8 @@ def redis_usage(redis_url: str) -> list[Cached]:
                 headers={"Content-Type": "text/plain", "User-Agent": writes.CHROME},
             )
             if sent.status_code != 204:
-                raise embed.Failed(f"POST /v1/events answered {sent.status_code}")
+                raise Failed(f"POST /v1/events answered {sent.status_code}")
             found.append(measure_keys(client, CLIENT, "rate-limit counters of one address", 0))
-        finally:
-            db.dispose(app)
     return found
 
 
@@ -264,59 +231,19 @@ def measure_keys(client: Any, needle: str, what: str, value: int) -> Cached:
     return Cached(what, len(keys), sum(sizes), max(sizes, default=0), value)
 
 
-def render(args: argparse.Namespace, backends: list[Backend], cached: list[Cached]) -> str:
-    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    command = ".venv/bin/python benchmarks/storage.py" + "".join(
-        " " + shlex.quote(a) for a in sys.argv[1:] if "://" not in a
-    )
-    lines = [
-        SECTION,
-        "",
-        f"Measured {now} by `benchmarks/storage.py`; reproduce with `{command}` (PostgreSQL and "
-        "Redis from VSWIDGET_TEST_DATABASE_URL and VSWIDGET_TEST_REDIS_URL). Code: "
-        f"{embed.code_version()}.",
-        "",
-        f"{args.events:,} events seeded by benchmarks/dashboard.py's generator (90 days, 500 "
-        "host pages on 200 sites, 32-character visitor hashes, 60/30/6/3/1 % impressions, "
-        "views, clicks, votes, sign-ups), then rolled up by `analytics.roll_up_all()`.",
-        "",
-        "| database | table | rows | heap bytes | index bytes | total bytes | bytes/row: heap | "
-        "indexes | total |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for backend in backends:
-        for t in backend.tables:
-            index = "—" if t.indexes is None else f"{t.indexes:,}"
-            lines.append(
-                f"| {backend.name} | {t.name} | {t.rows:,} | {t.heap:,} | {index} | {t.total:,} "
-                f"| {t.per_row(t.heap)} | {t.per_row(t.indexes)} | {t.per_row(t.total)} |"
-            )
-    lines += ["", *(f"- {b.name}: " + "; ".join(b.notes) for b in backends)]
-    if cached:
-        lines += [
-            "",
-            "Redis (`MEMORY USAGE` of every key the reads and one event batch made: a payload "
-            "key per locale and the token's generation key; the largest key is one cached "
-            "payload in one locale; the payload's JSON as served is the mean over the locales):",
-            "",
-            "| what | keys | bytes in Redis, all keys | largest key | payload JSON bytes |",
-            "|---|---:|---:|---:|---:|",
-        ]
-        for c in cached:
-            value = f"{c.value:,}" if c.value else "—"
-            lines.append(f"| {c.what} | {c.keys} | {c.bytes:,} | {c.largest:,} | {value} |")
-    return "\n".join(lines) + "\n"
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--events", type=int, default=300_000, help="events to seed (300,000)")
+    parser.add_argument("--quick", action="store_true", help="10,000 events")
     parser.add_argument("--postgresql", default=os.environ.get("VSWIDGET_TEST_DATABASE_URL"))
     parser.add_argument("--redis", default=os.environ.get("VSWIDGET_TEST_REDIS_URL"))
-    parser.add_argument("--no-docs", action="store_true", help="print only")
-    args = parser.parse_args()
+    harness.save_option(parser)
+    args = harness.checked(parser, parser.parse_args())
+    if args.quick:
+        args.events = 10_000
     if not 1_000 <= args.events <= 10_000_000:
         parser.error("use 1,000..10,000,000 events")
+    loads_start = load_average()
     backends = []
     if args.postgresql:
         print(f"PostgreSQL: seeding {args.events:,} events", flush=True)
@@ -325,18 +252,29 @@ def main() -> int:
         print("PostgreSQL skipped: give --postgresql URL or VSWIDGET_TEST_DATABASE_URL")
     print(f"SQLite: seeding {args.events:,} events", flush=True)
     backends.append(sqlite_tables(args.events))
-    cached = []
+    rows = [
+        [b.name, t.name, t.rows, t.heap, t.indexes, t.total]
+        + [t.per_row(t.heap), t.per_row(t.indexes), t.per_row(t.total)]
+        for b in backends
+        for t in b.tables
+    ]
+    columns = [("database", None), ("table", None), ("rows", 0), ("heap bytes", 0)]
+    columns += [("index bytes", 0), ("total bytes", 0), ("bytes/row: heap", 0)]
+    columns += [("indexes", 0), ("total", 0)]
+    tables = {"tables": record.table(columns, rows)}
     if args.redis:
         cached = redis_usage(args.redis)
+        columns = [("what", None), ("keys", 0), ("bytes in Redis, all keys", 0)]
+        columns += [("largest key", 0), ("payload JSON bytes", 0)]
+        rows = [[c.what, c.keys, c.bytes, c.largest, c.value or None] for c in cached]
+        tables["redis"] = record.table(columns, rows)
     else:
         print("Redis skipped: give --redis URL or VSWIDGET_TEST_REDIS_URL")
-    text = render(args, backends, cached)
-    print("\n" + text)
-    if not args.no_docs:
-        embed.write_doc(text, SECTION)
-        print(f"written to {embed.DOC.relative_to(ROOT)}")
+    notes = {b.name: b.notes for b in backends}
+    loads = (loads_start, load_average())
+    record.report("storage", loads, tables, args.save, events=args.events, **notes)
     return 0
 
 
 if __name__ == "__main__":
-    embed.run_main(main, "storage.py")
+    harness.run_main(main, "storage.py")
