@@ -44,6 +44,7 @@ SDK = {
     "vswidget.client",
     "vswidget.document",
     "vswidget.errors",
+    "vswidget.fields",
     "vswidget.schemas",
 }
 # Makes the named top-level modules missing, as when their extra is not installed.

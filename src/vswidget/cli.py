@@ -23,7 +23,7 @@ from . import __version__
 from .client import Client
 from .document import DOCUMENT_SUFFIXES, Comparison
 from .errors import NotFound, ValidationError, VSWidgetError
-from .schemas import parse_day
+from .fields import parse_day
 
 if TYPE_CHECKING:
     from flask import Flask
