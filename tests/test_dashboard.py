@@ -29,7 +29,7 @@ from werkzeug.test import TestResponse
 
 from vswidget import Client
 from vswidget.cli import main
-from vswidget.schemas import DAY_PATTERN, NOT_A_DAY
+from vswidget.fields import DAY_PATTERN, NOT_A_DAY
 from vswidget.server import analytics, login_limits, signing, store
 from vswidget.server.extensions import db
 from vswidget.server.models import DashboardSession, EventDay, LoginFailures, utcnow

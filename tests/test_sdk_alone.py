@@ -6,6 +6,7 @@ were not installed) without uninstalling anything.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import shutil
@@ -17,6 +18,7 @@ import pytest
 import yaml
 
 import vswidget
+from vswidget import cli
 
 SERVER = frozenset(
     {
@@ -44,6 +46,7 @@ SDK = {
     "vswidget.client",
     "vswidget.document",
     "vswidget.errors",
+    "vswidget.fields",
     "vswidget.schemas",
 }
 # Makes the named top-level modules missing, as when their extra is not installed.
@@ -94,6 +97,64 @@ def test_the_sdk_validates_a_document_with_the_server_missing(
         blocked=SERVER,
     )
     assert (done.returncode, done.stdout.strip()) == (0, document["slug"]), done.stderr
+
+
+def test_help_lists_the_server_commands_without_loading_the_server() -> None:
+    done = python(
+        "import json, sys\nfrom vswidget.cli import main\n"
+        "main(['--help'], standalone_mode=False)\n"
+        "print(json.dumps(sorted(sys.modules)))",
+        blocked=SERVER,
+    )
+    assert done.returncode == 0, done.stderr
+    *help_text, modules = done.stdout.splitlines()
+    for name, short_help in cli.SERVER_COMMANDS.items():
+        assert f"  {name:<9}  {short_help}" in help_text
+    assert {name for name in json.loads(modules) if name.startswith("vswidget")} == SDK
+
+
+def test_the_help_listed_for_each_server_command_is_its_own() -> None:
+    from vswidget.server.commands import COMMANDS
+
+    assert {name: command.get_short_help_str(100) for name, command in COMMANDS.items()} == (
+        cli.SERVER_COMMANDS
+    )
+
+
+def imported_modules(path: Path, package: str) -> set[str]:
+    """Return every module a source file imports, at its top or inside a function."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package.split(".")
+            origin = ".".join(base[: len(base) - node.level + 1] if node.level else [])
+            module = ".".join(part for part in (origin, node.module or "") if part)
+            found.add(module)
+            found.update(f"{module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def test_no_sdk_module_imports_the_server_and_the_cli_only_to_load_its_commands() -> None:
+    root = Path(vswidget.__file__).parent
+    modules = {path.stem: imported_modules(path, "vswidget") for path in root.glob("*.py")}
+    assert set(modules) >= {name.removeprefix("vswidget.") for name in SDK - {"vswidget"}}
+    reaching = {
+        name: sorted(m for m in imported if m.split(".")[:2] == ["vswidget", "server"])
+        for name, imported in modules.items()
+    }
+    assert reaching == {name: [] for name in modules} | {
+        "cli": ["vswidget.server.commands", "vswidget.server.commands.COMMANDS"]
+    }
+    tree = ast.parse((root / "cli.py").read_text(encoding="utf-8"))
+    loaders = [
+        n for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module == "server.commands"
+    ]
+    (loader,) = (
+        n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "server_command"
+    )
+    assert len(loaders) == 1 and loaders[0] in ast.walk(loader)
 
 
 @pytest.mark.parametrize(

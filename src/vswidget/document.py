@@ -8,24 +8,37 @@ computed are filled in by the server and never sent.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import yaml
+from marshmallow import Schema
 from marshmallow import ValidationError as SchemaError
 
 from .errors import ValidationError, describe, validation_error
-from .schemas import load_comparison
+from .schemas import (
+    ComparisonSchema,
+    CtaSchema,
+    ItemSchema,
+    ReviewerSchema,
+    VerdictSchema,
+    load_comparison,
+)
 
 __all__ = ["Comparison", "Item", "Link", "Newsletter", "Reviewer", "Verdict"]
 
 DOCUMENT_SUFFIXES = (".yaml", ".yml", ".json")
 
 
-def computed() -> Any:
-    """A field the server computes: not compared, not sent."""
-    return field(default=None, compare=False, repr=False, metadata={"computed": True})
+def computed(header: str | None = None) -> Any:
+    """A field the server computes: not compared, not sent.
+
+    ``header`` names the HTTP header it comes from when it is no field of the schema.
+    """
+    metadata = {"computed": True, **({"header": header} if header else {})}
+    return field(default=None, compare=False, repr=False, metadata=metadata)
 
 
 @dataclass
@@ -108,7 +121,7 @@ class Comparison:
     hosts: list[str] | None = None
     votes: int | None = computed()
     contested: list[str] | None = computed()
-    etag: str | None = computed()
+    etag: str | None = computed(header="ETag")
 
     @classmethod
     def from_dict(cls, data: Any) -> Comparison:
@@ -161,6 +174,19 @@ class Comparison:
         return Comparison.from_dict(self.to_dict())
 
 
+# The schema each class mirrors, and the schema's fields it leaves out on purpose: the
+# server's times and embed of a comparison (Client.embed returns the embed); the ``kind``
+# a call to action's class stands for, and the url a newsletter never has.
+MIRRORS: dict[type, tuple[Schema, frozenset[str]]] = {
+    Comparison: (ComparisonSchema(), frozenset({"created_at", "updated_at", "embed"})),
+    Item: (ItemSchema(), frozenset()),
+    Reviewer: (ReviewerSchema(), frozenset()),
+    Verdict: (VerdictSchema(), frozenset()),
+    Newsletter: (CtaSchema(), frozenset({"kind", "url"})),
+    Link: (CtaSchema(), frozenset({"kind"})),
+}
+
+
 def _plain(value: Any) -> Any:
     if is_dataclass(value) and not isinstance(value, type):
         document = {"kind": value.kind} if isinstance(value, Newsletter | Link) else {}
@@ -177,8 +203,18 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _pick(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+def _pick(cls: type, data: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the entries of ``data`` that are fields of ``cls``.
+
+    Raises TypeError for a field of the schema that ``cls`` lacks and does not leave out
+    (the class has drifted from the schema); a field no schema here knows, which a newer
+    server may send, is left out.
+    """
+    schema, left_out = MIRRORS[cls]
     names = {spec.name for spec in fields(cls)}
+    lacking = sorted(key for key in data if key in schema.fields and key not in names | left_out)
+    if lacking:
+        raise TypeError(f"{cls.__name__} lacks the schema's fields {', '.join(lacking)}.")
     return {key: value for key, value in data.items() if key in names}
 
 
@@ -195,7 +231,8 @@ def _build(data: dict[str, Any]) -> Comparison:
                     **{
                         **_pick(Reviewer, reviewer),
                         "verdicts": {
-                            key: Verdict(**verdict) for key, verdict in reviewer["verdicts"].items()
+                            key: Verdict(**_pick(Verdict, verdict))
+                            for key, verdict in reviewer["verdicts"].items()
                         },
                     }
                 )

@@ -13,8 +13,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .. import errors
 from ..errors import ConfigurationError
-from ..schemas import ErrorSchema
 from . import config, headers, inbound, localized, openapi, public_bases, tallies
+from .api_schemas import ErrorSchema
 from .cached_reads import CachedReads
 from .extensions import cache, cache_config, db, limiter
 from .private_files import private_folder

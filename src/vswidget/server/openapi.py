@@ -1,4 +1,4 @@
-"""The public API in the OpenAPI document, generated from schemas.py.
+"""The public API in the OpenAPI document, generated from the schemas.
 
 flask-smorest documents the publisher API from its own decorators. The public
 reads (payloads, oEmbed) and the readers' posts (votes, sign-ups, events) are
@@ -16,7 +16,7 @@ from flask import Flask
 from marshmallow import Schema, fields, validate
 from werkzeug.routing import Rule
 
-from ..schemas import (
+from .api_schemas import (
     ErrorSchema,
     EventBatchSchema,
     OEmbedSchema,

@@ -23,8 +23,9 @@ from werkzeug.datastructures import ETags
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..errors import Conflict, NotFound, PreconditionFailed, ValidationError, validation_error
-from ..schemas import PublisherSchema, canonical_json
+from ..schemas import canonical_json
 from . import upserts
+from .api_schemas import PublisherSchema
 from .extensions import db
 from .models import (
     ApiKey,

@@ -41,7 +41,7 @@ from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 
 from ...errors import BadRequest, NotFound, VSWidgetError
-from ...schemas import DAY_PATTERN
+from ...fields import DAY_PATTERN
 from .. import analytics, charts, login_limits, payloads, sessions, signing, store
 from ..embed import public_base
 from ..headers import page_csp

@@ -1,35 +1,28 @@
 """What the dashboard's pages and forms accept: marshmallow schemas, with the API's fields.
 
-Each query and form is loaded through a schema, as the API's are (dates are the stats
-API's ``Day``, a handle is ``PublisherSchema``'s); what a schema refuses answers a 400
-page naming the field, before anything is read or stored. Parameters no schema names
-are ignored, not refused: links pasted into chats and mail gain tracking parameters.
+Each query and form is loaded through a schema, as the API's are (a range of days loads
+with the API's ``DateRangeSchema``, a handle is ``PublisherSchema``'s); what a schema
+refuses answers a 400 page naming the field, before anything is read or stored.
+Parameters no schema names are ignored, not refused: links pasted into chats and mail
+gain tracking parameters.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
-from marshmallow import (
-    EXCLUDE,
-    Schema,
-    ValidationError,
-    fields,
-    post_load,
-    validate,
-    validates_schema,
-)
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from ...errors import BadRequest, validation_error
-from ...schemas import Day, PublisherSchema, Text
+from ...fields import Text
 from ..analytics import default_range
+from ..api_schemas import PublisherSchema
+from ..date_range import DEFAULT_DAYS as DEFAULT_DAYS  # the dashboard's default too
+from ..date_range import DateRange, DateRangeSchema
 
 PRESETS = (7, 30, 90)
-DEFAULT_DAYS = 30
-MAX_RANGE_DAYS = 366
 SHARE_DAYS = (1, 7, 30, 90)
 MAX_PASSWORD_LENGTH = 1024
 PER_PAGE = 50
@@ -60,16 +53,10 @@ class OverviewQuery(DashboardSchema):
 
 
 @dataclass(frozen=True)
-class Range:
-    """The days a page shows, both included, and the preset it came from (None: custom)."""
+class Range(DateRange):
+    """The days a page shows, and the preset they came from (None: custom)."""
 
-    since: date
-    until: date
-    preset: int | None
-
-    @property
-    def days(self) -> int:
-        return (self.until - self.since).days + 1
+    preset: int | None = None
 
     def query(self) -> dict[str, Any]:
         """Return the query arguments that ask for this range again."""
@@ -78,7 +65,7 @@ class Range:
         return {"since": self.since.isoformat(), "until": self.until.isoformat()}
 
 
-class RangeQuery(DashboardSchema):
+class RangeQuery(DashboardSchema, DateRangeSchema):
     """A preset, ``days``, or a custom range: ``since`` alone runs to today, ``until``
     alone shows the DEFAULT_DAYS that end then. Loads as a Range."""
 
@@ -86,23 +73,12 @@ class RangeQuery(DashboardSchema):
         load_default=DEFAULT_DAYS,
         validate=validate.OneOf(PRESETS, error="Must be one of 7, 30, 90."),
     )
-    since = Day("First day, YYYY-MM-DD (UTC).")
-    until = Day("Last day, YYYY-MM-DD (UTC).")
 
-    @validates_schema
-    def ordered(self, data: dict[str, Any], **kwargs: Any) -> None:
-        chosen = self.range(data)
-        if chosen.since > chosen.until:
-            raise ValidationError(f"Must not be after the range's end, {chosen.until}.", "since")
-        if chosen.days > MAX_RANGE_DAYS:
-            raise ValidationError(f"A range is at most {MAX_RANGE_DAYS} days.", "since")
-
-    @post_load
-    def range(self, data: dict[str, Any], **kwargs: Any) -> Range:
+    def asked(self, data: dict[str, Any]) -> Range:
         if "since" in data or "until" in data:
-            since, until = default_range(data.get("since"), data.get("until"), DEFAULT_DAYS)
-            return Range(since, until, None)
-        return Range(*default_range(None, None, data["days"]), data["days"])
+            custom = super().asked(data)
+            return Range(custom.since, custom.until)
+        return Range(*default_range(None, None, data["days"]), preset=data["days"])
 
 
 class LoginForm(DashboardSchema):

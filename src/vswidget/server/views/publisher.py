@@ -13,9 +13,9 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from ...errors import AuthenticationError, NotFound, UnsupportedMediaType, ValidationError
-from ...schemas import (
-    ComparisonSchema,
-    EmbedSchema,
+from ...schemas import ComparisonSchema, EmbedSchema
+from .. import analytics, payloads, store, tallies
+from ..api_schemas import (
     ForgottenSchema,
     SignupOutSchema,
     StatsQuerySchema,
@@ -23,7 +23,7 @@ from ...schemas import (
     SummarySchema,
     WebhookSchema,
 )
-from .. import analytics, payloads, store, tallies
+from ..date_range import DateRange
 from ..embed import embed_details, public_base
 from ..extensions import limiter
 from ..inbound import JSONBodyParser
@@ -257,18 +257,17 @@ class Stats(MethodView):
     @blp.arguments(StatsQuerySchema, location="query")
     @blp.response(200, StatsSchema)
     @blp.paginate(page_size=20, max_page_size=100)
-    def get(self, query: dict[str, Any], slug: str, pagination_parameters: Any) -> dict[str, Any]:
+    def get(self, chosen: DateRange, slug: str, pagination_parameters: Any) -> dict[str, Any]:
         """A comparison's impressions, views, votes, clicks and sign-ups, per day and page.
 
         Figures come from daily rollups, refreshed every VSWIDGET_ROLLUP_SECONDS. The
         host pages come a page at a time, busiest first: X-Pagination counts them.
         """
         comparison = store.get_comparison(g.publisher, slug)
-        since, until = analytics.default_range(query.get("since"), query.get("until"))
         answer, pages = analytics.report(
             comparison.id,
-            since,
-            until,
+            chosen.since,
+            chosen.until,
             first_item(pagination_parameters),
             pagination_parameters.page_size,
         )

@@ -25,9 +25,9 @@ from ...errors import (
     ValidationError,
     validation_error,
 )
-from ...schemas import EventBatchSchema, SignupSchema, VoteSchema
 from .. import event_budgets, inbound, payloads, signing, store, tickets, visitors
 from ..address_limits import allows, per_address
+from ..api_schemas import EventBatchSchema, SignupSchema, VoteSchema
 from ..embed import public_base
 from ..models import Comparison
 from ..tallies import percent
