@@ -18,15 +18,9 @@ from .. import event_budgets
 from ..extensions import db
 from ..models import DailyItem, DailyPage, DailyTotal, EventDay
 from ..visitors import today
-from .counts import COUNTED, Totals, summed, totals_of
+from .counts import COUNTED, Totals, totals_of
 
 daily_totals = DailyTotal.__table__
-
-
-def totals(comparison_ids: Sequence[int], since: date, until: date) -> dict[int, Totals]:
-    """Return each comparison's figures over ``since``..``until`` (both included)."""
-    by_comparison = series_of(comparison_ids, since, until)
-    return {comparison_id: summed(days) for comparison_id, days in by_comparison.items()}
 
 
 def series_of(
