@@ -29,7 +29,7 @@ and dropped here; the public schema is never touched), this script
    within that rollup period (the cache hit). The baseline gets the same treatment.
    `--warmup` rounds first, then `--repeat` rounds; median and p90 of each, the ratio of each
    median to the baseline's median, and how many timed requests computed the page sums
-   (`analytics._pages`, counted) — every cold one and no warm one, or the run fails;
+   (`analytics.host_pages._pages`, counted) — every cold one and no warm one, or the run fails;
 5. times the analytics queries behind the 90-day page alone (series, pages cold and warm,
    item_series), the page sums of a ragged 88-day range (from the 2nd to the 89th day of
    the events: days with events on both sides, so its edges are read day by day) and of the
@@ -286,21 +286,21 @@ def empty_cache(app: Any) -> None:
 
 @contextmanager
 def counting_page_sums() -> Iterator[Callable[[], int]]:
-    """Count the calls of `analytics._pages` (the uncached page sums) while measuring."""
-    from vswidget.server import analytics
+    """Count the calls of `host_pages._pages` (the uncached page sums) while measuring."""
+    from vswidget.server.analytics import host_pages
 
-    original = analytics._pages
+    original = host_pages._pages
     calls = [0]
 
     def counted(*args: Any, **kwargs: Any) -> Any:
         calls[0] += 1
         return original(*args, **kwargs)
 
-    analytics._pages = counted
+    host_pages._pages = counted
     try:
         yield lambda: calls[0]
     finally:
-        analytics._pages = original
+        host_pages._pages = original
 
 
 def measure(app: Any, trial: Trial, slug: str, api_key: str, args: Any) -> None:
@@ -368,7 +368,9 @@ def time_queries(analytics: Any, comparison_id: int, repeat: int) -> dict[str, f
         ),
         "daily rows alone": (
             nothing,
-            lambda: analytics._page_sums(comparison_id, analytics._days(since, until), None),
+            lambda: analytics.host_pages._page_sums(
+                comparison_id, analytics.host_pages._days(since, until), None
+            ),
         ),
         "item_series": (nothing, lambda: analytics.item_series(comparison_id, since, until)),
         "roll_up_recent": (nothing, analytics.roll_up_recent),

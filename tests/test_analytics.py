@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from vswidget import Client
 from vswidget.cli import main
 from vswidget.server import analytics, store
+from vswidget.server.analytics import host_pages
 from vswidget.server.extensions import db
 from vswidget.server.jobs import maintain
 from vswidget.server.models import DailyPage, DailyTotal, Event, PeriodPage
@@ -293,8 +294,8 @@ def test_page_sums_over_any_range_equal_the_sums_of_their_days(app: Flask, month
     with app.app_context():
         for since, until in ranges():
             expected = day_sums(months, since, until, None)
-            periods = analytics._periods(months, since, until)
-            assert analytics._page_sums(months, periods, None) == expected, (since, until)
+            periods = host_pages._periods(months, since, until)
+            assert host_pages._page_sums(months, periods, None) == expected, (since, until)
             assert analytics.pages(months, since, until) == expected
 
 
@@ -308,7 +309,7 @@ def test_page_sums_of_one_host_site_equal_the_sums_of_its_days(app: Flask, month
 def test_a_long_range_reads_whole_weeks_and_four_weeks(app: Flask, months: int) -> None:
     since, until = TODAY - timedelta(days=58), TODAY - timedelta(days=2)
     with app.app_context():
-        periods = analytics._periods(months, since, until)
+        periods = host_pages._periods(months, since, until)
     lengths = [days for days, _ in periods]
     assert 28 in lengths and 7 in lengths and len(periods) < 20
     for days, start in periods:
@@ -358,8 +359,8 @@ def test_a_period_holding_a_day_outside_the_range_is_not_counted(
     since, until = TODAY - timedelta(days=20), TODAY - timedelta(days=10)
     four = analytics.period_start(since, 28)
     periods = [(28, four), (28, four + timedelta(28))]
-    monkeypatch.setattr(analytics, "_periods", lambda *args: periods)
+    monkeypatch.setattr(host_pages, "_periods", lambda *args: periods)
     with app.app_context():
-        wider = analytics._page_sums(months, periods, None)
+        wider = host_pages._page_sums(months, periods, None)
         assert min(page.first_seen for page in wider) < since
         assert analytics.pages(months, since, until) == day_sums(months, since, until, None)

@@ -24,6 +24,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
 from live import LiveServer
+from sqlalchemy import event as sql_event
 from sqlalchemy import func, select, update
 from werkzeug.test import TestResponse
 
@@ -523,6 +524,31 @@ def test_the_overview_lists_only_my_comparisons_with_their_30_day_figures(
     assert f'href="{PAGE}"' in page
     assert page.count('class="vsw-spark"') == 1
     assert "Views per day" in page and "visitor-days" in page
+
+
+def test_the_overview_of_many_comparisons_runs_as_many_sql_statements_as_that_of_one(
+    app: Flask, owner: FlaskClient, sdk: Client, document: dict[str, Any], seeded: int
+) -> None:
+    statements: list[str] = []
+    with app.app_context():
+        engine = db.engine
+    sql_event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+
+    def statements_of_the_overview(comparisons: int) -> int:
+        owner.get("/dashboard/")  # anything a first visit does once is not counted
+        statements.clear()
+        page = owner.get("/dashboard/").text
+        assert page.count('class="vsw-spark"') == comparisons
+        return len(statements)
+
+    one = statements_of_the_overview(1)
+    for n in range(1, 5):
+        sdk.publish({**document, "slug": f"{SLUG}-{n}"})
+    with app.app_context():
+        acme = store.get_publisher("acme")
+        others = [store.get_comparison(acme, f"{SLUG}-{n}").id for n in range(1, 5)]
+    seed(app, [event(other, "view", days_ago=n) for n, other in enumerate(others)])
+    assert statements_of_the_overview(5) == one
 
 
 @pytest.mark.parametrize(

@@ -33,7 +33,7 @@ from vswidget import Client
 from vswidget.server import analytics, sessions, store
 from vswidget.server.extensions import db
 from vswidget.server.models import Base
-from vswidget.server.views.dashboard import share_token
+from vswidget.server.views.dashboard.share_links import share_token
 from vswidget.server.visitors import today
 
 PASSWORD = "correct horse battery staple"

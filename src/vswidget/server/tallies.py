@@ -21,15 +21,19 @@ def percent(part: int, whole: int) -> int | None:
     return (200 * part + whole) // (2 * whole)
 
 
+def ship_count(panel: list[Mapping[str, Any]], item_key: str) -> int:
+    """Return how many reviewers said ship on an item."""
+    return sum(1 for reviewer in panel if reviewer["verdicts"][item_key]["verdict"] == "ship")
+
+
 def panel_ship(panel: list[Mapping[str, Any]], item_key: str) -> int | None:
     """Return the share of reviewers who said ship on an item."""
-    ships = sum(1 for reviewer in panel if reviewer["verdicts"][item_key]["verdict"] == "ship")
-    return percent(ships, len(panel))
+    return percent(ship_count(panel, item_key), len(panel))
 
 
 def majority(panel: list[Mapping[str, Any]], item_key: str) -> str | None:
     """Return the panel's majority verdict on an item, or None on a tie."""
-    ships = sum(1 for reviewer in panel if reviewer["verdicts"][item_key]["verdict"] == "ship")
+    ships = ship_count(panel, item_key)
     skips = len(panel) - ships
     if ships == skips:
         return None

@@ -1,0 +1,39 @@
+"""Events rolled up by day, and the figures the dashboard and the stats API read.
+
+Readers of figures only touch the rollups, never raw events, so they stay fast as
+events grow. One module a job:
+
+- ``counts.py``: what is counted (``Totals``) and how figures add up;
+- ``rollups.py``: raw events summed per day and per period, and pruned;
+- ``figures.py``: a comparison's figures per day, per comparison and per item;
+- ``host_pages.py``: the host pages that embed a comparison, and "other pages";
+- ``report.py``: the stats API's report, all of those in one answer.
+"""
+
+from .counts import COLUMNS, COUNTED, Totals, summed
+from .figures import default_range, dropped, item_series, series, series_of
+from .host_pages import Page, origins, other_pages, pages
+from .report import report
+from .rollups import period_start, prune, roll_up, roll_up_all, roll_up_recent
+
+__all__ = [
+    "COLUMNS",
+    "COUNTED",
+    "Page",
+    "Totals",
+    "default_range",
+    "dropped",
+    "item_series",
+    "origins",
+    "other_pages",
+    "pages",
+    "period_start",
+    "prune",
+    "report",
+    "roll_up",
+    "roll_up_all",
+    "roll_up_recent",
+    "series",
+    "series_of",
+    "summed",
+]
