@@ -311,7 +311,7 @@ def count_rows(db: Any) -> dict[str, int]:
     from sqlalchemy import text
 
     return {
-        table: int(db.session.scalar(text(f"SELECT count(*) FROM {table}")) or 0)
+        table: int(db.connection.scalar(text(f"SELECT count(*) FROM {table}")) or 0)
         for table in ("events", "daily_totals", "daily_pages", "period_pages", "daily_items")
     }
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import (
+    Connection,
     Select,
     and_,
     case,
@@ -36,12 +37,11 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.orm import Session
 
 from . import event_budgets
 from .event_budgets import OTHER_PAGES
 from .extensions import cache, db
-from .models import DailyItem, DailyPage, DailyTotal, Event, EventDay, PeriodPage
+from .models import daily_items, daily_pages, daily_totals, event_days, events, period_pages
 from .tallies import percent
 from .visitors import today
 
@@ -100,50 +100,56 @@ OTHER = OTHER_PAGES[0]  # the origin of "other pages": no host page has it
 
 def _counters() -> list[Any]:
     sums = [
-        func.sum(case((Event.type == kind, 1), else_=0)).label(column)
+        func.sum(case((events.c.type == kind, 1), else_=0)).label(column)
         for kind, column in COLUMNS.items()
     ]
-    return [*sums, func.count(distinct(Event.visitor)).label("visitors")]
+    return [*sums, func.count(distinct(events.c.visitor)).label("visitors")]
 
 
 def roll_up(days: Iterable[date]) -> None:
     """Recompute the rollups of ``days`` from the raw events, one transaction a day."""
     for day in days:
-        with db.writing() as session:
-            for table in (DailyTotal, DailyPage, DailyItem):
-                session.execute(delete(table).where(table.day == day))
-            on_day = Event.day == day
-            session.execute(
-                insert(DailyTotal).from_select(
+        with db.writing() as sql:
+            for table in (daily_totals, daily_pages, daily_items):
+                sql.execute(delete(table).where(table.c.day == day))
+            on_day = events.c.day == day
+            sql.execute(
+                insert(daily_totals).from_select(
                     ["comparison_id", "day", *COUNTED],
-                    select(Event.comparison_id, Event.day, *_counters())
+                    select(events.c.comparison_id, events.c.day, *_counters())
                     .where(on_day)
-                    .group_by(Event.comparison_id, Event.day),
+                    .group_by(events.c.comparison_id, events.c.day),
                 )
             )
-            session.execute(
-                insert(DailyPage).from_select(
+            sql.execute(
+                insert(daily_pages).from_select(
                     ["comparison_id", "day", "origin", "path", *COUNTED],
-                    select(Event.comparison_id, Event.day, Event.origin, Event.path, *_counters())
+                    select(
+                        events.c.comparison_id,
+                        events.c.day,
+                        events.c.origin,
+                        events.c.path,
+                        *_counters(),
+                    )
                     .where(on_day)
-                    .group_by(Event.comparison_id, Event.day, Event.origin, Event.path),
+                    .group_by(events.c.comparison_id, events.c.day, events.c.origin, events.c.path),
                 )
             )
-            session.execute(
-                insert(DailyItem).from_select(
+            sql.execute(
+                insert(daily_items).from_select(
                     ["comparison_id", "day", "item_key", "votes", "clicks"],
                     select(
-                        Event.comparison_id,
-                        Event.day,
-                        Event.item_key,
-                        func.sum(case((Event.type == "vote", 1), else_=0)),
-                        func.sum(case((Event.type == "click", 1), else_=0)),
+                        events.c.comparison_id,
+                        events.c.day,
+                        events.c.item_key,
+                        func.sum(case((events.c.type == "vote", 1), else_=0)),
+                        func.sum(case((events.c.type == "click", 1), else_=0)),
                     )
-                    .where(on_day, Event.item_key.is_not(None))
-                    .group_by(Event.comparison_id, Event.day, Event.item_key),
+                    .where(on_day, events.c.item_key.is_not(None))
+                    .group_by(events.c.comparison_id, events.c.day, events.c.item_key),
                 )
             )
-            _roll_up_periods(session, day)
+            _roll_up_periods(sql, day)
     cache.set(ROLLED_UP, time.time(), timeout=0)  # a new generation: cached reads go stale
 
 
@@ -157,49 +163,51 @@ def period_start(day: date, days: int) -> date:
     return date.fromordinal(ordinal - (ordinal - 1) % days)
 
 
-def _roll_up_periods(session: Session, day: date) -> None:
+def _roll_up_periods(sql: Connection, day: date) -> None:
     """Recompute the week that holds ``day`` from its days, then its four weeks from theirs."""
     week = period_start(day, WEEK)
     _replace_period(
-        session,
+        sql,
         WEEK,
         week,
         select(
-            DailyPage.comparison_id,
-            DailyPage.origin,
-            DailyPage.path,
-            DailyPage.day.label("first_day"),
-            DailyPage.day.label("last_day"),
-            *(getattr(DailyPage, name) for name in COUNTED),
-        ).where(DailyPage.day >= week, DailyPage.day < week + timedelta(days=WEEK)),
+            daily_pages.c.comparison_id,
+            daily_pages.c.origin,
+            daily_pages.c.path,
+            daily_pages.c.day.label("first_day"),
+            daily_pages.c.day.label("last_day"),
+            *(daily_pages.c[name] for name in COUNTED),
+        ).where(daily_pages.c.day >= week, daily_pages.c.day < week + timedelta(days=WEEK)),
     )
     days = 4 * WEEK
     span = period_start(day, days)
     _replace_period(
-        session,
+        sql,
         days,
         span,
         select(
-            PeriodPage.comparison_id,
-            PeriodPage.origin,
-            PeriodPage.path,
-            PeriodPage.first_day,
-            PeriodPage.last_day,
-            *(getattr(PeriodPage, name) for name in COUNTED),
+            period_pages.c.comparison_id,
+            period_pages.c.origin,
+            period_pages.c.path,
+            period_pages.c.first_day,
+            period_pages.c.last_day,
+            *(period_pages.c[name] for name in COUNTED),
         ).where(
-            PeriodPage.days == WEEK,
-            PeriodPage.start >= span,
-            PeriodPage.start < span + timedelta(days=days),
+            period_pages.c.days == WEEK,
+            period_pages.c.start >= span,
+            period_pages.c.start < span + timedelta(days=days),
         ),
     )
 
 
-def _replace_period(session: Session, days: int, start: date, parts: Select[Any]) -> None:
+def _replace_period(sql: Connection, days: int, start: date, parts: Select[Any]) -> None:
     """Replace the rows of one period, every comparison's, with the sums of ``parts``."""
-    session.execute(delete(PeriodPage).where(PeriodPage.days == days, PeriodPage.start == start))
+    sql.execute(
+        delete(period_pages).where(period_pages.c.days == days, period_pages.c.start == start)
+    )
     part = parts.subquery()
-    session.execute(
-        insert(PeriodPage).from_select(
+    sql.execute(
+        insert(period_pages).from_select(
             ["comparison_id", "days", "start", "origin", "path", "first_day", "last_day"] + COUNTED,
             select(
                 part.c.comparison_id,
@@ -222,17 +230,17 @@ def roll_up_recent() -> None:
 
 def roll_up_all() -> None:
     """Recompute the rollups of every day that still has raw events."""
-    roll_up(sorted(db.session.scalars(select(Event.day).distinct())))
+    roll_up(sorted(db.connection.scalars(select(events.c.day).distinct())))
 
 
 def prune(retention_days: int) -> int:
     """Delete raw events older than ``retention_days``, and the event budgets' counts of
     past days; return how many events. Rollups stay."""
     cutoff = today() - timedelta(days=retention_days)
-    with db.writing() as session:
-        deleted = session.execute(delete(Event).where(Event.day < cutoff))
+    with db.writing() as sql:
+        deleted = sql.execute(delete(events).where(events.c.day < cutoff))
     event_budgets.prune(today())
-    return int(deleted.rowcount)  # type: ignore[attr-defined]
+    return int(deleted.rowcount)
 
 
 def _totals_of(counts: Iterable[Any]) -> Totals:
@@ -242,16 +250,16 @@ def _totals_of(counts: Iterable[Any]) -> Totals:
 
 def totals(comparison_ids: Sequence[int], since: date, until: date) -> dict[int, Totals]:
     """Return each comparison's figures over ``since``..``until`` (both included)."""
-    rows = db.session.execute(
+    rows = db.connection.execute(
         select(
-            DailyTotal.comparison_id, *(func.sum(getattr(DailyTotal, n)).label(n) for n in COUNTED)
+            daily_totals.c.comparison_id, *(func.sum(daily_totals.c[n]).label(n) for n in COUNTED)
         )
         .where(
-            DailyTotal.comparison_id.in_(comparison_ids),
-            DailyTotal.day >= since,
-            DailyTotal.day <= until,
+            daily_totals.c.comparison_id.in_(comparison_ids),
+            daily_totals.c.day >= since,
+            daily_totals.c.day <= until,
         )
-        .group_by(DailyTotal.comparison_id)
+        .group_by(daily_totals.c.comparison_id)
     )
     found = {comparison_id: _totals_of(counts) for comparison_id, *counts in rows}
     return {comparison_id: found.get(comparison_id, Totals()) for comparison_id in comparison_ids}
@@ -264,14 +272,15 @@ def series(
 
     With ``origin``, only that host site's pages count (a share link limited to one site).
     """
-    table: Any = DailyTotal if origin is None else DailyPage
-    query = select(table.day, *(func.sum(getattr(table, n)).label(n) for n in COUNTED)).where(
-        table.comparison_id == comparison_id, table.day >= since, table.day <= until
+    table: Any = daily_totals if origin is None else daily_pages
+    query = select(table.c.day, *(func.sum(table.c[n]).label(n) for n in COUNTED)).where(
+        table.c.comparison_id == comparison_id, table.c.day >= since, table.c.day <= until
     )
     if origin is not None:
-        query = query.where(DailyPage.origin == origin)
+        query = query.where(daily_pages.c.origin == origin)
     found = {
-        day: _totals_of(counts) for day, *counts in db.session.execute(query.group_by(table.day))
+        day: _totals_of(counts)
+        for day, *counts in db.connection.execute(query.group_by(table.c.day))
     }
     days = [since + timedelta(days=n) for n in range((until - since).days + 1)]
     return [(day, found.get(day, Totals())) for day in days]
@@ -310,9 +319,9 @@ def _periods(comparison_id: int, since: date, until: date) -> list[tuple[int, da
     range's days with events go from ``first`` to ``last``, and the closest days with
     events outside it, ``before`` and ``after``, bound what a period may cover.
     """
-    on = DailyTotal.comparison_id == comparison_id
-    day = DailyTotal.day
-    before, first, last, after = db.session.execute(
+    on = daily_totals.c.comparison_id == comparison_id
+    day = daily_totals.c.day
+    before, first, last, after = db.connection.execute(
         select(
             select(func.max(day)).where(on, day < since).scalar_subquery(),
             select(func.min(day)).where(on, day >= since, day <= until).scalar_subquery(),
@@ -356,34 +365,38 @@ def _page_sums(
     if days:
         parts.append(
             select(
-                DailyPage.origin,
-                DailyPage.path,
-                DailyPage.day.label("first_day"),
-                DailyPage.day.label("last_day"),
-                *(getattr(DailyPage, name) for name in COUNTED),
+                daily_pages.c.origin,
+                daily_pages.c.path,
+                daily_pages.c.day.label("first_day"),
+                daily_pages.c.day.label("last_day"),
+                *(daily_pages.c[name] for name in COUNTED),
             ).where(
-                DailyPage.comparison_id == comparison_id,
-                DailyPage.day.in_(days),
-                DailyPage.origin == origin if origin is not None else DailyPage.origin != OTHER,
+                daily_pages.c.comparison_id == comparison_id,
+                daily_pages.c.day.in_(days),
+                daily_pages.c.origin == origin
+                if origin is not None
+                else daily_pages.c.origin != OTHER,
             )
         )
     if longer:
         parts.append(
             select(
-                PeriodPage.origin,
-                PeriodPage.path,
-                PeriodPage.first_day,
-                PeriodPage.last_day,
-                *(getattr(PeriodPage, name) for name in COUNTED),
+                period_pages.c.origin,
+                period_pages.c.path,
+                period_pages.c.first_day,
+                period_pages.c.last_day,
+                *(period_pages.c[name] for name in COUNTED),
             ).where(
                 or_(
                     *(
-                        and_(PeriodPage.days == length, PeriodPage.start.in_(starts))
+                        and_(period_pages.c.days == length, period_pages.c.start.in_(starts))
                         for length, starts in longer.items()
                     )
                 ),
-                PeriodPage.comparison_id == comparison_id,
-                PeriodPage.origin == origin if origin is not None else PeriodPage.origin != OTHER,
+                period_pages.c.comparison_id == comparison_id,
+                period_pages.c.origin == origin
+                if origin is not None
+                else period_pages.c.origin != OTHER,
             )
         )
     part = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
@@ -396,7 +409,7 @@ def _page_sums(
     ).group_by(part.c.origin, part.c.path)
     found = [
         Page(origin, path, first_seen, last_seen, _totals_of(counts))
-        for origin, path, first_seen, last_seen, *counts in db.session.execute(query)
+        for origin, path, first_seen, last_seen, *counts in db.connection.execute(query)
     ]
     return sorted(found, key=lambda page: (-page.totals.impressions, page.origin, page.path))
 
@@ -404,12 +417,12 @@ def _page_sums(
 def other_pages(comparison_id: int, since: date, until: date) -> Totals:
     """Return the figures of "other pages" over the range: the events of the host pages
     past a day's EVENT_PAGES_PER_DAY, counted together."""
-    counts = db.session.execute(
-        select(*(func.sum(getattr(DailyPage, name)) for name in COUNTED)).where(
-            DailyPage.comparison_id == comparison_id,
-            DailyPage.day >= since,
-            DailyPage.day <= until,
-            DailyPage.origin == OTHER,
+    counts = db.connection.execute(
+        select(*(func.sum(daily_pages.c[name]) for name in COUNTED)).where(
+            daily_pages.c.comparison_id == comparison_id,
+            daily_pages.c.day >= since,
+            daily_pages.c.day <= until,
+            daily_pages.c.origin == OTHER,
         )
     ).one()
     return _totals_of(counts)
@@ -418,16 +431,16 @@ def other_pages(comparison_id: int, since: date, until: date) -> Totals:
 def origins(comparison_id: int, since: date, until: date) -> list[str]:
     """Return the host sites that showed the comparison in the range, in order."""
     return list(
-        db.session.scalars(
-            select(DailyPage.origin)
+        db.connection.scalars(
+            select(daily_pages.c.origin)
             .distinct()
             .where(
-                DailyPage.comparison_id == comparison_id,
-                DailyPage.day >= since,
-                DailyPage.day <= until,
-                DailyPage.origin != OTHER,
+                daily_pages.c.comparison_id == comparison_id,
+                daily_pages.c.day >= since,
+                daily_pages.c.day <= until,
+                daily_pages.c.origin != OTHER,
             )
-            .order_by(DailyPage.origin)
+            .order_by(daily_pages.c.origin)
         )
     )
 
@@ -436,9 +449,11 @@ def dropped(comparison_id: int, since: date, until: date) -> dict[str, int]:
     """Return the events dropped over the range, by reason: over a budget, from another
     site than the comparison's ``hosts`` (event_budgets.py)."""
     reasons = (event_budgets.OVER_BUDGET, event_budgets.OTHER_HOST)
-    counts = db.session.execute(
-        select(*(func.sum(getattr(EventDay, reason)) for reason in reasons)).where(
-            EventDay.comparison_id == comparison_id, EventDay.day >= since, EventDay.day <= until
+    counts = db.connection.execute(
+        select(*(func.sum(event_days.c[reason]) for reason in reasons)).where(
+            event_days.c.comparison_id == comparison_id,
+            event_days.c.day >= since,
+            event_days.c.day <= until,
         )
     ).one()
     return {reason: int(count or 0) for reason, count in zip(reasons, counts, strict=True)}
@@ -448,14 +463,14 @@ def item_series(
     comparison_id: int, since: date, until: date
 ) -> dict[str, list[tuple[date, int, int]]]:
     """Return, per item key, each day's (day, votes cast, clicks) where there were any."""
-    rows = db.session.execute(
-        select(DailyItem.item_key, DailyItem.day, DailyItem.votes, DailyItem.clicks)
+    rows = db.connection.execute(
+        select(daily_items.c.item_key, daily_items.c.day, daily_items.c.votes, daily_items.c.clicks)
         .where(
-            DailyItem.comparison_id == comparison_id,
-            DailyItem.day >= since,
-            DailyItem.day <= until,
+            daily_items.c.comparison_id == comparison_id,
+            daily_items.c.day >= since,
+            daily_items.c.day <= until,
         )
-        .order_by(DailyItem.day)
+        .order_by(daily_items.c.day)
     )
     result: dict[str, list[tuple[date, int, int]]] = {}
     for row in rows:

@@ -45,8 +45,8 @@ from ...schemas import DAY_PATTERN
 from .. import analytics, charts, login_limits, payloads, sessions, signing, store
 from ..embed import public_base
 from ..headers import page_csp
-from ..models import Comparison, Publisher
 from ..networks import reader_address
+from ..store import Comparison, Publisher
 from ..tallies import percent
 from ..visitors import today
 from .dashboard_inputs import (

@@ -29,7 +29,7 @@ from ...schemas import EventBatchSchema, SignupSchema, VoteSchema
 from .. import event_budgets, inbound, payloads, signing, store, tickets, visitors
 from ..address_limits import allows, per_address
 from ..embed import public_base
-from ..models import Comparison
+from ..store import Comparison
 from ..tallies import percent
 
 bp = Blueprint("readers", __name__)
