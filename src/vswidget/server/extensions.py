@@ -81,8 +81,9 @@ def writing_transaction(sql: Connection) -> Iterator[None]:
 def writing_sql(engine: Engine) -> Iterator[Connection]:
     """Begin a transaction that writes on a connection of its own; commit it, or roll back.
 
-    Core SQL without a Session, for the busiest writes. A connection whose COMMIT
-    failed is rolled back before it goes back to the pool.
+    Not the app context's connection: for the busiest writes, which may run in another
+    request's thread (Database.write). A connection whose COMMIT failed is rolled back
+    before it goes back to the pool.
     """
     with engine.connect() as sql, sql.begin():
         begin_writing(sql)
@@ -107,8 +108,9 @@ class Database:
 
     @property
     def connection(self) -> Connection:
-        """The app context's connection: each read begins its transaction (on SQLite the
-        driver's statements run one at a time), which lasts until a write or the context's end."""
+        """The app context's Core connection, opened at first use and closed with the
+        context. Reads run on it one statement at a time on SQLite (the driver begins no
+        transaction); ``writing`` commits whatever a read began before it writes."""
         if "db_connection" not in g:
             g.db_connection = self.engine.connect()
         sql: Connection = g.db_connection
