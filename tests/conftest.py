@@ -25,10 +25,9 @@ from sqlalchemy import create_engine, text
 from werkzeug.serving import make_server
 
 from vswidget import Client
-from vswidget.server import create_app, store
+from vswidget.server import create_app, models, store
 from vswidget.server.extensions import db
 from vswidget.server.migrations import upgrade
-from vswidget.server.models import Base
 
 SECRET = "test-secret-key-of-at-least-32-bytes"
 PUBLIC_URL = "http://vs.test"
@@ -84,7 +83,7 @@ def postgresql_schema(schema: str) -> Iterator[str]:
 
 def empty_postgresql(url: str) -> None:
     engine = create_engine(url)
-    tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
+    tables = ", ".join(table.name for table in models.metadata.sorted_tables)
     with engine.begin() as connection:
         connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     engine.dispose()

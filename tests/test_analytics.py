@@ -15,11 +15,10 @@ from sqlalchemy import func, select
 
 from vswidget import Client
 from vswidget.cli import main
-from vswidget.server import analytics, store
+from vswidget.server import analytics, models, store
 from vswidget.server.analytics import host_pages
 from vswidget.server.extensions import db
 from vswidget.server.jobs import maintain
-from vswidget.server.models import DailyPage, DailyTotal, Event, PeriodPage
 from vswidget.server.visitors import today
 
 TODAY = today()
@@ -133,9 +132,9 @@ def test_rolling_up_again_gives_the_same_figures(app: Flask, seeded: int) -> Non
 def test_pruning_deletes_old_raw_events_and_keeps_their_rollups(app: Flask, seeded: int) -> None:
     with app.app_context():
         assert analytics.prune(30) == 1
-        oldest = db.session.scalar(select(func.min(Event.day)))
+        oldest = db.connection.scalar(select(func.min(models.events.c.day)))
         assert oldest == TODAY - timedelta(days=1)
-        rolled = db.session.scalar(select(func.min(DailyTotal.day)))
+        rolled = db.connection.scalar(select(func.min(models.daily_totals.c.day)))
         assert rolled == TODAY - timedelta(days=40)
 
 
@@ -227,7 +226,7 @@ def test_an_event_day_is_the_servers_utc_day(
     body = {"page": "https://blog.example/x", "events": [{"type": "view", "token": token}]}
     client.post("/v1/events", data=json.dumps(body), headers={"User-Agent": "Mozilla/5.0 test"})
     with app.app_context():
-        assert db.session.scalar(select(func.max(Event.day))) == today()
+        assert db.connection.scalar(select(func.max(models.events.c.day))) == today()
 
 
 # -- sums per host page over any range ----------------------------------------------------
@@ -263,8 +262,8 @@ def months(app: Flask, comparison_id: int) -> int:
 def day_sums(comparison_id: int, since: date, until: date, origin: str | None) -> list[Any]:
     """The page sums of a range added up here, in Python, from the daily page rows."""
     found: dict[tuple[str, str], analytics.Page] = {}
-    for row in db.session.scalars(
-        select(DailyPage).where(DailyPage.comparison_id == comparison_id)
+    for row in db.connection.execute(
+        select(models.daily_pages).where(models.daily_pages.c.comparison_id == comparison_id)
     ):
         if not since <= row.day <= until or origin not in (None, row.origin):
             continue
@@ -335,7 +334,7 @@ def test_the_period_rows_are_the_sums_of_the_daily_rows_after_each_rollup(
         store.add_events([event(months, "view", 1, path="/new"), event(months, "vote", 0)])
         analytics.roll_up_recent()
         expected: dict[tuple[Any, ...], list[Any]] = {}
-        for row in db.session.scalars(select(DailyPage)):
+        for row in db.connection.execute(select(models.daily_pages)):
             for days in (7, 28):
                 key = (days, analytics.period_start(row.day, days), row.origin, row.path)
                 sums = expected.setdefault(key, [row.day, row.day, analytics.Totals()])
@@ -347,7 +346,7 @@ def test_the_period_rows_are_the_sums_of_the_daily_rows_after_each_rollup(
                 row.last_day,
                 analytics.Totals(*(getattr(row, n) for n in analytics.COUNTED)),
             ]
-            for row in db.session.scalars(select(PeriodPage))
+            for row in db.connection.execute(select(models.period_pages))
         }
     assert stored == expected
 

@@ -25,15 +25,15 @@ from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
 from live import LiveServer
 from sqlalchemy import event as sql_event
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from werkzeug.test import TestResponse
 
 from vswidget import Client
 from vswidget.cli import main
 from vswidget.fields import DAY_PATTERN, NOT_A_DAY
-from vswidget.server import analytics, login_limits, signing, store
+from vswidget.server import analytics, login_limits, models, signing, store
 from vswidget.server.extensions import db
-from vswidget.server.models import DashboardSession, EventDay, LoginFailures, utcnow
+from vswidget.server.models import utcnow
 from vswidget.server.views.dashboard_inputs import MAX_PAGE
 from vswidget.server.visitors import today
 
@@ -397,19 +397,21 @@ def test_the_server_keeps_only_a_hash_of_the_session_id(app: Flask, owner: Flask
     serializer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
     session_id = serializer.loads(cookie.value)["session"]
     with app.app_context():
-        stored = db.session.scalars(select(DashboardSession.id_hash)).all()
+        stored = db.connection.scalars(select(models.dashboard_sessions.c.id_hash)).all()
     assert stored == [hashlib.sha256(session_id.encode()).hexdigest()]
 
 
 def test_an_expired_session_opens_nothing_and_the_next_login_deletes_it(
     app: Flask, owner: FlaskClient
 ) -> None:
-    with app.app_context(), db.writing() as session:
-        session.execute(update(DashboardSession).values(expires_at=utcnow()))
+    with app.app_context(), db.writing() as sql:
+        sql.execute(update(models.dashboard_sessions).values(expires_at=utcnow()))
     assert not is_logged_in(owner)
     log_in(app.test_client())
     with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(DashboardSession)) == 1
+        assert (
+            db.connection.scalar(select(func.count()).select_from(models.dashboard_sessions)) == 1
+        )
 
 
 def test_revoking_an_api_key_keeps_dashboard_sessions(app: Flask, owner: FlaskClient) -> None:
@@ -502,7 +504,7 @@ def test_a_login_form_that_cannot_be_read_answers_400_and_counts_no_failure(
     assert response.status_code == 400
     assert response.mimetype == "text/html"
     with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(LoginFailures)) == 0
+        assert db.connection.scalar(select(func.count()).select_from(models.login_failures)) == 0
 
 
 def test_successful_logins_do_not_use_up_the_rate_limit(app: Flask, comparison_id: int) -> None:
@@ -653,8 +655,12 @@ def test_the_events_of_pages_past_the_cap_and_the_dropped_ones_are_shown(
     app: Flask, owner: FlaskClient, comparison_id: int
 ) -> None:
     seed(app, [event(comparison_id, "impression", origin="", path="") for _ in range(3)])
-    with app.app_context(), db.writing() as session:
-        session.add(EventDay(comparison_id=comparison_id, day=TODAY, over_budget=7, other_host=2))
+    with app.app_context(), db.writing() as sql:
+        sql.execute(
+            insert(models.event_days).values(
+                comparison_id=comparison_id, day=TODAY, over_budget=7, other_host=2
+            )
+        )
     page = owner.get(PAGE).text
     assert locations(page)[-1][:5] == ["Other pages", "—", "—", "3", "0"]
     assert "9 events dropped in the range" in page

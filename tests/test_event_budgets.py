@@ -19,9 +19,8 @@ from sqlalchemy import distinct, func, select
 
 from vswidget import Client
 from vswidget.errors import NotFound
-from vswidget.server import analytics, store
+from vswidget.server import analytics, models, store
 from vswidget.server.extensions import db
-from vswidget.server.models import Event, EventDay
 from vswidget.server.visitors import today
 
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/124.0 Safari/537.36"
@@ -70,13 +69,15 @@ def send(client: FlaskClient, body: str, address: str = "10.0.0.7") -> int:
 
 def rows(app: Flask) -> int:
     with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(Event)) or 0
+        return db.connection.scalar(select(func.count()).select_from(models.events)) or 0
 
 
 def dropped(app: Flask) -> dict[str, int]:
     with app.app_context():
-        found = db.session.execute(
-            select(func.sum(EventDay.over_budget), func.sum(EventDay.other_host))
+        found = db.connection.execute(
+            select(
+                func.sum(models.event_days.c.over_budget), func.sum(models.event_days.c.other_host)
+            )
         ).one()
     return {"over_budget": int(found[0] or 0), "other_host": int(found[1] or 0)}
 
@@ -84,7 +85,7 @@ def dropped(app: Flask) -> dict[str, int]:
 def counted_stored(app: Flask) -> int:
     """The events the comparisons' day rows say were stored."""
     with app.app_context():
-        return db.session.scalar(select(func.sum(EventDay.stored))) or 0
+        return db.connection.scalar(select(func.sum(models.event_days.c.stored))) or 0
 
 
 def test_one_address_stores_at_most_its_daily_budget_and_the_rest_is_dropped_and_counted(
@@ -147,8 +148,8 @@ def test_a_comparisons_budget_and_page_cap_hold_exactly_across_workers_from_many
     assert rows(app) == 300 == counted_stored(app)
     assert dropped(app)["over_budget"] == 40 * 9 - 300
     with app.app_context():
-        paths = db.session.scalars(select(Event.path).distinct()).all()
-        pages = db.session.scalar(select(func.sum(EventDay.pages)))
+        paths = db.connection.scalars(select(models.events.c.path).distinct()).all()
+        pages = db.connection.scalar(select(func.sum(models.event_days.c.pages)))
     assert len(paths) == 5 + 1 and "" in paths  # the cap, and other pages
     assert pages == 5
 
@@ -162,7 +163,7 @@ def test_past_the_days_page_cap_events_are_counted_under_other_pages(
     assert send(client, batch(token, 2, "https://blog.example/post-0")) == 204  # admitted
     day, comparison = today(), comparison_id(app)
     with app.app_context():
-        pages = db.session.scalar(select(func.count(distinct(Event.path))))
+        pages = db.connection.scalar(select(func.count(distinct(models.events.c.path))))
         analytics.roll_up_recent()
         listed = analytics.pages(comparison, day, day)
         other = analytics.other_pages(comparison, day, day)
@@ -193,7 +194,7 @@ def test_a_thousand_host_pages_store_the_cap_and_the_stats_answer_them_a_page_at
         page = f"https://blog.example/posts/{n:04d}-" + "x" * 60
         assert send(client, batch(token, 1, page), address=f"10.1.{n // 250}.{n % 250}") == 204
     with app.app_context():
-        stored_pages = db.session.scalar(select(func.count(distinct(Event.path))))
+        stored_pages = db.connection.scalar(select(func.count(distinct(models.events.c.path))))
         analytics.roll_up_recent()
     assert stored_pages == 200 + 1  # and other pages
 

@@ -10,9 +10,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from vswidget.server import payloads, signing
+from vswidget.server import models, payloads, signing
 from vswidget.server.extensions import db
-from vswidget.server.models import Event, EventDay
 
 API = "/api/v1/comparisons"
 BROWSER = (
@@ -35,9 +34,9 @@ def send(client: FlaskClient, body: dict[str, Any], agent: str = BROWSER) -> Any
     )
 
 
-def stored(app: Flask) -> list[Event]:
+def stored(app: Flask) -> list[models.AnyRow]:
     with app.app_context():
-        return list(db.session.scalars(select(Event).order_by(Event.id)))
+        return list(db.connection.execute(select(models.events).order_by(models.events.c.id)))
 
 
 def test_events_are_stored_with_the_host_page_without_query_or_fragment(
@@ -127,7 +126,10 @@ def guarded_token(client: FlaskClient, auth: dict[str, str], document: dict[str,
 def other_host_drops(app: Flask) -> int:
     """The events dropped for coming from a site their comparison does not take, all days."""
     with app.app_context():
-        return db.session.scalar(select(func.coalesce(func.sum(EventDay.other_host), 0))) or 0
+        return (
+            db.connection.scalar(select(func.coalesce(func.sum(models.event_days.c.other_host), 0)))
+            or 0
+        )
 
 
 @pytest.mark.parametrize(

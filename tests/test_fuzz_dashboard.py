@@ -30,9 +30,8 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from vswidget import Client
-from vswidget.server import analytics, sessions, store
+from vswidget.server import analytics, models, sessions, store
 from vswidget.server.extensions import db
-from vswidget.server.models import Base
 from vswidget.server.views.dashboard.share_links import share_token
 from vswidget.server.visitors import today
 
@@ -83,8 +82,8 @@ class Target:
         """Every row of every table."""
         with self.app.app_context():
             return {
-                table.name: sorted(map(tuple, db.session.execute(select(table))), key=repr)
-                for table in Base.metadata.sorted_tables
+                table.name: sorted(map(tuple, db.connection.execute(select(table))), key=repr)
+                for table in models.metadata.sorted_tables
             }
 
 

@@ -25,8 +25,8 @@ from sqlalchemy import select
 from test_dashboard import csrf_of
 
 from vswidget.errors import ConfigurationError
+from vswidget.server import models
 from vswidget.server.extensions import db
-from vswidget.server.models import Base
 
 HUMAN = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/124.0 Safari/537.36"
 DEEP = b"[" * 100_000
@@ -57,10 +57,10 @@ def published(client: FlaskClient, auth: dict[str, str]) -> dict[str, str]:
 def stored(app: Flask) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table: what a refused request must leave as it was."""
     with app.app_context():
-        session = db.session
+        sql = db.connection
         return {
-            table.name: sorted(map(tuple, session.execute(select(table)).all()), key=repr)
-            for table in Base.metadata.sorted_tables
+            table.name: sorted(map(tuple, sql.execute(select(table)).all()), key=repr)
+            for table in models.metadata.sorted_tables
         }
 
 

@@ -18,10 +18,9 @@ from flask import Flask
 from sqlalchemy import create_engine, insert, inspect, select
 
 from vswidget.schemas import load_comparison
-from vswidget.server import analytics, signing, store
+from vswidget.server import analytics, models, signing, store
 from vswidget.server.extensions import db
 from vswidget.server.migrations import alembic_config, heads, revisions, upgrade
-from vswidget.server.models import Base, Comparison, Outbox, PeriodPage, Signup, VoteTally
 from vswidget.server.visitors import today
 
 
@@ -45,16 +44,16 @@ def tables(url: str) -> set[str]:
 
 def test_every_revision_upgrades_and_downgrades_again(empty_url: str) -> None:
     upgrade(empty_url)
-    assert tables(empty_url) == set(Base.metadata.tables)
+    assert tables(empty_url) == set(models.metadata.tables)
     command.downgrade(alembic_config(empty_url), "base")
     assert tables(empty_url) == set()
     upgrade(empty_url)
-    assert tables(empty_url) == set(Base.metadata.tables)
+    assert tables(empty_url) == set(models.metadata.tables)
 
 
 def period_rows(app: Flask) -> list[tuple[Any, ...]]:
     with app.app_context():
-        rows = db.session.scalars(select(PeriodPage)).all()
+        rows = db.connection.execute(select(models.period_pages)).all()
         return sorted(
             (row.comparison_id, row.days, row.start, row.origin, row.path, row.first_day)
             + (row.last_day, *(getattr(row, name) for name in analytics.COUNTED))
@@ -62,7 +61,7 @@ def period_rows(app: Flask) -> list[tuple[Any, ...]]:
         )
 
 
-def published(url: str, tmp_path: Path) -> tuple[Flask, Comparison]:
+def published(url: str, tmp_path: Path) -> tuple[Flask, store.Comparison]:
     """Migrate the database at ``url``, then publish the test document on an app of it."""
     upgrade(url)
     app = make_app(url, tmp_path)
@@ -106,7 +105,9 @@ def test_upgrading_to_0004_fills_the_period_rollups_from_the_daily_ones(
 
 def tally_rows(app: Flask) -> list[tuple[str, int]]:
     with app.app_context():
-        rows = db.session.execute(select(VoteTally.item_key, VoteTally.count))
+        rows = db.connection.execute(
+            select(models.vote_tallies.c.item_key, models.vote_tallies.c.count)
+        )
         return sorted((key, count) for key, count in rows)
 
 
@@ -133,7 +134,13 @@ def test_upgrading_to_0005_gives_every_item_a_tally_and_keeps_the_votes(
 
 def signup_rows(app: Flask) -> list[tuple[int, str, int | None]]:
     with app.app_context():
-        rows = db.session.execute(select(Signup.publisher_id, Signup.email, Signup.comparison_id))
+        rows = db.connection.execute(
+            select(
+                models.signups.c.publisher_id,
+                models.signups.c.email,
+                models.signups.c.comparison_id,
+            )
+        )
         return sorted(tuple(row) for row in rows)  # publisher and email are never both equal
 
 
@@ -154,10 +161,10 @@ def test_upgrading_to_0008_merges_an_address_signed_up_twice_into_its_earliest_s
         (comparison.publisher_id, "other@example.com", None, at),
         (rival_id, "READER@example.com", None, at + timedelta(hours=1)),
     ]
-    with app.app_context(), db.writing() as session:
+    with app.app_context(), db.writing() as sql:
         for publisher, email, comparison_id, when in signed_up:
-            session.execute(
-                insert(Signup).values(
+            sql.execute(
+                insert(models.signups).values(
                     publisher_id=publisher,
                     email=email,
                     comparison_id=comparison_id,
@@ -191,8 +198,8 @@ def test_upgrading_to_0009_gives_comparisons_and_pending_deliveries_a_public_id(
     command.downgrade(alembic_config(empty_url), "0006")
     upgrade(empty_url)
     with app.app_context():
-        public_ids = list(db.session.scalars(select(Comparison.public_id)))
-        (delivery,) = db.session.scalars(select(Outbox)).all()
+        public_ids = list(db.connection.scalars(select(models.comparisons.c.public_id)))
+        (delivery,) = db.connection.execute(select(models.outbox)).all()
     assert len(set(public_ids)) == 2 and all(len(public_id) == 22 for public_id in public_ids)
     assert json.loads(delivery.body)["id"] == delivery.public_id  # not the sign-up's id
     assert app.test_client().get(f"/v1/payload/{old_token}").status_code == 200

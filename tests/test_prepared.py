@@ -9,17 +9,18 @@ from flask import Flask
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from vswidget.server import store
+from vswidget.server import models, store
 from vswidget.server.extensions import db
-from vswidget.server.models import Publisher
 from vswidget.server.prepared import Prepared
 
 NEW_PUBLISHER = Prepared(
-    insert(Publisher)
+    insert(models.publishers)
     .values(handle=bindparam("handle"), created_at=bindparam("at"))
-    .returning(Publisher.id)
+    .returning(models.publishers.c.id)
 )
-PUBLISHER = Prepared(select(Publisher.handle).where(Publisher.id == bindparam("id")))
+PUBLISHER = Prepared(
+    select(models.publishers.c.handle).where(models.publishers.c.id == bindparam("id"))
+)
 AT = datetime(2026, 11, 24, 12, 30, 15, 250000, tzinfo=UTC)
 
 
@@ -30,7 +31,9 @@ def test_values_go_through_the_column_types_and_rows_come_back(app: Flask) -> No
             (new_id,) = done.rows[0]
             assert done.rowcount == 1
             assert PUBLISHER.run(sql, id=new_id).rows == [("acme",)]
-        stored = db.session.get(Publisher, new_id)
+        stored = db.connection.execute(
+            select(models.publishers).where(models.publishers.c.id == new_id)
+        ).one()
         assert stored is not None and stored.created_at == AT  # read back by the ORM, as UTC
 
 
@@ -42,7 +45,7 @@ def test_a_driver_error_is_raised_as_sqlalchemys_and_rolls_back_the_transaction(
         with pytest.raises(IntegrityError), db.writing_sql() as sql:
             NEW_PUBLISHER.run(sql, handle="first", at=AT)
             NEW_PUBLISHER.run(sql, handle="acme", at=AT)
-        assert [p.handle for p in db.session.scalars(select(Publisher))] == ["acme"]
+        assert [p.handle for p in db.connection.execute(select(models.publishers))] == ["acme"]
 
 
 def test_a_statement_outside_a_transaction_is_refused_rather_than_lost(app: Flask) -> None:

@@ -19,9 +19,8 @@ from test_dashboard import PASSWORD, csrf_of, log_in
 from test_webhooks import Receiver, deliver, receiver  # noqa: F401 - a fixture
 
 from vswidget import Client
-from vswidget.server import signing, store
+from vswidget.server import models, signing, store
 from vswidget.server.extensions import db
-from vswidget.server.models import Comparison, Signup, Vote
 
 READER = {"User-Agent": "Mozilla/5.0 reader", "Content-Type": "text/plain"}
 
@@ -36,9 +35,11 @@ def post(client: FlaskClient, path: str, body: dict[str, Any]) -> Any:
     return client.post(path, data=json.dumps(body), headers=READER)
 
 
-def stored(app: Flask, slug: str) -> Comparison:
+def stored(app: Flask, slug: str) -> models.AnyRow:
     with app.app_context():
-        comparison = db.session.scalar(select(Comparison).where(Comparison.slug == slug))
+        comparison = db.connection.execute(
+            select(models.comparisons).where(models.comparisons.c.slug == slug)
+        ).first()
     assert comparison is not None
     return comparison
 
@@ -72,8 +73,8 @@ def test_no_token_or_body_a_reader_publisher_or_receiver_gets_carries_a_sequenti
     go_links = re.findall(r'href="http://vs\.test/go/([^"]+)"', frame)
     with app.app_context():
         store.set_password("acme", PASSWORD)
-        vote_id = db.session.scalar(select(Vote.id))
-        signup_id = db.session.scalar(select(Signup.id))
+        vote_id = db.connection.scalar(select(models.votes.c.id))
+        signup_id = db.connection.scalar(select(models.signups.c.id))
     assert deliver(app) == 1
     log_in(client)
     page = "/dashboard/c/kettle-vs-moka-pot"
@@ -134,7 +135,7 @@ def test_a_ticket_a_receipt_a_link_and_a_share_of_the_old_form_still_work(
     first = post(client, "/v1/votes", {"ticket": old_ticket, "item": "kettle"})
     assert first.status_code == 200 and first.json["votes"] == 1
     with app.app_context():
-        vote_id = db.session.scalar(select(Vote.id))
+        vote_id = db.connection.scalar(select(models.votes.c.id))
     old_receipt = old_form(app, signing.VOTE_RECEIPT, [comparison.id, vote_id])
     moved = client.post(  # the same reader tomorrow: another address, a stored receipt
         "/v1/votes",

@@ -15,10 +15,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
+from vswidget.server import models
 from vswidget.server.extensions import db
 from vswidget.server.i18n import LABELS
 from vswidget.server.localized import grouped
-from vswidget.server.models import Comparison, VoteTally
 from vswidget.server.tallies import FEW_VOTES
 
 API = "/api/v1/comparisons"
@@ -54,12 +54,14 @@ def publish_with_votes(
     document = {**document, "slug": f"counted-{votes}"}
     published = client.post(API, json=document, headers=auth).json
     assert published, "the document was refused"
-    comparison = select(Comparison.id).where(Comparison.slug == document["slug"])
-    with app.app_context(), db.writing() as session:
-        session.execute(
-            update(VoteTally)
-            .where(VoteTally.comparison_id == comparison.scalar_subquery())
-            .where(VoteTally.item_key == document["items"][0]["key"])
+    comparison = select(models.comparisons.c.id).where(
+        models.comparisons.c.slug == document["slug"]
+    )
+    with app.app_context(), db.writing() as sql:
+        sql.execute(
+            update(models.vote_tallies)
+            .where(models.vote_tallies.c.comparison_id == comparison.scalar_subquery())
+            .where(models.vote_tallies.c.item_key == document["items"][0]["key"])
             .values(count=votes)
         )
     return str(published["embed"]["token"])

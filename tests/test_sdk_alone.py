@@ -204,3 +204,34 @@ def test_a_worker_on_sqlite_loads_no_migration_tool_redis_http_client_or_postgre
     )
     assert {name.split(".")[0] for name in modules} & {"alembic", "redis", "httpx"} == set()
     assert not {name for name in modules if name.startswith("sqlalchemy.dialects.postgresql")}
+
+
+def test_a_worker_reads_votes_and_takes_events_without_the_orm(
+    sqlite_template: Path, tmp_path: Path, document: dict[str, object]
+) -> None:
+    database = tmp_path / "vswidget.sqlite3"
+    shutil.copy(sqlite_template, database)
+    modules = loaded(
+        "from vswidget.server import store\n"
+        "from vswidget.server.serving import Server\n"
+        "app = Server.__new__(Server).load()\n"  # what a gunicorn worker runs
+        "client = app.test_client()\n"
+        "with app.app_context():\n"
+        "    _, key = store.create_publisher('acme')\n"
+        f"published = client.post('/api/v1/comparisons', json={document!r},\n"
+        "    headers={'Authorization': f'Bearer {key}'})\n"
+        "token = published.json['embed']['token']\n"
+        "payload = client.get(f'/v1/payload/{token}').json\n"
+        "sent = {'Content-Type': 'text/plain;charset=UTF-8',\n"
+        "    'User-Agent': 'Mozilla/5.0 (X11; Linux x86_64) Chrome/124.0 Safari/537.36'}\n"
+        "ballot = json.dumps({'ticket': payload['ticket'], 'item': 'moka'})\n"
+        "assert client.post('/v1/votes', data=ballot, headers=sent).status_code == 200\n"
+        "event = {'type': 'impression', 'token': token}\n"
+        "batch = json.dumps({'page': 'https://blog.example/post', 'events': [event]})\n"
+        "assert client.post('/v1/events', data=batch, headers=sent).status_code == 204\n",
+        env={
+            "VSWIDGET_DATABASE_URL": f"sqlite:///{database}",
+            "VSWIDGET_INSTANCE_PATH": str(tmp_path),
+        },
+    )
+    assert "sqlalchemy.orm" not in modules

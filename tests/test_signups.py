@@ -17,9 +17,8 @@ from sqlalchemy.exc import IntegrityError
 
 from vswidget import Client, NotFound, Webhook
 from vswidget.cli import main
-from vswidget.server import store
+from vswidget.server import models, store
 from vswidget.server.extensions import db
-from vswidget.server.models import Outbox, Signup
 
 API = "/api/v1/comparisons"
 
@@ -73,7 +72,7 @@ def test_one_address_in_two_letter_cases_at_once_is_stored_once_and_sent_once(
     assert [new[n] + new[n + 1] for n in range(0, len(new), 2)] == [1] * 6  # one new of each
     assert len(sdk.signups()) == 6
     with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(Outbox)) == 6
+        assert db.connection.scalar(select(func.count()).select_from(models.outbox)) == 6
 
 
 def test_the_database_itself_refuses_an_address_twice_in_another_letter_case(
@@ -84,8 +83,8 @@ def test_the_database_itself_refuses_an_address_twice_in_another_letter_case(
         comparison = store.get_comparison(store.get_publisher("acme"), slug)
         assert store.add_signup(comparison, "Reader@example.com")
         row = {"publisher_id": comparison.publisher_id, "email": "rEADER@example.com"}
-        with pytest.raises(IntegrityError), db.writing() as session:
-            session.execute(insert(Signup).values(row))
+        with pytest.raises(IntegrityError), db.writing() as sql:
+            sql.execute(insert(models.signups).values(row))
     assert [signup.email for signup in sdk.signups()] == ["Reader@example.com"]
 
 

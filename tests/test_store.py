@@ -13,9 +13,8 @@ from sqlalchemy import insert, select, text
 
 from vswidget import Conflict, NotFound, ValidationError
 from vswidget.schemas import load_comparison
-from vswidget.server import store
+from vswidget.server import models, store
 from vswidget.server.extensions import db
-from vswidget.server.models import ApiKey, Base, Event
 
 
 # SQLite's reflection cannot read an index on an expression (signups' lower(email)), so
@@ -24,14 +23,14 @@ from vswidget.server.models import ApiKey, Base, Event
 @pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression-based")
 def test_the_migrated_schema_matches_the_models(app: Flask) -> None:
     with app.app_context(), db.engine.connect() as connection:
-        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        differences = compare_metadata(MigrationContext.configure(connection), models.metadata)
     assert differences == []
 
 
 def test_only_a_hash_of_an_api_key_is_stored(app: Flask) -> None:
     with app.app_context():
         _, key = store.create_publisher("acme")
-        stored = db.session.scalars(select(ApiKey)).one()
+        stored = db.connection.execute(select(models.api_keys)).one()
         assert key.startswith("vsw_") and len(key) > 40
         assert stored.key_hash == store.hash_api_key(key) != key
         assert stored.prefix == key[:12]
@@ -123,14 +122,16 @@ def test_event_ids_go_on_past_32_bits(app: Flask, document: dict[str, Any]) -> N
             "day": date(2026, 11, 24),
             "visitor": "reader",
         }
-        with db.writing() as session:
+        with db.writing() as sql:
             if db.engine.dialect.name == "postgresql":  # where the next id comes from
-                session.execute(
+                sql.execute(
                     text("SELECT setval(pg_get_serial_sequence('events', 'id'), :last)"),
                     {"last": last_32_bit_id},
                 )
             else:
-                session.execute(insert(Event).values(id=last_32_bit_id, **event))
+                sql.execute(insert(models.events).values(id=last_32_bit_id, **event))
         store.add_events([event, event])
-        ids = db.session.scalars(select(Event.id).where(Event.id > last_32_bit_id)).all()
+        ids = db.connection.scalars(
+            select(models.events.c.id).where(models.events.c.id > last_32_bit_id)
+        ).all()
         assert sorted(ids) == [2**31, 2**31 + 1]

@@ -10,12 +10,11 @@ from pathlib import Path
 import pytest
 from conftest import make_app
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
-from vswidget.server import visitors
+from vswidget.server import models, visitors
 from vswidget.server.extensions import db
 from vswidget.server.jobs import maintain
-from vswidget.server.models import Salt
 
 READER = {"REMOTE_ADDR": "203.0.113.7", "HTTP_USER_AGENT": "Firefox/140"}
 
@@ -36,7 +35,7 @@ def hash_on(app: Flask, environ: dict[str, str], scope: str = "vote:1") -> str:
 
 def stored_days(app: Flask) -> list[object]:
     with app.app_context():
-        return list(db.session.scalars(select(Salt.day)))
+        return list(db.connection.scalars(select(models.salts.c.day)))
 
 
 def test_two_hosts_hash_a_reader_alike_on_the_same_day(hosts: tuple[Flask, Flask]) -> None:
@@ -59,7 +58,11 @@ def test_the_first_readers_of_a_day_on_both_hosts_at_once_get_one_salt(
 
 def test_the_jobs_delete_a_past_days_salt_even_when_no_reader_comes(app: Flask) -> None:
     with app.app_context():
-        with db.writing() as session:
-            session.add(Salt(day=visitors.today() - timedelta(days=1), value="yesterday"))
+        with db.writing() as sql:
+            sql.execute(
+                insert(models.salts).values(
+                    day=visitors.today() - timedelta(days=1), value="yesterday"
+                )
+            )
         maintain()
     assert stored_days(app) == []

@@ -11,11 +11,10 @@ from conftest import SECRET
 from flask import Flask
 from flask.testing import FlaskClient
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
-from vswidget.server import signing, store
+from vswidget.server import models, signing, store
 from vswidget.server.extensions import db
-from vswidget.server.models import Salt, Vote
 
 API = "/api/v1/comparisons"
 READER = {"User-Agent": "Mozilla/5.0 reader-one", "Content-Type": "text/plain;charset=UTF-8"}
@@ -92,8 +91,8 @@ def test_a_receipt_moves_the_readers_vote_on_another_day(
     receipt = vote(client, {"ticket": payload["ticket"], "item": "kettle"}).json["receipt"]
     with app.app_context():  # midnight: a new salt, so a new visitor hash
         app.extensions["vswidget.salts"].clear()
-        with db.writing() as session:
-            session.execute(Salt.__table__.delete())
+        with db.writing() as sql:
+            sql.execute(models.salts.delete())
     again = vote(client, {"ticket": payload["ticket"], "item": "moka", "receipt": receipt}).json
     assert again["votes"] == 1 and again["choice"] == "moka"
 
@@ -117,13 +116,17 @@ def test_no_address_is_stored_and_old_salts_are_deleted(
     app: Flask, client: FlaskClient, payload: dict[str, Any]
 ) -> None:
     with app.app_context():
-        with db.writing() as session:
-            session.add(Salt(day=__import__("datetime").date(2020, 1, 1), value="old"))
+        with db.writing() as sql:
+            sql.execute(
+                insert(models.salts).values(
+                    day=__import__("datetime").date(2020, 1, 1), value="old"
+                )
+            )
         app.extensions.pop("vswidget.salts", None)
     vote(client, {"ticket": payload["ticket"], "item": "moka"})
     with app.app_context():
-        (stored,) = db.session.scalars(select(Vote)).all()
-        days = db.session.scalars(select(Salt.day)).all()
+        (stored,) = db.connection.execute(select(models.votes)).all()
+        days = db.connection.scalars(select(models.salts.c.day)).all()
     assert "10.0.0.1" not in stored.voter and len(stored.voter) == 32
     assert len(days) == 1 and days[0].year > 2020
 

@@ -36,10 +36,9 @@ from standardwebhooks import Webhook
 from werkzeug.serving import make_server
 
 from vswidget import Client
-from vswidget.server import store
+from vswidget.server import models, store
 from vswidget.server.extensions import db
 from vswidget.server.jobs import Jobs
-from vswidget.server.models import Lease, Outbox
 from vswidget.server.outbound import Refused, checked_addresses, pinned_post, post, public
 from vswidget.server.webhooks import Courier, backoff
 
@@ -121,7 +120,7 @@ def test_a_signup_is_delivered_signed_after_failed_attempts(
             break
         time.sleep(0.05)
     with app.app_context():
-        left = db.session.scalars(select(Outbox)).all()
+        left = db.connection.execute(select(models.outbox)).all()
     assert delivered == 1 and receiver.attempts == 3
     assert left == []  # a delivered entry is deleted: it held the reader's address
     assert len({headers["webhook-id"] for headers, _ in receiver.received}) == 1
@@ -269,7 +268,7 @@ def test_by_default_a_webhook_on_the_servers_own_network_is_not_called(
         store.add_signup(comparison, "reader@example.com")
     assert deliver(app) == 0
     with app.app_context():
-        (entry,) = db.session.scalars(select(Outbox)).all()
+        (entry,) = db.connection.execute(select(models.outbox)).all()
     assert receiver.attempts == 0
     assert "127.0.0.1, a non-public address" in (entry.last_error or "")
 
@@ -399,7 +398,7 @@ def test_a_name_that_rebinds_to_the_servers_own_address_is_called_at_the_address
     assert receiver.attempts == 0  # the signed body never reached 127.0.0.1
     assert dns.asked["rebind.test"] == 1
     with app.app_context():
-        (entry,) = db.session.scalars(select(Outbox)).all()
+        (entry,) = db.connection.execute(select(models.outbox)).all()
     assert "ConnectError" in (entry.last_error or "")
 
 
@@ -519,7 +518,9 @@ def test_a_receiver_that_never_answers_does_not_hold_up_another_publishers_deliv
         assert hung.result() == 0
         assert courier.dispatch() == []  # acme waits now, all its deliveries with it
         acme = store.get_publisher("acme")
-        pending = db.session.scalars(select(Outbox.attempts).order_by(Outbox.id)).all()
+        pending = db.connection.scalars(
+            select(models.outbox.c.attempts).order_by(models.outbox.c.id)
+        ).all()
     assert receiver.attempts == 1 and slow.accepted == 1
     assert pending == [1, 0, 0] and acme.webhook_failures == 1
 
@@ -565,5 +566,6 @@ def test_maintenance_runs_while_a_delivery_hangs(
 
 
 def rollup_lease() -> object:
-    db.session.expire_all()
-    return db.session.scalar(select(Lease.until).where(Lease.name == "rollup"))
+    return db.connection.scalar(
+        select(models.leases.c.until).where(models.leases.c.name == "rollup")
+    )

@@ -8,12 +8,13 @@ from importlib.resources import files
 from typing import Any
 
 import yaml
+from sqlalchemy import update
 
 from ..errors import NotFound
 from ..schemas import load_comparison
 from . import store
 from .extensions import db
-from .models import utcnow
+from .models import api_keys, utcnow
 
 DEMO_HANDLE = "demo"
 
@@ -44,9 +45,12 @@ def publish_demo() -> Demo:
     except NotFound:
         publisher, key = store.create_publisher(DEMO_HANDLE)
     else:
-        with db.writing():
-            for old in publisher.api_keys:
-                old.revoked_at = old.revoked_at or utcnow()
+        with db.writing() as sql:
+            sql.execute(
+                update(api_keys)
+                .where(api_keys.c.publisher_id == publisher.id, api_keys.c.revoked_at.is_(None))
+                .values(revoked_at=utcnow())
+            )
         key = store.issue_api_key(DEMO_HANDLE)
     password = secrets.token_urlsafe(12)
     store.set_password(DEMO_HANDLE, password)

@@ -9,7 +9,7 @@ from flask import current_app, request
 from markupsafe import escape
 
 from . import layout, signing
-from .models import Comparison
+from .store import Comparison
 
 # The column widths at which the snippet's reserved height steps down: every 20 to 30 px
 # through phones' columns (a 320 px phone's is about 290 px), then the widget's own
@@ -104,7 +104,7 @@ def embed_details(comparison: Comparison, document: dict[str, Any]) -> dict[str,
     """Return what a blogger needs to embed a comparison."""
     base = public_base()
     token = embed_token(comparison)
-    url = canonical_url(comparison.publisher.handle, comparison.slug)
+    url = canonical_url(comparison.publisher_handle, comparison.slug)
     snippet = (
         f'<div class="vswidget" data-vswidget="{token}" style="{reserve_style(document)}">\n'
         f'  <a href="{escape(url)}">{escape(document["title"])}: '
@@ -116,7 +116,7 @@ def embed_details(comparison: Comparison, document: dict[str, Any]) -> dict[str,
         "slug": comparison.slug,
         "token": token,
         "snippet": snippet,
-        "iframe_url": frame_url(comparison.publisher.handle, comparison.slug),
+        "iframe_url": frame_url(comparison.publisher_handle, comparison.slug),
         "url": url,
         "height": layout.widget_height(document, 640),
     }

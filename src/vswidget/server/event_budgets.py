@@ -41,7 +41,7 @@ from sqlalchemy import (
 
 from . import upserts
 from .extensions import db
-from .models import AddressDay, Event, EventDay, EventPage
+from .models import address_days, event_days, event_pages, events
 from .prepared import Prepared
 
 OTHER_PAGES = ("", "")  # the origin and path of the events of pages past the day's cap
@@ -147,22 +147,22 @@ def _admit(sql: Connection, batch: Batch, budgets: Budgets) -> list[Admitted]:
 # compiled at every request, the budget's statements cost more CPU than the events' insert.
 _NO_FSYNC = Prepared(text("SET LOCAL synchronous_commit = off"))
 _LISTED = exists().where(
-    EventPage.comparison_id == bindparam("comparison"),
-    EventPage.day == bindparam("day"),
-    EventPage.page == bindparam("page"),
+    event_pages.c.comparison_id == bindparam("comparison"),
+    event_pages.c.day == bindparam("day"),
+    event_pages.c.page == bindparam("page"),
 )
 
 
 @functools.cache
 def _count_address(dialect: str) -> Prepared:
-    statement = upserts.insert(dialect, AddressDay).values(
+    statement = upserts.insert(dialect, address_days).values(
         day=bindparam("day"), address=bindparam("address"), sent=bindparam("offered")
     )
     return Prepared(
         statement.on_conflict_do_update(
-            index_elements=[AddressDay.day, AddressDay.address],
-            set_={"sent": AddressDay.sent + statement.excluded.sent},
-        ).returning(AddressDay.sent)
+            index_elements=[address_days.c.day, address_days.c.address],
+            set_={"sent": address_days.c.sent + statement.excluded.sent},
+        ).returning(address_days.c.sent)
     )
 
 
@@ -175,7 +175,7 @@ def _count_day(dialect: str) -> Prepared:
     may predate a page listed by the transaction it waited for, which the page's insert
     (ON CONFLICT DO NOTHING) or a second look then finds.
     """
-    statement = upserts.insert(dialect, EventDay).values(
+    statement = upserts.insert(dialect, event_days).values(
         comparison_id=bindparam("comparison"),
         day=bindparam("day"),
         stored=bindparam("stored"),
@@ -185,12 +185,12 @@ def _count_day(dialect: str) -> Prepared:
     )
     return Prepared(
         statement.on_conflict_do_update(
-            index_elements=[EventDay.comparison_id, EventDay.day],
+            index_elements=[event_days.c.comparison_id, event_days.c.day],
             set_={
-                name: getattr(EventDay, name) + statement.excluded[name]
+                name: event_days.c[name] + statement.excluded[name]
                 for name in ("stored", OVER_BUDGET, OTHER_HOST)
             },
-        ).returning(EventDay.stored, EventDay.pages, _LISTED)
+        ).returning(event_days.c.stored, event_days.c.pages, _LISTED)
     )
 
 
@@ -198,21 +198,23 @@ def _count_day(dialect: str) -> Prepared:
 def _list_page(dialect: str) -> Prepared:
     """List a page for a comparison's day; no row when it was listed already."""
     return Prepared(
-        upserts.insert(dialect, EventPage)
+        upserts.insert(dialect, event_pages)
         .values(comparison_id=bindparam("comparison"), day=bindparam("day"), page=bindparam("page"))
         .on_conflict_do_nothing()
-        .returning(EventPage.page)
+        .returning(event_pages.c.page)
     )
 
 
 _IS_LISTED = Prepared(select(_LISTED))
 _GIVE_BACK = Prepared(
-    update(EventDay)
-    .where(EventDay.comparison_id == bindparam("comparison"), EventDay.day == bindparam("day"))
+    update(event_days)
+    .where(
+        event_days.c.comparison_id == bindparam("comparison"), event_days.c.day == bindparam("day")
+    )
     .values(
-        stored=EventDay.stored - bindparam("excess"),
-        over_budget=EventDay.over_budget + bindparam("excess"),
-        pages=EventDay.pages + bindparam("new_page"),
+        stored=event_days.c.stored - bindparam("excess"),
+        over_budget=event_days.c.over_budget + bindparam("excess"),
+        pages=event_days.c.pages + bindparam("new_page"),
     )
 )
 
@@ -269,7 +271,7 @@ def _insert(sql: Connection, batch: Batch, admitted: list[Admitted]) -> int:
         for event in each.events
     ]
     if rows:
-        sql.execute(insert(Event), rows)
+        sql.execute(insert(events), rows)
     return len(rows)
 
 
@@ -281,6 +283,6 @@ def page_key(origin: str, path: str) -> str:
 def prune(before: date) -> None:
     """Forget the admitted pages and the addresses' counts of days before ``before``: only
     the current day's are ever read."""
-    with db.writing() as session:
-        session.execute(delete(EventPage).where(EventPage.day < before))
-        session.execute(delete(AddressDay).where(AddressDay.day < before))
+    with db.writing() as sql:
+        sql.execute(delete(event_pages).where(event_pages.c.day < before))
+        sql.execute(delete(address_days).where(address_days.c.day < before))

@@ -10,7 +10,6 @@ from flask import Flask, current_app, g
 from flask_caching import Cache
 from flask_limiter import Limiter
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import ConfigurationError
 from .networks import reader_address
@@ -63,18 +62,18 @@ def begin_writing(sql: Connection) -> None:
 
 
 @contextmanager
-def writing_transaction(session: Session) -> Iterator[None]:
+def writing_transaction(sql: Connection) -> Iterator[None]:
     """Begin a transaction that writes (BEGIN IMMEDIATE on SQLite); commit it, or roll back.
 
     The rollback matters after a failed COMMIT too: without it the connection would
     go back to the pool still inside the transaction.
     """
-    begin_writing(session.connection())
+    begin_writing(sql)
     try:
         yield
-        session.commit()
+        sql.commit()
     except BaseException:
-        session.rollback()
+        sql.rollback()
         raise
 
 
@@ -82,8 +81,9 @@ def writing_transaction(session: Session) -> Iterator[None]:
 def writing_sql(engine: Engine) -> Iterator[Connection]:
     """Begin a transaction that writes on a connection of its own; commit it, or roll back.
 
-    Core SQL without a Session, for the busiest writes. A connection whose COMMIT
-    failed is rolled back before it goes back to the pool.
+    Not the app context's connection: for the busiest writes, which may run in another
+    request's thread (Database.write). A connection whose COMMIT failed is rolled back
+    before it goes back to the pool.
     """
     with engine.connect() as sql, sql.begin():
         begin_writing(sql)
@@ -91,11 +91,11 @@ def writing_sql(engine: Engine) -> Iterator[Connection]:
 
 
 class Database:
-    """An engine per app, and a session per app context."""
+    """An engine per app, and a Core connection per app context."""
 
     def init_app(self, app: Flask) -> None:
         engine = make_engine(app.config["DATABASE_URL"])
-        app.extensions["vswidget.db"] = sessionmaker(engine, expire_on_commit=False)
+        app.extensions["vswidget.db"] = engine
         sqlite = engine.dialect.name == "sqlite"
         path = engine.url.database if sqlite and engine.url.database != ":memory:" else None
         app.extensions["vswidget.writers"] = WriterQueue(path) if sqlite else None
@@ -103,33 +103,35 @@ class Database:
 
     @property
     def engine(self) -> Engine:
-        factory: sessionmaker[Session] = current_app.extensions["vswidget.db"]
-        engine = factory.kw["bind"]
-        assert isinstance(engine, Engine)
+        engine: Engine = current_app.extensions["vswidget.db"]
         return engine
 
     @property
-    def session(self) -> Session:
-        if "db_session" not in g:
-            g.db_session = current_app.extensions["vswidget.db"]()
-        session: Session = g.db_session
-        return session
+    def connection(self) -> Connection:
+        """The app context's Core connection, opened at first use and closed with the
+        context. Reads run on it one statement at a time on SQLite (the driver begins no
+        transaction); ``writing`` commits whatever a read began before it writes."""
+        if "db_connection" not in g:
+            g.db_connection = self.engine.connect()
+        sql: Connection = g.db_connection
+        return sql
 
     @staticmethod
     def dispose(app: Flask) -> None:
         """Close every pooled connection of an app's engine."""
-        app.extensions["vswidget.db"].kw["bind"].dispose()
+        app.extensions["vswidget.db"].dispose()
 
     @contextmanager
-    def writing(self) -> Iterator[Session]:
-        """Run a transaction that writes: committed at the end, rolled back on error."""
+    def writing(self) -> Iterator[Connection]:
+        """Run a transaction that writes on the app context's connection: committed at the
+        end, rolled back on error."""
         writers: WriterQueue | None = current_app.extensions["vswidget.writers"]
         with writers.turn() if writers else nullcontext():
-            session = self.session
-            if session.in_transaction():
-                session.commit()
-            with writing_transaction(session):
-                yield session
+            sql = self.connection
+            if sql.in_transaction():
+                sql.commit()
+            with writing_transaction(sql):
+                yield sql
 
     @contextmanager
     def writing_sql(self) -> Iterator[Connection]:
@@ -153,9 +155,9 @@ class Database:
 
     @staticmethod
     def _close(exc: BaseException | None) -> None:
-        session = g.pop("db_session", None)
-        if session is not None:
-            session.close()
+        sql = g.pop("db_connection", None)
+        if sql is not None:
+            sql.close()
 
 
 db = Database()

@@ -25,7 +25,7 @@ from sqlalchemy import Connection, delete, update
 from ..errors import RateLimited
 from . import upserts
 from .extensions import db
-from .models import LoginFailures
+from .models import login_failures
 
 
 class TooManyFailures(RateLimited):
@@ -70,7 +70,7 @@ def begin(address: str, rates: str) -> Attempt:
     attempt = Attempt(address[:64], windows(rates, now))
 
     def take(sql: Connection) -> None:
-        sql.execute(delete(LoginFailures).where(LoginFailures.ends <= int(now)))
+        sql.execute(delete(login_failures).where(login_failures.c.ends <= int(now)))
         for window in attempt.windows:
             if not _take_place(sql, attempt.address, window):
                 # Raised inside the transaction: the places taken before are rolled back.
@@ -86,15 +86,19 @@ def begin(address: str, rates: str) -> Attempt:
 
 def _take_place(sql: Connection, address: str, window: Window) -> bool:
     """Count one more failure in ``window`` unless it is full; say whether it counted."""
-    insert: Any = upserts.insert(sql.dialect.name, LoginFailures)
+    insert: Any = upserts.insert(sql.dialect.name, login_failures)
     counted = sql.execute(
         insert.values(address=address, seconds=window.seconds, ends=window.ends, count=1)
         .on_conflict_do_update(
-            index_elements=[LoginFailures.address, LoginFailures.seconds, LoginFailures.ends],
-            set_={"count": LoginFailures.count + 1},
-            where=LoginFailures.count < window.limit,
+            index_elements=[
+                login_failures.c.address,
+                login_failures.c.seconds,
+                login_failures.c.ends,
+            ],
+            set_={"count": login_failures.c.count + 1},
+            where=login_failures.c.count < window.limit,
         )
-        .returning(LoginFailures.count)
+        .returning(login_failures.c.count)
     ).first()
     return counted is not None
 
@@ -105,13 +109,13 @@ def succeeded(attempt: Attempt) -> None:
     def give_back(sql: Connection) -> None:
         for window in attempt.windows:
             sql.execute(
-                update(LoginFailures)
+                update(login_failures)
                 .where(
-                    LoginFailures.address == attempt.address,
-                    LoginFailures.seconds == window.seconds,
-                    LoginFailures.ends == window.ends,
+                    login_failures.c.address == attempt.address,
+                    login_failures.c.seconds == window.seconds,
+                    login_failures.c.ends == window.ends,
                 )
-                .values(count=LoginFailures.count - 1)
+                .values(count=login_failures.c.count - 1)
             )
 
     db.write(give_back)

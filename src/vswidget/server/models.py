@@ -1,27 +1,36 @@
-"""SQLAlchemy tables. No business rules live here; see store.py."""
+"""The database's tables, as SQLAlchemy Core ``Table`` objects of one ``MetaData``.
+
+No business rules live here; see the store package. Python-side defaults (``utcnow``,
+``new_public_id``, 0) apply to Core INSERTs that leave their column out.
+"""
 
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Column,
     Date,
     DateTime,
     ForeignKey,
     Index,
     Integer,
+    MetaData,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
     func,
 )
-from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.engine import Dialect, Row
+
+metadata = MetaData()
+AnyRow = Row[*tuple[Any, ...]]  # a row of any select: its columns by name
 
 
 def utcnow() -> datetime:
@@ -47,344 +56,314 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value is not None else None
 
 
-class Base(DeclarativeBase):
-    pass
+def required(name: str, kind: Any, *extra: Any, **options: Any) -> Column[Any]:
+    """A column that may not be NULL."""
+    return Column(name, kind, *extra, nullable=False, **options)
 
 
-class Publisher(Base):
-    __tablename__ = "publishers"
+def optional(name: str, kind: Any, *extra: Any, **options: Any) -> Column[Any]:
+    """A column that may be NULL."""
+    return Column(name, kind, *extra, nullable=True, **options)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    handle: Mapped[str] = mapped_column(String(40), unique=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    webhook_url: Mapped[str | None] = mapped_column(String(2000))
-    webhook_secret: Mapped[str | None] = mapped_column(String(64))
+
+def id_column() -> Column[int]:
+    return Column("id", Integer, primary_key=True)
+
+
+def comparison_id(*, primary_key: bool = False, index: bool = False) -> Column[int]:
+    """The comparison a row belongs to: it goes when the comparison does."""
+    target = ForeignKey("comparisons.id", ondelete="CASCADE")
+    return Column(
+        "comparison_id", Integer, target, nullable=False, primary_key=primary_key, index=index
+    )
+
+
+def publisher_id(*, index: bool = False) -> Column[int]:
+    """The publisher a row belongs to: it goes when the publisher does."""
+    target = ForeignKey("publishers.id", ondelete="CASCADE")
+    return Column("publisher_id", Integer, target, nullable=False, index=index)
+
+
+def created_at() -> Column[datetime]:
+    return required("created_at", UTCDateTime, default=utcnow)
+
+
+def counter(name: str, kind: Any = Integer) -> Column[int]:
+    return required(name, kind, default=0)
+
+
+def day_counters() -> list[Column[int]]:
+    """What the rollups count of a day or a period."""
+    names = ("impressions", "views", "votes", "clicks", "signups", "visitors")
+    return [counter(name) for name in names]
+
+
+publishers = Table(
+    "publishers",
+    metadata,
+    id_column(),
+    required("handle", String(40), unique=True),
+    created_at(),
+    optional("webhook_url", String(2000)),
+    optional("webhook_secret", String(64)),
     # failed deliveries in a row, and until when the publisher's deliveries wait
-    webhook_failures: Mapped[int] = mapped_column(Integer, server_default="0")
-    webhook_paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    password_hash: Mapped[str | None] = mapped_column(String(255))
+    required("webhook_failures", Integer, server_default="0"),
+    optional("webhook_paused_until", UTCDateTime),
+    optional("password_hash", String(255)),
+)
 
-    api_keys: Mapped[list[ApiKey]] = relationship(
-        back_populates="publisher", cascade="all, delete-orphan", order_by="ApiKey.id"
-    )
+# An API key: only its SHA-256 hash is kept, and a prefix to tell keys apart.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    id_column(),
+    publisher_id(),
+    required("prefix", String(16), index=True),
+    required("key_hash", String(64), unique=True),
+    created_at(),
+    optional("revoked_at", UTCDateTime),
+)
 
-
-class ApiKey(Base):
-    """An API key: only its SHA-256 hash is kept, and a prefix to tell keys apart."""
-
-    __tablename__ = "api_keys"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    publisher_id: Mapped[int] = mapped_column(ForeignKey("publishers.id", ondelete="CASCADE"))
-    prefix: Mapped[str] = mapped_column(String(16), index=True)
-    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-    publisher: Mapped[Publisher] = relationship(back_populates="api_keys")
-
-
-class Comparison(Base):
-    """A published comparison: its normalized document as canonical JSON."""
-
-    __tablename__ = "comparisons"
-    __table_args__ = (
-        UniqueConstraint("publisher_id", "slug"),
-        Index("ix_comparisons_public_id", "public_id", unique=True),
-        {"sqlite_autoincrement": True},  # ids are never reused, so old embed tokens stay dead
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+# A published comparison: its normalized document as canonical JSON.
+comparisons = Table(
+    "comparisons",
+    metadata,
+    id_column(),
     # What tokens name it by; tokens signed before 0009 name ``id``, and still verify.
-    public_id: Mapped[str] = mapped_column(String(22), default=new_public_id)
-    publisher_id: Mapped[int] = mapped_column(ForeignKey("publishers.id", ondelete="CASCADE"))
-    slug: Mapped[str] = mapped_column(String(80))
-    document: Mapped[str] = mapped_column(Text)
-    version: Mapped[int] = mapped_column(Integer, default=1)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    required("public_id", String(22), default=new_public_id),
+    publisher_id(),
+    required("slug", String(80)),
+    required("document", Text),
+    required("version", Integer, default=1),
+    created_at(),
+    required("updated_at", UTCDateTime, default=utcnow),
+    UniqueConstraint("publisher_id", "slug"),
+    Index("ix_comparisons_public_id", "public_id", unique=True),
+    sqlite_autoincrement=True,  # ids are never reused, so old embed tokens stay dead
+)
 
-    publisher: Mapped[Publisher] = relationship()
+# One reader's current vote in one comparison.
+votes = Table(
+    "votes",
+    metadata,
+    id_column(),
+    comparison_id(),
+    required("item_key", String(40)),
+    required("voter", String(64)),
+    created_at(),
+    required("updated_at", UTCDateTime, default=utcnow),
+    UniqueConstraint("comparison_id", "voter"),
+    Index("ix_votes_comparison_item", "comparison_id", "item_key"),
+)
 
+# The running count of votes per item: kept in the voting transaction, read by payloads.
+vote_tallies = Table(
+    "vote_tallies",
+    metadata,
+    comparison_id(primary_key=True),
+    Column("item_key", String(40), primary_key=True),
+    counter("count"),
+)
 
-class Vote(Base):
-    """One reader's current vote in one comparison."""
+# The secret salt of one day's visitor hashes; deleted when the day is over.
+salts = Table(
+    "salts",
+    metadata,
+    Column("day", Date, primary_key=True),
+    required("value", String(64)),
+)
 
-    __tablename__ = "votes"
-    __table_args__ = (
-        UniqueConstraint("comparison_id", "voter"),
-        Index("ix_votes_comparison_item", "comparison_id", "item_key"),
-    )
+# A newsletter sign-up: one per address per publisher, with the reader's consent.
+# One address is one whatever its letter case: the database holds that itself, so
+# two sign-ups of A@x.com and a@x.com at once store one.
+signups = Table(
+    "signups",
+    metadata,
+    id_column(),
+    publisher_id(),
+    optional(
+        "comparison_id", Integer, ForeignKey("comparisons.id", ondelete="SET NULL"), index=True
+    ),
+    required("email", String(320)),
+    required("consent", Boolean, default=True),
+    created_at(),
+)
+Index(
+    "uq_signups_publisher_email",
+    signups.c.publisher_id,
+    func.lower(signups.c.email),
+    unique=True,
+)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    comparison_id: Mapped[int] = mapped_column(ForeignKey("comparisons.id", ondelete="CASCADE"))
-    item_key: Mapped[str] = mapped_column(String(40))
-    voter: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class VoteTally(Base):
-    """The running count of votes per item: kept in the voting transaction, read by payloads."""
-
-    __tablename__ = "vote_tallies"
-
-    comparison_id: Mapped[int] = mapped_column(
-        ForeignKey("comparisons.id", ondelete="CASCADE"), primary_key=True
-    )
-    item_key: Mapped[str] = mapped_column(String(40), primary_key=True)
-    count: Mapped[int] = mapped_column(Integer, default=0)
-
-
-class Salt(Base):
-    """The secret salt of one day's visitor hashes; deleted when the day is over."""
-
-    __tablename__ = "salts"
-
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
-    value: Mapped[str] = mapped_column(String(64))
-
-
-class Signup(Base):
-    """A newsletter sign-up: one per address per publisher, with the reader's consent.
-
-    One address is one whatever its letter case: the database holds that itself, so
-    two sign-ups of A@x.com and a@x.com at once store one.
-    """
-
-    __tablename__ = "signups"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    publisher_id: Mapped[int] = mapped_column(ForeignKey("publishers.id", ondelete="CASCADE"))
-    comparison_id: Mapped[int | None] = mapped_column(
-        ForeignKey("comparisons.id", ondelete="SET NULL"), index=True
-    )
-    email: Mapped[str] = mapped_column(String(320))
-    consent: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-    comparison: Mapped[Comparison | None] = relationship()
-
-    __table_args__ = (
-        Index("uq_signups_publisher_email", publisher_id, func.lower(email), unique=True),
-    )
-
-
-class Outbox(Base):
-    """A webhook delivery waiting to succeed: retried with backoff, across restarts,
-    and deleted once delivered."""
-
-    __tablename__ = "outbox"
-    __table_args__ = (
-        Index("ix_outbox_due", "next_attempt_at"),
-        Index("ix_outbox_public_id", "public_id", unique=True),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+# A webhook delivery waiting to succeed: retried with backoff, across restarts,
+# and deleted once delivered.
+outbox = Table(
+    "outbox",
+    metadata,
+    id_column(),
     # The delivery's id for its receiver: the body's "id" and X-VSWidget-Delivery.
-    public_id: Mapped[str] = mapped_column(String(22), default=new_public_id)
-    publisher_id: Mapped[int] = mapped_column(ForeignKey("publishers.id", ondelete="CASCADE"))
-    event: Mapped[str] = mapped_column(String(40))
-    body: Mapped[str] = mapped_column(Text)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    last_error: Mapped[str | None] = mapped_column(String(500))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    required("public_id", String(22), default=new_public_id),
+    publisher_id(),
+    required("event", String(40)),
+    required("body", Text),
+    counter("attempts"),
+    required("next_attempt_at", UTCDateTime, default=utcnow),
+    optional("claimed_until", UTCDateTime),
+    optional("last_error", String(500)),
+    created_at(),
+    Index("ix_outbox_due", "next_attempt_at"),
+    Index("ix_outbox_public_id", "public_id", unique=True),
+)
 
+# A named job one process at a time may run, until ``until``.
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    required("until", UTCDateTime),
+)
 
-class Event(Base):
-    """One raw analytics event from a widget; rolled up by day, pruned after retention."""
+# A dashboard login: the cookie holds a random id, this row its hash; logging out
+# deletes the row, so a copy of the cookie opens nothing afterwards.
+dashboard_sessions = Table(
+    "dashboard_sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    publisher_id(index=True),
+    created_at(),
+    required("expires_at", UTCDateTime, index=True),
+)
 
-    __tablename__ = "events"
-    __table_args__ = (
-        Index("ix_events_comparison_day", "comparison_id", "day"),
-        Index("ix_events_day", "day"),  # rollups and pruning go day by day
-    )
+# Failed dashboard logins of one address in one window of a limit (e.g. one minute).
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("address", String(64), primary_key=True),
+    Column("seconds", Integer, primary_key=True),  # the window's length
+    Column("ends", BigInteger, primary_key=True, index=True),  # epoch seconds
+    required("count", Integer),
+)
 
+# One raw analytics event from a widget; rolled up by day, pruned after retention.
+events = Table(
+    "events",
+    metadata,
     # 64 bits: at a billion events a month, 32-bit ids would run out in about 64 days.
     # SQLite's INTEGER PRIMARY KEY is 64 bits already (and only it is the rowid).
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    comparison_id: Mapped[int] = mapped_column(ForeignKey("comparisons.id", ondelete="CASCADE"))
-    type: Mapped[str] = mapped_column(String(16))
-    item_key: Mapped[str | None] = mapped_column(String(40))
-    origin: Mapped[str] = mapped_column(String(255))
-    path: Mapped[str] = mapped_column(String(1000))
-    referrer: Mapped[str | None] = mapped_column(String(255))
-    day: Mapped[date] = mapped_column(Date)
-    visitor: Mapped[str] = mapped_column(String(32))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    comparison_id(),
+    required("type", String(16)),
+    optional("item_key", String(40)),
+    required("origin", String(255)),
+    required("path", String(1000)),
+    optional("referrer", String(255)),
+    required("day", Date),
+    required("visitor", String(32)),
+    created_at(),
+    Index("ix_events_comparison_day", "comparison_id", "day"),
+    Index("ix_events_day", "day"),  # rollups and pruning go day by day
+)
 
+# One comparison's counts on one day, all host pages together.
+daily_totals = Table(
+    "daily_totals",
+    metadata,
+    comparison_id(primary_key=True),
+    Column("day", Date, primary_key=True),
+    *day_counters(),
+)
 
-class DailyTotal(Base):
-    """One comparison's counts on one day, all host pages together."""
+# One comparison's counts on one host page on one day.
+daily_pages = Table(
+    "daily_pages",
+    metadata,
+    id_column(),
+    comparison_id(),
+    required("day", Date),
+    required("origin", String(255)),
+    required("path", String(1000)),
+    *day_counters(),
+    # roll_up replaces a day's rows and sums a week's: by day, however long the history.
+    Index("ix_daily_pages_day", "day"),
+    # Covers analytics: a comparison's rows of some days, read from the index alone.
+    Index(
+        "ix_daily_pages_comparison_day_cover",
+        "comparison_id",
+        "day",
+        "origin",
+        "path",
+        "impressions",
+        "views",
+        "votes",
+        "clicks",
+        "signups",
+        "visitors",
+    ),
+)
 
-    __tablename__ = "daily_totals"
+# One comparison's counts on one host page over a week or four: its daily rows summed.
+# A period is ``days`` long (7 or 28) and starts on ``start``, a Monday; periods are
+# counted from 0001-01-01, a Monday, so a 7-day one is an ISO week and a 28-day one
+# holds four whole weeks. ``first_day`` and ``last_day`` are the first and last days
+# of the period with events on the page.
+period_pages = Table(
+    "period_pages",
+    metadata,
+    id_column(),
+    comparison_id(),
+    required("days", Integer),
+    required("start", Date),
+    required("origin", String(255)),
+    required("path", String(1000)),
+    required("first_day", Date),
+    required("last_day", Date),
+    *day_counters(),
+    # A rollup replaces one period of every comparison; a reader takes a few of one.
+    Index("ix_period_pages_period", "days", "start", "comparison_id"),
+)
 
-    comparison_id: Mapped[int] = mapped_column(
-        ForeignKey("comparisons.id", ondelete="CASCADE"), primary_key=True
-    )
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
-    impressions: Mapped[int] = mapped_column(Integer, default=0)
-    views: Mapped[int] = mapped_column(Integer, default=0)
-    votes: Mapped[int] = mapped_column(Integer, default=0)
-    clicks: Mapped[int] = mapped_column(Integer, default=0)
-    signups: Mapped[int] = mapped_column(Integer, default=0)
-    visitors: Mapped[int] = mapped_column(Integer, default=0)
+# Votes cast for and clicks on one item on one day.
+daily_items = Table(
+    "daily_items",
+    metadata,
+    comparison_id(primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("item_key", String(40), primary_key=True),
+    counter("votes"),
+    counter("clicks"),
+)
 
-
-class DailyPage(Base):
-    """One comparison's counts on one host page on one day."""
-
-    __tablename__ = "daily_pages"
-    __table_args__ = (
-        # roll_up replaces a day's rows and sums a week's: by day, however long the history.
-        Index("ix_daily_pages_day", "day"),
-        # Covers analytics: a comparison's rows of some days, read from the index alone.
-        Index(
-            "ix_daily_pages_comparison_day_cover",
-            "comparison_id",
-            "day",
-            "origin",
-            "path",
-            "impressions",
-            "views",
-            "votes",
-            "clicks",
-            "signups",
-            "visitors",
-        ),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    comparison_id: Mapped[int] = mapped_column(ForeignKey("comparisons.id", ondelete="CASCADE"))
-    day: Mapped[date] = mapped_column(Date)
-    origin: Mapped[str] = mapped_column(String(255))
-    path: Mapped[str] = mapped_column(String(1000))
-    impressions: Mapped[int] = mapped_column(Integer, default=0)
-    views: Mapped[int] = mapped_column(Integer, default=0)
-    votes: Mapped[int] = mapped_column(Integer, default=0)
-    clicks: Mapped[int] = mapped_column(Integer, default=0)
-    signups: Mapped[int] = mapped_column(Integer, default=0)
-    visitors: Mapped[int] = mapped_column(Integer, default=0)
-
-
-class PeriodPage(Base):
-    """One comparison's counts on one host page over a week or four: its daily rows summed.
-
-    A period is ``days`` long (7 or 28) and starts on ``start``, a Monday; periods are
-    counted from 0001-01-01, a Monday, so a 7-day one is an ISO week and a 28-day one
-    holds four whole weeks. ``first_day`` and ``last_day`` are the first and last days
-    of the period with events on the page.
-    """
-
-    __tablename__ = "period_pages"
-    __table_args__ = (
-        # A rollup replaces one period of every comparison; a reader takes a few of one.
-        Index("ix_period_pages_period", "days", "start", "comparison_id"),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    comparison_id: Mapped[int] = mapped_column(ForeignKey("comparisons.id", ondelete="CASCADE"))
-    days: Mapped[int] = mapped_column(Integer)
-    start: Mapped[date] = mapped_column(Date)
-    origin: Mapped[str] = mapped_column(String(255))
-    path: Mapped[str] = mapped_column(String(1000))
-    first_day: Mapped[date] = mapped_column(Date)
-    last_day: Mapped[date] = mapped_column(Date)
-    impressions: Mapped[int] = mapped_column(Integer, default=0)
-    views: Mapped[int] = mapped_column(Integer, default=0)
-    votes: Mapped[int] = mapped_column(Integer, default=0)
-    clicks: Mapped[int] = mapped_column(Integer, default=0)
-    signups: Mapped[int] = mapped_column(Integer, default=0)
-    visitors: Mapped[int] = mapped_column(Integer, default=0)
-
-
-class DailyItem(Base):
-    """Votes cast for and clicks on one item on one day."""
-
-    __tablename__ = "daily_items"
-
-    comparison_id: Mapped[int] = mapped_column(
-        ForeignKey("comparisons.id", ondelete="CASCADE"), primary_key=True
-    )
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
-    item_key: Mapped[str] = mapped_column(String(40), primary_key=True)
-    votes: Mapped[int] = mapped_column(Integer, default=0)
-    clicks: Mapped[int] = mapped_column(Integer, default=0)
-
-
-class Lease(Base):
-    """A named job one process at a time may run, until ``until``."""
-
-    __tablename__ = "leases"
-
-    name: Mapped[str] = mapped_column(String(40), primary_key=True)
-    until: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
-class DashboardSession(Base):
-    """A dashboard login: the cookie holds a random id, this row its hash; logging out
-    deletes the row, so a copy of the cookie opens nothing afterwards."""
-
-    __tablename__ = "dashboard_sessions"
-
-    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    publisher_id: Mapped[int] = mapped_column(
-        ForeignKey("publishers.id", ondelete="CASCADE"), index=True
-    )
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-
-
-class LoginFailures(Base):
-    """Failed dashboard logins of one address in one window of a limit (e.g. one minute)."""
-
-    __tablename__ = "login_failures"
-
-    address: Mapped[str] = mapped_column(String(64), primary_key=True)
-    seconds: Mapped[int] = mapped_column(Integer, primary_key=True)  # the window's length
-    ends: Mapped[int] = mapped_column(BigInteger, primary_key=True, index=True)  # epoch seconds
-    count: Mapped[int] = mapped_column(Integer)
-
-
-class EventDay(Base):
-    """What one comparison took in on one day: the events stored, the host pages they were
-    stored under, and the events dropped, by reason (see event_budgets.py). Kept for good,
-    like the rollups: the stats say how much was dropped."""
-
-    __tablename__ = "event_days"
-
-    comparison_id: Mapped[int] = mapped_column(
-        ForeignKey("comparisons.id", ondelete="CASCADE"), primary_key=True
-    )
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
-    stored: Mapped[int] = mapped_column(Integer, default=0)
-    pages: Mapped[int] = mapped_column(Integer, default=0)
+# What one comparison took in on one day: the events stored, the host pages they were
+# stored under, and the events dropped, by reason (see event_budgets.py). Kept for good,
+# like the rollups: the stats say how much was dropped.
+event_days = Table(
+    "event_days",
+    metadata,
+    comparison_id(primary_key=True),
+    Column("day", Date, primary_key=True),
+    counter("stored"),
+    counter("pages"),
     # 64 bits: a flood from many addresses drops billions of events a day.
-    over_budget: Mapped[int] = mapped_column(BigInteger, default=0)
-    other_host: Mapped[int] = mapped_column(BigInteger, default=0)
+    counter("over_budget", BigInteger),
+    counter("other_host", BigInteger),
+)
 
+# A host page one comparison's events were stored under on one day, by a hash of its
+# origin and path; pruned once the day is over.
+event_pages = Table(
+    "event_pages",
+    metadata,
+    comparison_id(primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("page", String(32), primary_key=True),
+)
 
-class EventPage(Base):
-    """A host page one comparison's events were stored under on one day, by a hash of its
-    origin and path; pruned once the day is over."""
-
-    __tablename__ = "event_pages"
-
-    comparison_id: Mapped[int] = mapped_column(
-        ForeignKey("comparisons.id", ondelete="CASCADE"), primary_key=True
-    )
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
-    page: Mapped[str] = mapped_column(String(32), primary_key=True)
-
-
-class AddressDay(Base):
-    """The events one address sent on one day, by a hash salted with the day's visitor salt
-    (no address is stored); pruned once the day is over."""
-
-    __tablename__ = "address_days"
-
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
-    address: Mapped[str] = mapped_column(String(32), primary_key=True)
-    sent: Mapped[int] = mapped_column(BigInteger, default=0)
+# The events one address sent on one day, by a hash salted with the day's visitor salt
+# (no address is stored); pruned once the day is over.
+address_days = Table(
+    "address_days",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("address", String(32), primary_key=True),
+    counter("sent", BigInteger),
+)

@@ -26,7 +26,7 @@ from .extensions import cache
 from .gzip_pieces import Piece, compressed, gzip_of, stored, text_of
 from .headers import accepts_gzip
 from .i18n import LABELS, pick_locale
-from .models import Comparison
+from .store import Comparison
 
 PAYLOAD_TTL = 300  # seconds; also the most a payload can lag with a per-worker cache
 BAD_TOKEN = "No comparison has this embed token."
@@ -74,7 +74,7 @@ def payload_data(
     locale = pick_locale(lang, document["locale"])
     return {
         "token": token or embed_token(comparison),
-        "url": canonical_url(comparison.publisher.handle, comparison.slug),
+        "url": canonical_url(comparison.publisher_handle, comparison.slug),
         "sig": signing.sign(signing.PAYLOAD, [comparison.public_id, comparison.version]),
         "ticket": tickets.shared(comparison.public_id),
         **tallies.tally(document, votes),

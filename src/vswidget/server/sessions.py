@@ -14,10 +14,12 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import ColumnElement, delete, select
+from sqlalchemy import ColumnElement, delete, insert, select
 
 from .extensions import db
-from .models import DashboardSession, Publisher, utcnow
+from .models import dashboard_sessions, publishers, utcnow
+from .store import Publisher
+from .store.publishers import publisher_from
 
 
 def _hash(session_id: str) -> str:
@@ -25,17 +27,17 @@ def _hash(session_id: str) -> str:
 
 
 def _named(session_id: str) -> ColumnElement[bool]:
-    return DashboardSession.id_hash == _hash(session_id)
+    return dashboard_sessions.c.id_hash == _hash(session_id)
 
 
 def open_session(publisher: Publisher, lifetime: timedelta) -> str:
     """Open a session of ``publisher`` for ``lifetime``; return its id, for the cookie only."""
     session_id = secrets.token_urlsafe(32)
     now = utcnow()
-    with db.writing() as session:
-        session.execute(delete(DashboardSession).where(DashboardSession.expires_at <= now))
-        session.add(
-            DashboardSession(
+    with db.writing() as sql:
+        sql.execute(delete(dashboard_sessions).where(dashboard_sessions.c.expires_at <= now))
+        sql.execute(
+            insert(dashboard_sessions).values(
                 id_hash=_hash(session_id), publisher_id=publisher.id, expires_at=now + lifetime
             )
         )
@@ -44,18 +46,15 @@ def open_session(publisher: Publisher, lifetime: timedelta) -> str:
 
 def publisher_of(session_id: str) -> Publisher | None:
     """Return the publisher of an open session."""
-    return db.session.scalar(
-        select(Publisher)
-        .join(DashboardSession, DashboardSession.publisher_id == Publisher.id)
-        .where(
-            DashboardSession.id_hash == _hash(session_id), DashboardSession.expires_at > utcnow()
-        )
-    )
+    row = db.connection.execute(
+        select(publishers)
+        .join(dashboard_sessions, dashboard_sessions.c.publisher_id == publishers.c.id)
+        .where(_named(session_id), dashboard_sessions.c.expires_at > utcnow())
+    ).first()
+    return None if row is None else publisher_from(row)
 
 
 def close_session(session_id: str) -> None:
     """End a session: its cookie, wherever a copy of it is, opens nothing any more."""
-    with db.writing() as session:
-        session.execute(
-            delete(DashboardSession).where(DashboardSession.id_hash == _hash(session_id))
-        )
+    with db.writing() as sql:
+        sql.execute(delete(dashboard_sessions).where(_named(session_id)))

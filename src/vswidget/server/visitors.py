@@ -16,11 +16,11 @@ import secrets
 from datetime import UTC, date, datetime
 
 from flask import current_app, request
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from .extensions import db
-from .models import Salt
+from .models import salts
 from .networks import reader_address
 
 
@@ -31,24 +31,25 @@ def today() -> date:
 def daily_salt() -> str:
     """Return today's salt, making it (and deleting older ones) at the first call of the day."""
     day = today()
-    salts: dict[date, str] = current_app.extensions.setdefault("vswidget.salts", {})
-    if day not in salts:
-        salts.clear()
-        salts[day] = _stored_salt(day)
-    return salts[day]
+    known: dict[date, str] = current_app.extensions.setdefault("vswidget.salts", {})
+    if day not in known:
+        known.clear()
+        known[day] = _stored_salt(day)
+    return known[day]
 
 
 def _stored_salt(day: date) -> str:
-    salt = db.session.scalar(select(Salt.value).where(Salt.day == day))
+    stored_on_day = select(salts.c.value).where(salts.c.day == day)
+    salt: str | None = db.connection.scalar(stored_on_day)
     if salt is not None:
         return salt
     try:
-        with db.writing() as session:
-            session.execute(delete(Salt).where(Salt.day < day))
-            session.add(Salt(day=day, value=secrets.token_hex(32)))
+        with db.writing() as sql:
+            sql.execute(delete(salts).where(salts.c.day < day))
+            sql.execute(insert(salts).values(day=day, value=secrets.token_hex(32)))
     except IntegrityError:  # another worker made it first
         pass
-    stored = db.session.scalar(select(Salt.value).where(Salt.day == day))
+    stored: str | None = db.connection.scalar(stored_on_day)
     assert stored is not None
     return stored
 
@@ -59,9 +60,9 @@ def prune_salts() -> int:
     The first salt of a day deletes older ones too, but only when a reader comes:
     the background jobs call this so that a quiet day's salt does not outlive it.
     """
-    with db.writing() as session:
-        deleted = session.execute(delete(Salt).where(Salt.day < today()))
-    return int(deleted.rowcount)  # type: ignore[attr-defined]
+    with db.writing() as sql:
+        deleted = sql.execute(delete(salts).where(salts.c.day < today()))
+    return int(deleted.rowcount)
 
 
 def visitor_hash(scope: str) -> str:

@@ -36,8 +36,9 @@ import httpx
 from flask import Flask, current_app
 
 from . import store
-from .models import Outbox, Publisher
+from .models import AnyRow
 from .outbound import Refused, post
+from .store import Publisher
 from .webhook_signatures import legacy_signature, signature
 
 MAX_BACKOFF_SECONDS = 6 * 3600
@@ -70,7 +71,7 @@ def client() -> httpx.Client:
 
 
 def attempt(
-    client: httpx.Client, entry: Outbox, publisher: Publisher, deadline: float
+    client: httpx.Client, entry: AnyRow, publisher: Publisher, deadline: float
 ) -> str | None:
     """Send one delivery; return why it failed, or None. Needs an app context."""
     if not publisher.webhook_url or not publisher.webhook_secret:

@@ -16,11 +16,9 @@ from sqlalchemy import func, select
 
 from .. import event_budgets
 from ..extensions import db
-from ..models import DailyItem, DailyPage, DailyTotal, EventDay
+from ..models import daily_items, daily_pages, daily_totals, event_days
 from ..visitors import today
 from .counts import COUNTED, Totals, totals_of
-
-daily_totals = DailyTotal.__table__
 
 
 def series_of(
@@ -28,7 +26,7 @@ def series_of(
 ) -> dict[int, list[tuple[date, Totals]]]:
     """Return each comparison's ``series`` over the range, all read in one query."""
     columns = daily_totals.c
-    rows = db.session.execute(
+    rows = db.connection.execute(
         select(columns.comparison_id, columns.day, *(columns[name] for name in COUNTED)).where(
             columns.comparison_id.in_(comparison_ids), columns.day >= since, columns.day <= until
         )
@@ -46,14 +44,15 @@ def series(
 
     With ``origin``, only that host site's pages count (a share link limited to one site).
     """
-    table: Any = DailyTotal if origin is None else DailyPage
-    query = select(table.day, *(func.sum(getattr(table, n)).label(n) for n in COUNTED)).where(
-        table.comparison_id == comparison_id, table.day >= since, table.day <= until
+    table: Any = daily_totals if origin is None else daily_pages
+    query = select(table.c.day, *(func.sum(table.c[n]).label(n) for n in COUNTED)).where(
+        table.c.comparison_id == comparison_id, table.c.day >= since, table.c.day <= until
     )
     if origin is not None:
-        query = query.where(DailyPage.origin == origin)
+        query = query.where(daily_pages.c.origin == origin)
     found = {
-        day: totals_of(counts) for day, *counts in db.session.execute(query.group_by(table.day))
+        day: totals_of(counts)
+        for day, *counts in db.connection.execute(query.group_by(table.c.day))
     }
     return _every_day(found, since, until)
 
@@ -68,9 +67,11 @@ def dropped(comparison_id: int, since: date, until: date) -> dict[str, int]:
     """Return the events dropped over the range, by reason: over a budget, from another
     site than the comparison's ``hosts`` (event_budgets.py)."""
     reasons = (event_budgets.OVER_BUDGET, event_budgets.OTHER_HOST)
-    counts = db.session.execute(
-        select(*(func.sum(getattr(EventDay, reason)) for reason in reasons)).where(
-            EventDay.comparison_id == comparison_id, EventDay.day >= since, EventDay.day <= until
+    counts = db.connection.execute(
+        select(*(func.sum(event_days.c[reason]) for reason in reasons)).where(
+            event_days.c.comparison_id == comparison_id,
+            event_days.c.day >= since,
+            event_days.c.day <= until,
         )
     ).one()
     return {reason: int(count or 0) for reason, count in zip(reasons, counts, strict=True)}
@@ -80,14 +81,14 @@ def item_series(
     comparison_id: int, since: date, until: date
 ) -> dict[str, list[tuple[date, int, int]]]:
     """Return, per item key, each day's (day, votes cast, clicks) where there were any."""
-    rows = db.session.execute(
-        select(DailyItem.item_key, DailyItem.day, DailyItem.votes, DailyItem.clicks)
+    rows = db.connection.execute(
+        select(daily_items.c.item_key, daily_items.c.day, daily_items.c.votes, daily_items.c.clicks)
         .where(
-            DailyItem.comparison_id == comparison_id,
-            DailyItem.day >= since,
-            DailyItem.day <= until,
+            daily_items.c.comparison_id == comparison_id,
+            daily_items.c.day >= since,
+            daily_items.c.day <= until,
         )
-        .order_by(DailyItem.day)
+        .order_by(daily_items.c.day)
     )
     result: dict[str, list[tuple[date, int, int]]] = {}
     for row in rows:

@@ -17,7 +17,7 @@ from sqlalchemy import and_, func, or_, select, union_all
 
 from ..event_budgets import OTHER_PAGES
 from ..extensions import cache, db
-from ..models import DailyPage, DailyTotal, PeriodPage
+from ..models import daily_pages, daily_totals, period_pages
 from .counts import COUNTED, Totals, totals_of
 from .rollups import PERIODS, ROLLED_UP
 
@@ -68,9 +68,9 @@ def _periods(comparison_id: int, since: date, until: date) -> list[tuple[int, da
     range's days with events go from ``first`` to ``last``, and the closest days with
     events outside it, ``before`` and ``after``, bound what a period may cover.
     """
-    on = DailyTotal.comparison_id == comparison_id
-    day = DailyTotal.day
-    before, first, last, after = db.session.execute(
+    on = daily_totals.c.comparison_id == comparison_id
+    day = daily_totals.c.day
+    before, first, last, after = db.connection.execute(
         select(
             select(func.max(day)).where(on, day < since).scalar_subquery(),
             select(func.min(day)).where(on, day >= since, day <= until).scalar_subquery(),
@@ -114,34 +114,38 @@ def _page_sums(
     if days:
         parts.append(
             select(
-                DailyPage.origin,
-                DailyPage.path,
-                DailyPage.day.label("first_day"),
-                DailyPage.day.label("last_day"),
-                *(getattr(DailyPage, name) for name in COUNTED),
+                daily_pages.c.origin,
+                daily_pages.c.path,
+                daily_pages.c.day.label("first_day"),
+                daily_pages.c.day.label("last_day"),
+                *(daily_pages.c[name] for name in COUNTED),
             ).where(
-                DailyPage.comparison_id == comparison_id,
-                DailyPage.day.in_(days),
-                DailyPage.origin == origin if origin is not None else DailyPage.origin != OTHER,
+                daily_pages.c.comparison_id == comparison_id,
+                daily_pages.c.day.in_(days),
+                daily_pages.c.origin == origin
+                if origin is not None
+                else daily_pages.c.origin != OTHER,
             )
         )
     if longer:
         parts.append(
             select(
-                PeriodPage.origin,
-                PeriodPage.path,
-                PeriodPage.first_day,
-                PeriodPage.last_day,
-                *(getattr(PeriodPage, name) for name in COUNTED),
+                period_pages.c.origin,
+                period_pages.c.path,
+                period_pages.c.first_day,
+                period_pages.c.last_day,
+                *(period_pages.c[name] for name in COUNTED),
             ).where(
                 or_(
                     *(
-                        and_(PeriodPage.days == length, PeriodPage.start.in_(starts))
+                        and_(period_pages.c.days == length, period_pages.c.start.in_(starts))
                         for length, starts in longer.items()
                     )
                 ),
-                PeriodPage.comparison_id == comparison_id,
-                PeriodPage.origin == origin if origin is not None else PeriodPage.origin != OTHER,
+                period_pages.c.comparison_id == comparison_id,
+                period_pages.c.origin == origin
+                if origin is not None
+                else period_pages.c.origin != OTHER,
             )
         )
     part = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
@@ -154,7 +158,7 @@ def _page_sums(
     ).group_by(part.c.origin, part.c.path)
     found = [
         Page(origin, path, first_seen, last_seen, totals_of(counts))
-        for origin, path, first_seen, last_seen, *counts in db.session.execute(query)
+        for origin, path, first_seen, last_seen, *counts in db.connection.execute(query)
     ]
     return sorted(found, key=lambda page: (-page.totals.impressions, page.origin, page.path))
 
@@ -162,12 +166,12 @@ def _page_sums(
 def other_pages(comparison_id: int, since: date, until: date) -> Totals:
     """Return the figures of "other pages" over the range: the events of the host pages
     past a day's EVENT_PAGES_PER_DAY, counted together."""
-    counts = db.session.execute(
-        select(*(func.sum(getattr(DailyPage, name)) for name in COUNTED)).where(
-            DailyPage.comparison_id == comparison_id,
-            DailyPage.day >= since,
-            DailyPage.day <= until,
-            DailyPage.origin == OTHER,
+    counts = db.connection.execute(
+        select(*(func.sum(daily_pages.c[name]) for name in COUNTED)).where(
+            daily_pages.c.comparison_id == comparison_id,
+            daily_pages.c.day >= since,
+            daily_pages.c.day <= until,
+            daily_pages.c.origin == OTHER,
         )
     ).one()
     return totals_of(counts)
@@ -176,15 +180,15 @@ def other_pages(comparison_id: int, since: date, until: date) -> Totals:
 def origins(comparison_id: int, since: date, until: date) -> list[str]:
     """Return the host sites that showed the comparison in the range, in order."""
     return list(
-        db.session.scalars(
-            select(DailyPage.origin)
+        db.connection.scalars(
+            select(daily_pages.c.origin)
             .distinct()
             .where(
-                DailyPage.comparison_id == comparison_id,
-                DailyPage.day >= since,
-                DailyPage.day <= until,
-                DailyPage.origin != OTHER,
+                daily_pages.c.comparison_id == comparison_id,
+                daily_pages.c.day >= since,
+                daily_pages.c.day <= until,
+                daily_pages.c.origin != OTHER,
             )
-            .order_by(DailyPage.origin)
+            .order_by(daily_pages.c.origin)
         )
     )

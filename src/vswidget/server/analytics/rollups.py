@@ -14,12 +14,11 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Select, case, delete, distinct, func, insert, literal, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Select, case, delete, distinct, func, insert, literal, select
 
 from .. import event_budgets
 from ..extensions import cache, db
-from ..models import DailyItem, DailyPage, DailyTotal, Event, PeriodPage
+from ..models import daily_items, daily_pages, daily_totals, events, period_pages
 from ..visitors import today
 from .counts import COLUMNS, COUNTED
 
@@ -30,50 +29,56 @@ PERIODS = (4 * WEEK, WEEK)  # lengths in days of period_pages' periods, longest 
 
 def _counters() -> list[Any]:
     sums = [
-        func.sum(case((Event.type == kind, 1), else_=0)).label(column)
+        func.sum(case((events.c.type == kind, 1), else_=0)).label(column)
         for kind, column in COLUMNS.items()
     ]
-    return [*sums, func.count(distinct(Event.visitor)).label("visitors")]
+    return [*sums, func.count(distinct(events.c.visitor)).label("visitors")]
 
 
 def roll_up(days: Iterable[date]) -> None:
     """Recompute the rollups of ``days`` from the raw events, one transaction a day."""
     for day in days:
-        with db.writing() as session:
-            for table in (DailyTotal, DailyPage, DailyItem):
-                session.execute(delete(table).where(table.day == day))
-            on_day = Event.day == day
-            session.execute(
-                insert(DailyTotal).from_select(
+        with db.writing() as sql:
+            for table in (daily_totals, daily_pages, daily_items):
+                sql.execute(delete(table).where(table.c.day == day))
+            on_day = events.c.day == day
+            sql.execute(
+                insert(daily_totals).from_select(
                     ["comparison_id", "day", *COUNTED],
-                    select(Event.comparison_id, Event.day, *_counters())
+                    select(events.c.comparison_id, events.c.day, *_counters())
                     .where(on_day)
-                    .group_by(Event.comparison_id, Event.day),
+                    .group_by(events.c.comparison_id, events.c.day),
                 )
             )
-            session.execute(
-                insert(DailyPage).from_select(
+            sql.execute(
+                insert(daily_pages).from_select(
                     ["comparison_id", "day", "origin", "path", *COUNTED],
-                    select(Event.comparison_id, Event.day, Event.origin, Event.path, *_counters())
+                    select(
+                        events.c.comparison_id,
+                        events.c.day,
+                        events.c.origin,
+                        events.c.path,
+                        *_counters(),
+                    )
                     .where(on_day)
-                    .group_by(Event.comparison_id, Event.day, Event.origin, Event.path),
+                    .group_by(events.c.comparison_id, events.c.day, events.c.origin, events.c.path),
                 )
             )
-            session.execute(
-                insert(DailyItem).from_select(
+            sql.execute(
+                insert(daily_items).from_select(
                     ["comparison_id", "day", "item_key", "votes", "clicks"],
                     select(
-                        Event.comparison_id,
-                        Event.day,
-                        Event.item_key,
-                        func.sum(case((Event.type == "vote", 1), else_=0)),
-                        func.sum(case((Event.type == "click", 1), else_=0)),
+                        events.c.comparison_id,
+                        events.c.day,
+                        events.c.item_key,
+                        func.sum(case((events.c.type == "vote", 1), else_=0)),
+                        func.sum(case((events.c.type == "click", 1), else_=0)),
                     )
-                    .where(on_day, Event.item_key.is_not(None))
-                    .group_by(Event.comparison_id, Event.day, Event.item_key),
+                    .where(on_day, events.c.item_key.is_not(None))
+                    .group_by(events.c.comparison_id, events.c.day, events.c.item_key),
                 )
             )
-            _roll_up_periods(session, day)
+            _roll_up_periods(sql, day)
     cache.set(ROLLED_UP, time.time(), timeout=0)  # a new generation: cached reads go stale
 
 
@@ -87,49 +92,51 @@ def period_start(day: date, days: int) -> date:
     return date.fromordinal(ordinal - (ordinal - 1) % days)
 
 
-def _roll_up_periods(session: Session, day: date) -> None:
+def _roll_up_periods(sql: Connection, day: date) -> None:
     """Recompute the week that holds ``day`` from its days, then its four weeks from theirs."""
     week = period_start(day, WEEK)
     _replace_period(
-        session,
+        sql,
         WEEK,
         week,
         select(
-            DailyPage.comparison_id,
-            DailyPage.origin,
-            DailyPage.path,
-            DailyPage.day.label("first_day"),
-            DailyPage.day.label("last_day"),
-            *(getattr(DailyPage, name) for name in COUNTED),
-        ).where(DailyPage.day >= week, DailyPage.day < week + timedelta(days=WEEK)),
+            daily_pages.c.comparison_id,
+            daily_pages.c.origin,
+            daily_pages.c.path,
+            daily_pages.c.day.label("first_day"),
+            daily_pages.c.day.label("last_day"),
+            *(daily_pages.c[name] for name in COUNTED),
+        ).where(daily_pages.c.day >= week, daily_pages.c.day < week + timedelta(days=WEEK)),
     )
     days = 4 * WEEK
     span = period_start(day, days)
     _replace_period(
-        session,
+        sql,
         days,
         span,
         select(
-            PeriodPage.comparison_id,
-            PeriodPage.origin,
-            PeriodPage.path,
-            PeriodPage.first_day,
-            PeriodPage.last_day,
-            *(getattr(PeriodPage, name) for name in COUNTED),
+            period_pages.c.comparison_id,
+            period_pages.c.origin,
+            period_pages.c.path,
+            period_pages.c.first_day,
+            period_pages.c.last_day,
+            *(period_pages.c[name] for name in COUNTED),
         ).where(
-            PeriodPage.days == WEEK,
-            PeriodPage.start >= span,
-            PeriodPage.start < span + timedelta(days=days),
+            period_pages.c.days == WEEK,
+            period_pages.c.start >= span,
+            period_pages.c.start < span + timedelta(days=days),
         ),
     )
 
 
-def _replace_period(session: Session, days: int, start: date, parts: Select[Any]) -> None:
+def _replace_period(sql: Connection, days: int, start: date, parts: Select[Any]) -> None:
     """Replace the rows of one period, every comparison's, with the sums of ``parts``."""
-    session.execute(delete(PeriodPage).where(PeriodPage.days == days, PeriodPage.start == start))
+    sql.execute(
+        delete(period_pages).where(period_pages.c.days == days, period_pages.c.start == start)
+    )
     part = parts.subquery()
-    session.execute(
-        insert(PeriodPage).from_select(
+    sql.execute(
+        insert(period_pages).from_select(
             ["comparison_id", "days", "start", "origin", "path", "first_day", "last_day"] + COUNTED,
             select(
                 part.c.comparison_id,
@@ -152,14 +159,14 @@ def roll_up_recent() -> None:
 
 def roll_up_all() -> None:
     """Recompute the rollups of every day that still has raw events."""
-    roll_up(sorted(db.session.scalars(select(Event.day).distinct())))
+    roll_up(sorted(db.connection.scalars(select(events.c.day).distinct())))
 
 
 def prune(retention_days: int) -> int:
     """Delete raw events older than ``retention_days``, and the event budgets' counts of
     past days; return how many events. Rollups stay."""
     cutoff = today() - timedelta(days=retention_days)
-    with db.writing() as session:
-        deleted = session.execute(delete(Event).where(Event.day < cutoff))
+    with db.writing() as sql:
+        deleted = sql.execute(delete(events).where(events.c.day < cutoff))
     event_budgets.prune(today())
-    return int(deleted.rowcount)  # type: ignore[attr-defined]
+    return int(deleted.rowcount)

@@ -3,14 +3,14 @@
 from alembic import context
 
 from vswidget.server.extensions import begin_writing, make_engine
-from vswidget.server.models import Base
+from vswidget.server.models import metadata
 
 engine = make_engine(context.config.attributes["database_url"])
 try:
     with engine.connect() as connection:
         context.configure(
             connection=connection,
-            target_metadata=Base.metadata,
+            target_metadata=metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
         )

@@ -84,13 +84,13 @@ def _check(name: str, probe: Callable[[], str]) -> str:
 
 def _database() -> str:
     def probe() -> str:
-        db.session.execute(text("SELECT 1"))
+        db.connection.execute(text("SELECT 1"))
         return OK
 
     state = _check("database", probe)
     if state != OK:
         try:
-            db.session.rollback()
+            db.connection.rollback()
         except Exception:  # noqa: BLE001, S110 - the connection is gone already
             pass
     return state
@@ -100,7 +100,7 @@ def _migrations() -> str:
     """Return "ok" at head, "behind" when migrations are missing, "ahead" past our head."""
 
     def probe() -> str:
-        sql = db.session.connection()
+        sql = db.connection
         current = (
             set(sql.execute(text("SELECT version_num FROM alembic_version")).scalars())
             if inspect(sql).has_table("alembic_version")

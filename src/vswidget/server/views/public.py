@@ -21,7 +21,7 @@ from ..address_limits import per_address
 from ..embed import embed_token, frame_fit, frame_url, public_base
 from ..headers import cacheable, frame_ancestors, open_cors, page_csp
 from ..i18n import LABELS
-from ..models import Comparison
+from ..store import Comparison
 
 bp = Blueprint("public", __name__)
 
@@ -231,7 +231,7 @@ def oembed() -> Response:
     document = store.document(comparison)
     height = layout.frame_height(document, width, *frame_fit(document))
     height = _bounded("maxheight", min(height, WORDPRESS_MAX_HEIGHT))
-    src = frame_url(comparison.publisher.handle, comparison.slug)
+    src = frame_url(comparison.publisher_handle, comparison.slug)
     if options:
         src += "?" + urlencode(options)
     html = render_template("oembed.html", src=src, height=height, p=p).strip()

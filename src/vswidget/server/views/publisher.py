@@ -27,7 +27,7 @@ from ..date_range import DateRange
 from ..embed import embed_details, public_base
 from ..extensions import limiter
 from ..inbound import JSONBodyParser
-from ..models import Comparison, Publisher
+from ..store import Comparison, Publisher
 from ..webhook_signatures import receiver_secret
 
 
@@ -184,7 +184,7 @@ def signup_rows(signups: list[Any]) -> list[dict[str, Any]]:
     return [
         {
             "email": s.email,
-            "comparison": s.comparison.slug if s.comparison else None,
+            "comparison": s.comparison,
             "created_at": s.created_at,
         }
         for s in signups

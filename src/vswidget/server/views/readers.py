@@ -29,7 +29,7 @@ from .. import event_budgets, inbound, payloads, signing, store, tickets, visito
 from ..address_limits import allows, per_address
 from ..api_schemas import EventBatchSchema, SignupSchema, VoteSchema
 from ..embed import public_base
-from ..models import Comparison
+from ..store import Comparison
 from ..tallies import percent
 
 bp = Blueprint("readers", __name__)

@@ -20,8 +20,8 @@ from flask.typing import ResponseReturnValue
 
 from ....errors import BadRequest
 from ... import login_limits, sessions, store
-from ...models import Publisher
 from ...networks import reader_address
+from ...store import Publisher
 from ..dashboard_inputs import LoginForm, load
 
 SESSION_DAYS = 14

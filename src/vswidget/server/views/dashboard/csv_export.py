@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from flask import Response, request
 
 from ... import analytics, store
-from ...models import Comparison
+from ...store import Comparison
 from ..dashboard_inputs import Range
 from .authentication import me
 from .report import LABELS, parse_range

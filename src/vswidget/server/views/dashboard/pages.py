@@ -10,7 +10,7 @@ from flask.typing import ResponseReturnValue
 
 from ....errors import NotFound
 from ... import analytics, charts, store
-from ...models import Comparison
+from ...store import Comparison
 from ..dashboard_inputs import DEFAULT_DAYS, PER_PAGE, OverviewQuery, load
 from .authentication import me
 from .report import figures, host_page_number, parse_range

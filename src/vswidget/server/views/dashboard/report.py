@@ -15,7 +15,7 @@ from flask import current_app
 
 from ....errors import BadRequest, NotFound
 from ... import analytics, charts, payloads
-from ...models import Comparison
+from ...store import Comparison
 from ...tallies import percent, ship_count
 from ..dashboard_inputs import PRESETS, SHARE_DAYS, Range, RangeQuery, load
 

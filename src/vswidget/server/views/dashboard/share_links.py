@@ -16,7 +16,7 @@ from flask.typing import ResponseReturnValue
 from ....errors import BadRequest, NotFound, VSWidgetError
 from ... import analytics, signing, store
 from ...embed import public_base
-from ...models import Comparison
+from ...store import Comparison
 from ...visitors import today
 from ..dashboard_inputs import ShareForm, load
 from .authentication import me
