@@ -12,14 +12,16 @@ In one run, on 127.0.0.1 only, this script
    a minimal Flask JSON endpoint in the same workers), vswidget's write server
    (benchmarks/writes.py: durable votes, a minimal Flask POST beside them), Isso
    (`isso.run:application`, a config file of its own, SQLite in the temporary folder) and a
-   minimal Flask app alone (for memory only);
+   minimal Flask app alone (for memory only); and, for memory, vswidget as deployed:
+   `vswidget serve --workers 2`, whose master loads the app (it migrates first) before its
+   workers fork, so they share its code, serving the same comparison;
 3. measures with wrk, rounds alternating the order: the warm payload read against the
    minimal Flask JSON endpoint and against Isso's read of an empty comment thread; durable
    votes (each a new reader) against Isso's comment writes (each a new comment), checking
    after every measurement that what was acknowledged is what the database holds;
 4. compares the widget's bytes (widget.js, its CSS inside: what a host page loads) with Isso's
    embed.min.js, gzipped at the same level, and reads each gunicorn worker's memory (RSS, PSS,
-   USS) after warm-up and after the load;
+   USS) after warm-up and after the load, and each master's USS after the load;
 5. prints the tables and, on full runs (or with --save), saves benchmarks/results/peers.json.
 
 It needs wrk (`apt-get install -y wrk`). Every process it starts is stopped, and every
@@ -57,10 +59,12 @@ from harness import (
     Patience,
     children,
     clean_env,
+    free_port,
     gunicorn,
     host_site,
     http,
     new_instance,
+    serving,
 )
 from record import cpu_ratios, gz, load_average, median_run, ratios, rounds_text
 
@@ -78,7 +82,7 @@ COMMENTS = [
     "Hard to beat PostgreSQL once you need several app servers, but for a single box I'd "
     "ship SQLite first and measure before moving.",
 ]
-GOALS = {"flask": 0.9, "isso-read": 2.0, "isso-write": 3.0, "bytes": 0.25}
+GOALS = {"flask": 0.9, "isso-read": 2.0, "isso-write": 3.0, "bytes": 0.25, "worker MiB": 45}
 
 
 # -- Isso ------------------------------------------------------------------------------------
@@ -214,6 +218,7 @@ class Results:
     write_runs: dict[str, list[writes.Run]]
     sizes: Sizes
     memory: dict[str, tuple[list[Memory], list[Memory]]]  # server -> (after warm-up, after load)
+    masters: dict[str, Memory]  # server -> its gunicorn master, after load
     isso: dict[str, str]  # Isso's virtualenv: package versions
     loads: tuple[str, str]  # load average at the start and at the end
     seconds: float  # the run's duration
@@ -282,6 +287,19 @@ def run(args: argparse.Namespace) -> Results:
         flask_alone = stack.enter_context(
             gunicorn("flask-alone", clean_env(temp / "unused"), temp, "peers:minimal_flask()")
         )
+        # vswidget as deployed (docs/deploy.md), for memory: the same comparison, read warm
+        deployed_env = clean_env(temp / "instance-serve")
+        deployed_key = new_instance(deployed_env)
+        port = free_port()
+        serve = [str(Path(sys.executable).with_name("vswidget")), "serve", "--port", str(port)]
+        serve += ["--workers", str(harness.WORKERS), "--threads", "4"]
+        deployed = stack.enter_context(serving("vswidget-serve", serve, port, temp, deployed_env))
+        with Client(deployed.base, deployed_key) as client:
+            deployed_token = quote(client.publish(Comparison.from_file(BIG)).token)
+        served = embed.Target(
+            "served", "vswidget serve", f"{deployed.base}/v1/payload/{deployed_token}"
+        )
+        served.server = deployed
 
         read_targets = [
             embed.Target("baseline", "minimal Flask JSON", f"{reads.base}/baseline/ping"),
@@ -336,13 +354,14 @@ def run(args: argparse.Namespace) -> Results:
             "vswidget, write server": found.server.process.pid,
             "Isso": isso.process.pid,
             "minimal Flask alone": flask_alone.process.pid,
+            "vswidget serve (as deployed), reads": deployed.process.pid,
         }
         lua = temp / "reads.lua"
         lua.write_text(embed.REPORT_LUA)
         print("warming up every server before reading its memory", flush=True)
         alone = embed.Target("alone", "minimal Flask alone", f"{flask_alone.base}/healthz")
         alone.server = flask_alone
-        for target in [*read_targets, alone]:
+        for target in [*read_targets, alone, served]:
             embed.wrk(target, min(2.0, args.seconds), lua)
         for writer in write_targets:
             writes.wrk(writer, min(1.0, args.seconds), temp / "writes.lua", f"w-{writer.key}")
@@ -354,8 +373,10 @@ def run(args: argparse.Namespace) -> Results:
         write_runs = writes.measure(
             write_targets, args.rounds, args.seconds, temp / "writes.lua", write_patience
         )
-        embed.wrk(alone, min(2.0, args.seconds), lua)  # the Flask app alone gets a load too
+        for extra in (alone, served):  # the servers measured for memory only get a load too
+            embed.wrk(extra, min(2.0, args.seconds), lua)
         loaded = {name: workers_memory(name, pid) for name, pid in servers.items()}
+        masters = {name: memory_of(pid) for name, pid in servers.items()}
 
     return Results(
         read_targets,
@@ -364,6 +385,7 @@ def run(args: argparse.Namespace) -> Results:
         write_runs,
         sizes,
         {name: (warm[name], loaded[name]) for name in servers},
+        masters,
         isso_env,
         (loads_start, load_average()),
         time.monotonic() - started,
@@ -390,7 +412,6 @@ def goals_table(r: Results) -> dict[str, Any]:
     ours, theirs = r.sizes.gzipped("widget.js"), r.sizes.gzipped("Isso embed.min.js")
     ours_mem, isso_mem = r.memory["vswidget, read server"][1], r.memory["Isso"][1]
     kind = "USS" if all(m.uss is not None for m in ours_mem + isso_mem) else "RSS"
-    vsw_bytes = mean([m.uss if kind == "USS" else m.rss for m in ours_mem]) or 0
     isso_bytes = mean([m.uss if kind == "USS" else m.rss for m in isso_mem]) or 1
     reads = "payload reads/s (warm, big comparison)"
     compared = [  # what, ours, peer, theirs, ratio, CPU ratio, goal, at least
@@ -418,14 +439,20 @@ def goals_table(r: Results) -> dict[str, Any]:
         + [to_bytes, None, f"≤ {GOALS['bytes']:.2f}"]
         + ["**yes**" if to_bytes <= GOALS["bytes"] else "**no**"]
     )
-    rows.append(
-        [f"memory per worker after load, MiB ({kind}, read server)", mib(vsw_bytes), "Isso"]
-        + [mib(isso_bytes), vsw_bytes / isso_bytes, None, "none set", None]
-    )
+    for server, label in (
+        ("vswidget, read server", "read server under plain gunicorn"),
+        ("vswidget serve (as deployed), reads", "`vswidget serve`"),
+    ):
+        ours_bytes = mean([m.uss if kind == "USS" else m.rss for m in r.memory[server][1]]) or 0
+        rows.append(
+            [f"memory per worker after load, MiB ({kind}, {label})", mib(ours_bytes), "Isso"]
+            + [mib(isso_bytes), ours_bytes / isso_bytes, None, f"≤ {GOALS['worker MiB']:g} MiB"]
+            + ["**yes**" if ours_bytes <= GOALS["worker MiB"] * 2**20 else "**no**"]
+        )
     columns = [("what", None), ("vswidget", 0), ("peer", None), ("peer figure", 0)]
     columns += [("ratio", 2), ("CPU ratio", 2), ("goal", None), ("met", None)]
     table = record.table(columns, rows)
-    for row in table["rows"][-1:]:  # MiB, not a count
+    for row in table["rows"][-2:]:  # MiB, not a count
         row[1], row[3] = f"{row[1]:.1f}", f"{row[3]:.1f}"
     return table
 
@@ -494,9 +521,11 @@ def memory_table(r: Results) -> dict[str, Any]:
             for field in ("rss", "pss", "uss"):
                 values = [mib(getattr(m, field)) for m in snapshot]
                 cells.append(" / ".join("—" if v is None else f"{v:.1f}" for v in values))
-        rows.append([name, len(loaded), *cells])
+        master = r.masters[name].uss
+        rows.append([name, len(loaded), *cells, "—" if master is None else f"{mib(master):.1f}"])
     columns = [("server", None), ("workers", 0), ("RSS after warm-up", 1), ("PSS", 1)]
     columns += [("USS", 1), ("RSS after load", 1), ("PSS", 1), ("USS", 1)]
+    columns += [("master USS after load", 1)]
     return record.table(columns, rows)
 
 

@@ -3,6 +3,7 @@ when it would face readers without a reverse proxy."""
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import signal
@@ -17,7 +18,7 @@ from click.testing import CliRunner
 from live import wait_until_healthy
 
 from vswidget.cli import main
-from vswidget.server.serving import bare_public_bind_warning
+from vswidget.server.serving import Server, bare_public_bind_warning, share_with_workers
 
 
 def free_port() -> int:
@@ -216,3 +217,16 @@ def test_serve_on_every_interface_without_a_proxy_says_it_must_sit_behind_one(
     assert said == bare_public_bind_warning("0.0.0.0", 0)
     assert "reverse proxy" in said and "VSWIDGET_TRUSTED_PROXIES=1" in said
     assert done.returncode == 1
+
+
+def test_the_master_freezes_what_it_has_loaded_before_each_worker_forks() -> None:
+    # Frozen objects are never visited by a worker's collections, so the pages holding
+    # the modules the master loaded stay shared instead of being copied into each worker.
+    server = Server({"workers": 2})
+    assert server.cfg.pre_fork is share_with_workers
+    frozen = gc.get_freeze_count()
+    try:
+        share_with_workers(None, None)
+        assert gc.get_freeze_count() > frozen
+    finally:
+        gc.unfreeze()

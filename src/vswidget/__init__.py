@@ -3,7 +3,8 @@
 This package is the SDK a publisher imports: the comparison document, the client and
 the errors. The server is ``vswidget.server`` (the extra ``vswidget[server]``); it uses
 the SDK's schemas, and nothing here imports it. Importing vswidget starts nothing, and
-the client (httpx) is imported on first use, so a server worker loads no HTTP client.
+the document classes (with YAML) and the client (httpx) are imported on first use, so a
+server worker, which needs only the schemas, loads neither.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from .document import Comparison, Item, Link, Newsletter, Reviewer, Verdict
 from .errors import (
     AuthenticationError,
     BadRequest,
@@ -33,10 +33,13 @@ from .errors import (
 
 if TYPE_CHECKING:
     from .client import Client, Published, Signup, Stats, Summary, Webhook
+    from .document import Comparison, Item, Link, Newsletter, Reviewer, Verdict
 
 __version__ = "0.1.0.dev0"
 
-LAZY = dict.fromkeys(("Client", "Published", "Signup", "Stats", "Summary", "Webhook"), "client")
+DOCUMENT = ("Comparison", "Item", "Link", "Newsletter", "Reviewer", "Verdict")
+CLIENT = ("Client", "Published", "Signup", "Stats", "Summary", "Webhook")
+LAZY = {**dict.fromkeys(DOCUMENT, "document"), **dict.fromkeys(CLIENT, "client")}
 
 __all__ = [
     "AuthenticationError",

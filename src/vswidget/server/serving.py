@@ -6,6 +6,7 @@ Each worker process also runs background threads (see jobs.py).
 from __future__ import annotations
 
 import errno
+import gc
 import ipaddress
 import socket
 from typing import Any
@@ -31,6 +32,7 @@ class Server(BaseApplication):  # type: ignore[misc]
         # vswidget is run with signals (SIGHUP reloads, SIGTERM stops): it opens none.
         if "control_socket_disable" in self.cfg.settings:
             self.cfg.set("control_socket_disable", True)
+        self.cfg.set("pre_fork", share_with_workers)
 
     def load(self) -> Flask:
         from .app import create_app
@@ -39,6 +41,17 @@ class Server(BaseApplication):  # type: ignore[misc]
         app = create_app()
         Jobs(app).start()  # webhooks and rollups; claims and leases keep workers apart
         return app
+
+
+def share_with_workers(server: Any, worker: Any) -> None:
+    """Keep what the master has loaded shared with the worker about to fork from it.
+
+    ``vswidget serve`` loads the app in the master (to migrate) before any worker forks,
+    so a worker starts with the master's modules in pages it shares. A collection in the
+    worker would write to every object it visits and copy those pages into the worker's
+    own memory; frozen objects are never visited (the ``gc.freeze`` documentation).
+    """
+    gc.freeze()
 
 
 def listen(host: str, port: int) -> socket.socket:
