@@ -23,6 +23,7 @@ from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 from helpers import (
+    CHEAP_PASSWORD_HASH,
     DOCUMENT,
     PUBLIC_URL,
     SECRET,
@@ -111,6 +112,7 @@ def runner(database_url: str, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     """A CLI runner whose server-side commands use the test database."""
     monkeypatch.setenv("VSWIDGET_DATABASE_URL", database_url)
     monkeypatch.setenv("VSWIDGET_SECRET_KEYS", SECRET)
+    monkeypatch.setenv("VSWIDGET_PASSWORD_HASH", CHEAP_PASSWORD_HASH)
     monkeypatch.delenv("VSWIDGET_URL", raising=False)
     monkeypatch.delenv("VSWIDGET_API_KEY", raising=False)
     return CliRunner()

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import DOCUMENT, PASSWORD
+from helpers import CHEAP_PASSWORD_HASH, DOCUMENT, PASSWORD
 from live import free_port
 
 from vswidget import Client, Comparison
@@ -134,6 +134,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "VSWIDGET_INSTANCE_PATH": str(folder / "instance"),
         "VSWIDGET_SECRET_KEYS": "browser-test-key-of-at-least-32-bytes",
         "VSWIDGET_PUBLIC_URL": base,
+        "VSWIDGET_PASSWORD_HASH": CHEAP_PASSWORD_HASH,
         "VSWIDGET_ROLLUP_SECONDS": str(ROLLUP_SECONDS),
         **GENEROUS_LIMITS,
     }

@@ -20,7 +20,6 @@ from sqlalchemy import ColumnElement, Connection, bindparam, delete, func, inser
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 from werkzeug.datastructures import ETags
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..errors import Conflict, NotFound, PreconditionFailed, ValidationError, validation_error
 from ..schemas import PublisherSchema, canonical_json
@@ -40,6 +39,7 @@ from .models import (
     new_public_id,
     utcnow,
 )
+from .passwords import check_password, hash_password
 from .prepared import Prepared
 
 API_KEY_PREFIX = "vsw_"
@@ -108,7 +108,7 @@ def set_password(handle: str, password: str) -> None:
         raise ValidationError(f"The password is too short: {message}", {"password": [message]})
     with db.writing() as session:
         publisher = get_publisher(handle)
-        publisher.password_hash = generate_password_hash(password)
+        publisher.password_hash = hash_password(password)
         # Whoever logged in with the old password is logged out.
         session.execute(
             delete(DashboardSession).where(DashboardSession.publisher_id == publisher.id)
@@ -118,15 +118,8 @@ def set_password(handle: str, password: str) -> None:
 def publisher_for_login(handle: str, password: str) -> Publisher | None:
     """Return the publisher whose handle and password these are."""
     publisher = db.session.scalar(select(Publisher).where(Publisher.handle == handle))
-    if publisher is None or not publisher.password_hash:
-        check_password_hash(_dummy_hash(), password)  # as slow as a real check: no oracle
-        return None
-    return publisher if check_password_hash(publisher.password_hash, password) else None
-
-
-@functools.cache
-def _dummy_hash() -> str:
-    return generate_password_hash("not the password of anyone")
+    password_hash = publisher.password_hash if publisher is not None else None
+    return publisher if check_password(password_hash, password) else None  # as slow either way
 
 
 def list_api_keys(handle: str) -> list[ApiKey]:
