@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import httpx
+from helpers import CHEAP_PASSWORD_HASH
 
 VSWIDGET = str(Path(sys.executable).with_name("vswidget"))
 START_TIMEOUT = 30.0
@@ -54,6 +55,7 @@ class LiveServer:
             "VSWIDGET_INSTANCE_PATH": str(folder / "instance"),
             "VSWIDGET_SECRET_KEYS": KEY,
             "VSWIDGET_PUBLIC_URL": self.base,
+            "VSWIDGET_PASSWORD_HASH": CHEAP_PASSWORD_HASH,
             **{f"VSWIDGET_{name}": value for name, value in settings.items()},
         }
         self.log = folder / "server.log"

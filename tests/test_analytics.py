@@ -184,7 +184,7 @@ def test_a_bad_range_is_refused(
 
 
 def test_another_publishers_stats_are_not_found(app: Flask, client: Any, seeded: int) -> None:
-    from conftest import new_publisher
+    from helpers import new_publisher
 
     rival = {"Authorization": "Bearer " + new_publisher(app, "rival")}
     assert (

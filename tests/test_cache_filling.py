@@ -21,10 +21,10 @@ from typing import Any
 
 import pytest
 import redis
-from conftest import REDIS_URL, make_app, need
 from flask import Flask
 from flask.testing import FlaskClient
-from test_serve import free_port
+from helpers import REDIS_URL, make_app, need
+from live import free_port
 
 from vswidget.server.extensions import cache, db
 from vswidget.server.limit_storage import limit_storage_warnings

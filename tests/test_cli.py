@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner, Result
-from conftest import SECRET
 from flask import Flask
+from helpers import SECRET
 
 from vswidget.cli import main
 

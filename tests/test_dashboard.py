@@ -7,7 +7,6 @@ import html
 import re
 import threading
 import time
-import types
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -19,25 +18,26 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 import pytest
 from click.testing import CliRunner
-from conftest import SECRET, make_app, new_publisher
 from flask import Flask
 from flask.testing import FlaskClient
+from helpers import PASSWORD, SECRET, csrf_of, log_in, make_app, new_publisher
 from itsdangerous import URLSafeTimedSerializer
 from live import LiveServer
 from sqlalchemy import event as sql_event
 from sqlalchemy import func, insert, select, update
-from werkzeug.test import TestResponse
 
 from vswidget import Client
 from vswidget.cli import main
 from vswidget.fields import DAY_PATTERN, NOT_A_DAY
-from vswidget.server import analytics, login_limits, models, signing, store
+from vswidget.server import analytics, models, signing, store
 from vswidget.server.extensions import db
 from vswidget.server.models import utcnow
 from vswidget.server.views.dashboard_inputs import MAX_PAGE
 from vswidget.server.visitors import today
 
-PASSWORD = "correct horse battery staple"
+# Failed logins count in windows of the clock: these tests run within one.
+pytestmark = pytest.mark.usefixtures("one_login_window")
+
 SLUG = "kettle-vs-moka-pot"
 PAGE = f"/dashboard/c/{SLUG}"
 TODAY = today()
@@ -126,19 +126,6 @@ def rate(html: str, label: str) -> str:
     return found[1]
 
 
-def csrf_of(client: FlaskClient, path: str = "/dashboard/login") -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', client.get(path).text)
-    assert found, f"no CSRF token on {path}"
-    return found[1]
-
-
-def log_in(client: FlaskClient, handle: str = "acme", password: str = PASSWORD) -> TestResponse:
-    token = csrf_of(client)
-    return client.post(
-        "/dashboard/login", data={"csrf": token, "handle": handle, "password": password}
-    )
-
-
 def is_logged_in(client: FlaskClient) -> bool:
     return client.get("/dashboard/").status_code == 200
 
@@ -154,14 +141,6 @@ def share(client: FlaskClient, days: str = "7", origin: str = "") -> str:
 
 
 # -- fixtures ------------------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def one_login_window(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Failed logins count in windows of the clock (a minute, a day): the tests here run
-    within one, whenever they start."""
-    moment = float(int(time.time()) // 60 * 60 + 30)
-    monkeypatch.setattr(login_limits, "time", types.SimpleNamespace(time=lambda: moment))
 
 
 @pytest.fixture

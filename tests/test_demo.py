@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import make_app
 from flask.testing import FlaskClient
+from helpers import make_app
 
 from vswidget.server import store
 from vswidget.server.demo import DEMO_HANDLE, publish_demo

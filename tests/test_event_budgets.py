@@ -12,9 +12,9 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import PUBLIC_URL, make_app, new_publisher
 from flask import Flask
 from flask.testing import FlaskClient
+from helpers import PUBLIC_URL, make_app, new_publisher
 from sqlalchemy import distinct, func, select
 
 from vswidget import Client

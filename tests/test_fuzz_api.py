@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 import schemathesis
-from conftest import DOCUMENT, PUBLIC_URL, empty_database, make_app
 from flask import Flask
+from helpers import DOCUMENT, PUBLIC_URL, empty_database, make_app
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import APIOperation, Case, GenerationMode

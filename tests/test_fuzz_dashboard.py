@@ -22,9 +22,9 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from conftest import DOCUMENT, PUBLIC_URL, empty_database, make_app
 from flask import Flask
 from flask.testing import FlaskClient
+from helpers import DOCUMENT, PUBLIC_URL, empty_database, make_app
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select

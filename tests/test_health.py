@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REDIS_URL, SECRET, need
 from flask import Flask
 from flask.testing import FlaskClient
+from helpers import REDIS_URL, SECRET, need
 from sqlalchemy import create_engine, make_url, text
 
 from vswidget.server import create_app

@@ -17,12 +17,11 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import DOCUMENT, make_app, new_publisher
 from flask import Flask
 from flask.testing import FlaskClient
+from helpers import DOCUMENT, csrf_of, make_app, new_publisher
 from live import LiveServer
 from sqlalchemy import select
-from test_dashboard import csrf_of
 
 from vswidget.errors import ConfigurationError
 from vswidget.server import models

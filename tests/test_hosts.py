@@ -12,9 +12,8 @@ import json
 from typing import Any
 
 import pytest
-from conftest import PUBLIC_URL
 from flask.testing import FlaskClient
-from test_pages import Tags
+from helpers import PUBLIC_URL, Tags
 
 from vswidget import Client
 

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
-from conftest import DOCUMENT, make_app, postgresql_schema
 from flask import Flask
+from helpers import DOCUMENT, make_app, postgresql_schema
 from sqlalchemy import create_engine, insert, inspect, select
 
 from vswidget.schemas import load_comparison

@@ -12,15 +12,17 @@ from typing import Any
 
 import pytest
 import redis
-from conftest import REDIS_URL, make_app, need, new_publisher
 from flask import Flask
 from flask.testing import FlaskClient
-from test_dashboard import csrf_of, one_login_window  # noqa: F401 - an autouse fixture
+from helpers import REDIS_URL, csrf_of, make_app, need, new_publisher
 
 from vswidget.errors import ConfigurationError
 from vswidget.server import visitors
 from vswidget.server.extensions import db
 from vswidget.server.networks import counted_address
+
+# Failed logins count in windows of the clock: these tests run within one.
+pytestmark = pytest.mark.usefixtures("one_login_window")
 
 API = "/api/v1/comparisons"
 AGENT = {"User-Agent": "Mozilla/5.0 one-browser", "Content-Type": "text/plain"}

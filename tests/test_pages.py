@@ -5,13 +5,12 @@ from __future__ import annotations
 import html
 import json
 import re
-from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import pytest
-from conftest import PUBLIC_URL
 from flask.testing import FlaskClient
+from helpers import PUBLIC_URL, Tags
 
 API = "/api/v1/comparisons"
 XSS = "<img src=x onerror=alert(1)>"
@@ -19,33 +18,6 @@ XSS = "<img src=x onerror=alert(1)>"
 WORDPRESS_IFRAME_ATTRIBUTES = set(
     "src width height frameborder marginwidth marginheight scrolling title class".split()
 )
-
-
-class Tags(HTMLParser):
-    """Collects start tags with their attributes, and the text of script blocks."""
-
-    def __init__(self, page: str) -> None:
-        super().__init__()
-        self.tags: list[tuple[str, dict[str, str | None]]] = []
-        self.scripts: list[str] = []
-        self._in_script = False
-        self.feed(page)
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append((tag, dict(attrs)))
-        self._in_script = tag == "script"
-
-    def handle_endtag(self, tag: str) -> None:
-        self._in_script = False
-
-    def handle_data(self, data: str) -> None:
-        if self._in_script:
-            self.scripts.append(data)
-
-    def find(self, tag: str, **attrs: str) -> list[dict[str, str | None]]:
-        return [
-            a for t, a in self.tags if t == tag and all(a.get(k) == v for k, v in attrs.items())
-        ]
 
 
 @pytest.fixture

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 import redis
-from conftest import PUBLIC_URL, REDIS_URL, make_app, need
 from flask import Flask
 from flask.testing import FlaskClient
+from helpers import PUBLIC_URL, REDIS_URL, make_app, need
 from sqlalchemy import event
 
 from vswidget.server import signing

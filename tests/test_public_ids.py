@@ -14,9 +14,8 @@ from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
+from helpers import PASSWORD, Receiver, csrf_of, deliver, log_in
 from sqlalchemy import select
-from test_dashboard import PASSWORD, csrf_of, log_in
-from test_webhooks import Receiver, deliver, receiver  # noqa: F401 - a fixture
 
 from vswidget import Client
 from vswidget.server import models, signing, store

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from conftest import PUBLIC_URL, new_publisher
 from flask import Flask
 from flask.testing import FlaskClient
+from helpers import PUBLIC_URL, new_publisher
 
 from vswidget.server import store
 

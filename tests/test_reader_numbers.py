@@ -13,66 +13,9 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select, update
+from helpers import LANGUAGES, VOTES, expected_texts, publish_with_votes
 
-from vswidget.server import models
-from vswidget.server.extensions import db
-from vswidget.server.i18n import LABELS
 from vswidget.server.localized import grouped
-from vswidget.server.tallies import FEW_VOTES
-
-API = "/api/v1/comparisons"
-NNBSP = "\u202f"  # French groups digits with a narrow no-break space
-# (language, votes): the words under the item's share, on every page and in the widget.
-COUNTS = {
-    ("en", 1): "1 vote",
-    ("en", 2): "2 votes",
-    ("en", 1234): "1,234 votes",
-    ("en", 1_000_000): "1,000,000 votes",
-    ("de", 1): "1 Stimme",
-    ("de", 2): "2 Stimmen",
-    ("de", 1234): "1.234 Stimmen",
-    ("de", 1_000_000): "1.000.000 Stimmen",
-    ("fr", 1): "1 vote",
-    ("fr", 2): "2 votes",
-    ("fr", 1234): f"1{NNBSP}234 votes",
-    ("fr", 1_000_000): f"1{NNBSP}000{NNBSP}000 de votes",  # CLDR's "many"
-    ("es", 1): "1 voto",
-    ("es", 2): "2 votos",
-    ("es", 1234): "1234 votos",  # CLDR: Spanish groups from five digits
-    ("es", 1_000_000): "1.000.000 de votos",  # CLDR's "many"
-}
-LANGUAGES = ("en", "de", "fr", "es")
-VOTES = (1, 2, 1234, 1_000_000)
-
-
-def publish_with_votes(
-    app: Flask, client: FlaskClient, auth: dict[str, str], document: dict[str, Any], votes: int
-) -> str:
-    """Publish the document under a slug of its own, its first item with ``votes`` votes and
-    the second with none, and return its embed token."""
-    document = {**document, "slug": f"counted-{votes}"}
-    published = client.post(API, json=document, headers=auth).json
-    assert published, "the document was refused"
-    comparison = select(models.comparisons.c.id).where(
-        models.comparisons.c.slug == document["slug"]
-    )
-    with app.app_context(), db.writing() as sql:
-        sql.execute(
-            update(models.vote_tallies)
-            .where(models.vote_tallies.c.comparison_id == comparison.scalar_subquery())
-            .where(models.vote_tallies.c.item_key == document["items"][0]["key"])
-            .values(count=votes)
-        )
-    return str(published["embed"]["token"])
-
-
-def expected_texts(lang: str, votes: int) -> dict[str, Any]:
-    """Return the line under the question and each item's count, for ``votes`` on the first."""
-    count = COUNTS[lang, votes]
-    labels = LABELS[lang]
-    poll = labels["early" if votes < FEW_VOTES else "total"].replace("{count}", count)
-    return {"poll": poll, "counts": [count, labels["no_votes"]]}
 
 
 def shown_texts(page: str) -> dict[str, Any]:

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import make_app
 from flask import Flask
 from flask.testing import FlaskClient
+from helpers import make_app
 
 from vswidget.server.extensions import db
 

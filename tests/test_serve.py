@@ -15,17 +15,10 @@ from pathlib import Path
 import httpx
 import pytest
 from click.testing import CliRunner
-from live import wait_until_healthy
+from live import free_port, wait_until_healthy
 
 from vswidget.cli import main
 from vswidget.server.serving import Server, bare_public_bind_warning, share_with_workers
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
 
 VSWIDGET = str(Path(sys.executable).with_name("vswidget"))
 

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 import redis
-from conftest import REDIS_URL, empty_postgresql, need
+from helpers import REDIS_URL, empty_postgresql, need
 from live import KEY, LiveServer
 from sqlalchemy import Engine, create_engine, text
 

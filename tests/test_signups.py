@@ -133,7 +133,7 @@ def test_a_signup_without_a_valid_ticket_is_refused(
 def test_signups_are_kept_per_publisher(
     app: Flask, client: FlaskClient, sdk: Client, ticket: str, document: dict[str, Any]
 ) -> None:
-    from conftest import new_publisher
+    from helpers import new_publisher
 
     rival = {"Authorization": "Bearer " + new_publisher(app, "rival")}
     token = client.post(API, json=document, headers=rival).json["embed"]["token"]

@@ -8,8 +8,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from conftest import make_app
 from flask import Flask
+from helpers import make_app
 from sqlalchemy import insert, select
 
 from vswidget.server import models, visitors

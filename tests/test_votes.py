@@ -7,9 +7,9 @@ import time
 from typing import Any
 
 import pytest
-from conftest import SECRET
 from flask import Flask
 from flask.testing import FlaskClient
+from helpers import SECRET
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import insert, select
 

@@ -27,8 +27,8 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import PUBLIC_URL, new_publisher
 from flask import Flask
+from helpers import PUBLIC_URL, Receiver, deliver, new_publisher
 from httpx import WSGITransport
 from live import LiveServer
 from sqlalchemy import select
@@ -41,49 +41,6 @@ from vswidget.server.extensions import db
 from vswidget.server.jobs import Jobs
 from vswidget.server.outbound import Refused, checked_addresses, pinned_post, post, public
 from vswidget.server.webhooks import Courier, backoff
-
-
-@dataclass
-class Receiver:
-    """A webhook receiver on 127.0.0.1 that fails its first ``failures`` requests."""
-
-    failures: int
-    url: str = ""
-    received: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
-    attempts: int = 0
-
-    def accepted(self) -> list[tuple[dict[str, str], bytes]]:
-        return self.received[self.failures :]
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    state = Receiver(failures=2)
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - the base's name
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            state.attempts += 1
-            state.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
-            self.send_response(503 if state.attempts <= state.failures else 204)
-            self.end_headers()
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{server.server_port}/hook"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
-
-
-def deliver(app: Flask, http: httpx.Client | None = None) -> int:
-    """Run one round of deliveries to its end; return how many succeeded."""
-    with app.app_context(), contextlib.closing(Courier(app, http)) as courier:
-        return sum(future.result() for future in courier.dispatch())
 
 
 def verified(headers: dict[str, str], body: bytes, secret: str | bytes) -> Any:

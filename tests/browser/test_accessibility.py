@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from .conftest import Host, Server, Tab, unavailable
-
-try:  # axe-core, as shipped inside the axe-playwright-python package
-    from axe_playwright_python.base import AXE_SCRIPT
-except ImportError:
-    AXE_SCRIPT = None
+from .helpers import Host, Server, Tab, axe, blocking
 
 pytestmark = pytest.mark.browser
-
-BLOCKING = ("serious", "critical")
 
 FOCUSED = """() => {
   let el = document.activeElement, host = null;
@@ -33,27 +24,6 @@ FOCUSED = """() => {
     shadow: style.boxShadow !== "none",
   };
 }"""
-
-
-def axe(page: Any, context: Any = None) -> dict[str, Any]:
-    """Run axe-core (shipped by axe-playwright-python) on the page, shadow DOM included."""
-    if AXE_SCRIPT is None:
-        unavailable("axe-playwright-python is not installed: pip install -e '.[test]'")
-    page.evaluate(AXE_SCRIPT)
-    return page.evaluate(  # type: ignore[no-any-return]
-        "([context]) => axe.run(context || document, {resultTypes: ['violations', 'passes']})",
-        [context],
-    )
-
-
-def blocking(results: dict[str, Any]) -> list[str]:
-    """The serious and critical violations, one readable line per element."""
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} at {node['target']}: {node['failureSummary']}"
-        for v in results["violations"]
-        if v["impact"] in BLOCKING
-        for node in v["nodes"]
-    ]
 
 
 def test_tab_reaches_the_item_links_inside_the_widget(tab: Tab, host: Host, server: Server) -> None:

@@ -18,19 +18,29 @@ from collections.abc import Callable
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 
 from vswidget import Client
 from vswidget.client import Published
 
-from .conftest import ARTIFACTS, HANDLE, OLLAMA, WAIT, Host, Server, Tab, expect
-from .test_accessibility import axe, blocking
+from .helpers import (
+    ARTIFACTS,
+    HANDLE,
+    OLLAMA,
+    WAIT,
+    Host,
+    Server,
+    Tab,
+    assert_no_errors,
+    axe,
+    blocking,
+    expect,
+    log_in,
+)
 
 pytestmark = pytest.mark.browser
 
-PASSWORD = "correct horse battery staple"
 ZERO = {
     "Impressions": "0",
     "Views": "0",
@@ -102,21 +112,6 @@ def wait_for_events(server: Server, slug: str, count: int) -> list[tuple[str, st
 def other_origin(host: Host) -> str:
     """The host site under another origin: the same server, named localhost."""
     return host.base.replace("127.0.0.1", "localhost")
-
-
-def assert_no_errors(tab: Tab, *expected: str) -> None:
-    """No uncaught error, no console error but the ``expected`` ones (refused requests).
-
-    The server has no /favicon.ico, which Chromium asks for on each of its pages: that
-    404 is not the page's doing.
-    """
-    assert tab.errors == []
-    errors = [text for kind, text in tab.console if kind == "error"]
-    assert [
-        text
-        for text, source in zip(errors, tab.error_sources, strict=True)
-        if not source.endswith("/favicon.ico") and not any(e in text for e in expected)
-    ] == []
 
 
 def rendered(tab: Tab, published: Published) -> bool:
@@ -240,39 +235,9 @@ def test_a_widget_kept_out_of_view_counts_no_view_and_one_never_loaded_counts_no
 # -- the site owner's side ---------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def password(server: Server) -> str:
-    """The test publisher's dashboard password, set as whoever runs the server sets it."""
-    done = server.cli("publisher", "password", HANDLE, "--password", PASSWORD)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == f"Password set for '{HANDLE}': log in at /dashboard/login."
-    return PASSWORD
-
-
-def log_in(tab: Tab, server: Server, password: str, path: str = "/dashboard/") -> None:
-    """Open a dashboard address logged out, log in on the page it sends you to, land there."""
-    tab.page.goto(server.base + path)
-    expect(tab.page).to_have_url(f"{server.base}/dashboard/login?next={quote(path)}")
-    tab.page.get_by_label("Publisher handle").fill(HANDLE)
-    tab.page.get_by_label("Password").fill(password)
-    tab.page.get_by_role("button", name="Log in").click()
-    expect(tab.page).to_have_url(server.base + path)
-
-
 def texts(locator: Any) -> list[str]:
     """The text of each element, as written (not as CSS capitalises it), spaces collapsed."""
     return [" ".join(text.split()) for text in locator.all_text_contents()]
-
-
-@pytest.fixture(scope="module")
-def signed_in(server: Server, browser: Any, password: str) -> dict[str, Any]:
-    """The browser state (the session cookie) of a site owner who logged in with the form."""
-    context = browser.new_context()
-    try:
-        log_in(Tab(context.new_page()), server, password)
-        return context.storage_state()  # type: ignore[no-any-return]
-    finally:
-        context.close()
 
 
 @pytest.fixture

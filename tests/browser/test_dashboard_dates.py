@@ -15,8 +15,7 @@ import pytest
 
 from vswidget import Client
 
-from .conftest import Server, Tab, expect
-from .test_analytics import assert_no_errors, password, signed_in  # noqa: F401 - fixtures
+from .helpers import Server, Tab, assert_no_errors, expect
 
 pytestmark = pytest.mark.browser
 
@@ -34,7 +33,7 @@ def copied(field: Any) -> str:
 
 
 @pytest.fixture
-def german_owner(new_tab: Callable[..., Tab], signed_in: dict[str, Any]) -> Tab:  # noqa: F811
+def german_owner(new_tab: Callable[..., Tab], signed_in: dict[str, Any]) -> Tab:
     """A site owner's tab, logged in, in a browser set to German."""
     return new_tab(storage_state=signed_in, **GERMAN)
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import ARTIFACTS, Host, Server, Tab, luminance
+from .helpers import ARTIFACTS, Host, Server, Tab, luminance
 
 pytestmark = pytest.mark.browser
 

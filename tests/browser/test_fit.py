@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from .conftest import Host, Server, Tab
+from .helpers import Host, Server, Tab
 
 pytestmark = pytest.mark.browser
 

@@ -19,7 +19,7 @@ import pytest
 from vswidget import Client
 from vswidget.client import Published
 
-from .conftest import OLLAMA, Host, Server, Tab, expect
+from .helpers import OLLAMA, Host, Server, Tab, expect
 
 pytestmark = pytest.mark.browser
 

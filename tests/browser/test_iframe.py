@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import Host, Server, Tab
+from .helpers import Host, Server, Tab
 
 pytestmark = pytest.mark.browser
 

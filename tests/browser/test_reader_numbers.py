@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from test_reader_numbers import LANGUAGES, VOTES, expected_texts, publish_with_votes
+from helpers import LANGUAGES, VOTES, expected_texts, publish_with_votes
 
-from .conftest import Tab, expect
+from .helpers import Tab, expect
 
 SHOWN = """el => {
   const root = el.shadowRoot;

@@ -22,7 +22,7 @@ import pytest
 from vswidget import Client
 from vswidget.client import Published
 
-from .conftest import HUMAN_USER_AGENT, OLLAMA, WAIT, Host, Server, Tab, expect
+from .helpers import HUMAN_USER_AGENT, OLLAMA, WAIT, Host, Server, Tab, expect
 
 pytestmark = pytest.mark.browser
 

@@ -21,7 +21,7 @@ from playwright.sync_api import expect
 from vswidget import Client
 from vswidget.client import Published
 
-from .conftest import ARTIFACTS, OLLAMA, Server, Tab, luminance
+from .helpers import ARTIFACTS, OLLAMA, Server, Tab, luminance
 from .wordpress import Post, WordPress, embed_block, paragraph
 
 pytestmark = pytest.mark.browser

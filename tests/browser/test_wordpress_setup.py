@@ -12,7 +12,7 @@ from html.parser import HTMLParser
 import httpx
 import pytest
 
-from .conftest import Server, Tab
+from .helpers import Server, Tab
 from .wordpress import WordPress, embed_block, paragraph
 
 pytestmark = pytest.mark.browser

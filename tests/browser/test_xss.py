@@ -16,11 +16,12 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from helpers import PASSWORD
 
 from vswidget import Client
 from vswidget.client import Published
 
-from .conftest import HANDLE, HUMAN_USER_AGENT, XSS, XSS_TEXT, Host, Server, Tab
+from .helpers import HANDLE, HUMAN_USER_AGENT, XSS, XSS_TEXT, Host, Server, Tab, log_in
 
 pytestmark = pytest.mark.browser
 
@@ -386,8 +387,6 @@ def test_the_server_pages_show_the_corpus_as_text(
 def test_the_dashboard_shows_the_corpus_and_hostile_host_pages_as_text(
     new_tab: Callable[..., Tab], server: Server, corpus: Corpus
 ) -> None:
-    from .test_analytics import PASSWORD, log_in
-
     done = server.cli("publisher", "password", HANDLE, "--password", PASSWORD)
     assert done.returncode == 0, done.stderr
     tab = new_tab()

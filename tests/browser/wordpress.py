@@ -28,8 +28,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from live import free_port
 
-from .conftest import Server, free_port, unavailable, wait_answering
+from .helpers import Server, unavailable, wait_answering
 
 WORDPRESS = Path("/usr/share/wordpress")
 THEME = WORDPRESS / "wp-content" / "themes" / "twentytwentythree"

@@ -101,6 +101,12 @@ SETTINGS: tuple[Setting, ...] = (
         int,
     ),
     Setting(
+        "PASSWORD_HASH",
+        "scrypt",
+        "How dashboard passwords are hashed: a werkzeug method such as scrypt or "
+        "pbkdf2:sha256:600000; hashes made before a change keep working.",
+    ),
+    Setting(
         "WEBHOOK_RETRY_SECONDS",
         30.0,
         "Wait before the first retry of a failed webhook delivery; doubles each time, "
