@@ -32,7 +32,7 @@ from vswidget.fields import DAY_PATTERN, NOT_A_DAY
 from vswidget.server import analytics, models, signing, store
 from vswidget.server.extensions import db
 from vswidget.server.models import utcnow
-from vswidget.server.views.dashboard_inputs import MAX_PAGE
+from vswidget.server.views.dashboard.inputs import MAX_PAGE
 from vswidget.server.visitors import today
 
 # Failed logins count in windows of the clock: these tests run within one.

@@ -9,7 +9,7 @@ from marshmallow import Schema, ValidationError
 
 from vswidget.server.api_schemas import StatsQuerySchema
 from vswidget.server.date_range import MAX_DAYS, DateRange
-from vswidget.server.views.dashboard_inputs import Range, RangeQuery
+from vswidget.server.views.dashboard.inputs import Range, RangeQuery
 from vswidget.server.visitors import today
 
 SINCE = date(2024, 1, 1)

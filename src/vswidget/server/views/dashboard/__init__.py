@@ -10,7 +10,7 @@ This package builds the one blueprint from modules of one job each:
 - ``csv_export.py``: a page's figures as CSV;
 - ``responses.py``: the headers, error pages and template helpers of every answer.
 
-Every query and form is loaded by a schema (``views/dashboard_inputs.py``).
+Every query and form is loaded by a schema (``inputs.py``).
 """
 
 from flask import Blueprint

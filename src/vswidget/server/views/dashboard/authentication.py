@@ -22,7 +22,7 @@ from ....errors import BadRequest
 from ... import login_limits, sessions, store
 from ...networks import reader_address
 from ...store import Publisher
-from ..dashboard_inputs import LoginForm, load
+from .inputs import LoginForm, load
 
 SESSION_DAYS = 14
 # The pages anyone may open: the login form and what share links show.

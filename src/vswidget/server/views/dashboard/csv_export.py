@@ -12,8 +12,8 @@ from flask import Response, request
 
 from ... import analytics, store
 from ...store import Comparison
-from ..dashboard_inputs import Range
 from .authentication import me
+from .inputs import Range
 from .report import LABELS, parse_range
 from .share_links import read_share
 

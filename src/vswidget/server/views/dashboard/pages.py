@@ -11,8 +11,8 @@ from flask.typing import ResponseReturnValue
 from ....errors import NotFound
 from ... import analytics, charts, store
 from ...store import Comparison
-from ..dashboard_inputs import DEFAULT_DAYS, PER_PAGE, OverviewQuery, load
 from .authentication import me
+from .inputs import DEFAULT_DAYS, PER_PAGE, OverviewQuery, load
 from .report import figures, host_page_number, parse_range
 
 if TYPE_CHECKING:

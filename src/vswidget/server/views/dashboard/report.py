@@ -17,7 +17,7 @@ from ....errors import BadRequest, NotFound
 from ... import analytics, charts, payloads
 from ...store import Comparison
 from ...tallies import percent, ship_count
-from ..dashboard_inputs import PRESETS, SHARE_DAYS, Range, RangeQuery, load
+from .inputs import PRESETS, SHARE_DAYS, Range, RangeQuery, load
 
 HOST_PAGES_SHOWN = 100  # embed locations a page of the list shows
 PAGE_NUMBER = re.compile(r"[0-9]{1,9}")

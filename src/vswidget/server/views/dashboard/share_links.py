@@ -18,8 +18,8 @@ from ... import analytics, signing, store
 from ...embed import public_base
 from ...store import Comparison
 from ...visitors import today
-from ..dashboard_inputs import ShareForm, load
 from .authentication import me
+from .inputs import ShareForm, load
 from .pages import comparison_html
 
 
