@@ -17,7 +17,7 @@ import pytest
 from vswidget import Client
 from vswidget.client import Published
 
-from .helpers import ARTIFACTS, WAIT, Server, Tab, Host, assert_no_errors, axe, blocking
+from .helpers import ARTIFACTS, WAIT, Host, Server, Tab, assert_no_errors, axe, blocking
 from .test_analytics import publish, read_as_a_reader
 
 pytestmark = pytest.mark.browser
@@ -131,8 +131,12 @@ def test_on_a_phone_the_overview_shows_each_comparisons_figures_under_its_title(
 def test_on_a_phone_each_chart_opens_at_its_newest_day(
     phone: Tab, server: Server, seen: Published, days: int
 ) -> None:
-    page = opened(phone, f"charts-{days}", f"{server.base}/dashboard/c/{seen.slug}?days={days}",
-                  PHONE["width"])
+    page = opened(
+        phone,
+        f"charts-{days}",
+        f"{server.base}/dashboard/c/{seen.slug}?days={days}",
+        PHONE["width"],
+    )
     assert page.evaluate(NEWEST_DAY_SHOWN) == [True, True, True]
 
 
