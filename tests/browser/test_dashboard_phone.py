@@ -8,17 +8,15 @@ screen opens at its newest day, and axe finds nothing serious at either width.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from vswidget import Client
 from vswidget.client import Published
 
-from .helpers import ARTIFACTS, WAIT, Host, Server, Tab, assert_no_errors, axe, blocking
-from .test_analytics import publish, read_as_a_reader
+from .helpers import ARTIFACTS, Server, Tab, assert_no_errors, axe, blocking
+from .test_analytics import busy  # noqa: F401 - the fixture, shared
 
 pytestmark = pytest.mark.browser
 
@@ -55,19 +53,9 @@ NEWEST_DAY_SHOWN = """() => [...document.querySelectorAll(".dash-chart")].map((c
 
 
 @pytest.fixture(scope="module")
-def seen(server: Server, host: Host, human_browser: Any) -> Published:
-    """A comparison one reader saw on two host pages and voted on, rolled up."""
-    published = publish(server, title="Ollama vs LM Studio, on a phone")
-    context = human_browser.new_context(viewport=DESKTOP)
-    try:
-        read_as_a_reader(Tab(context.new_page()), host, server, published)
-    finally:
-        context.close()
-    deadline = time.monotonic() + 2 * WAIT / 1000
-    with Client(server.base, server.key) as client:
-        while client.stats(published.slug).totals["impressions"] < 2:
-            assert time.monotonic() < deadline, "the events were never rolled up"
-            time.sleep(0.2)
+def seen(request: pytest.FixtureRequest) -> Published:
+    """A comparison one reader saw on two host pages and voted on, rolled up (``busy``)."""
+    published: Published = request.getfixturevalue("busy")[0]
     return published
 
 
