@@ -1,0 +1,145 @@
+"""The dashboard on a 375 px phone: every page fits, charts show the newest days.
+
+Issue 17: on a phone the overview showed titles with the figures off to the right, and
+charts opened scrolled to the oldest days. Each page must fit the screen without
+sideways scrolling, a wide table reads as a list, a chart that stays wider than the
+screen opens at its newest day, and axe finds nothing serious at either width.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from vswidget.client import Published
+
+from .helpers import ARTIFACTS, Server, Tab, assert_no_errors, axe, blocking
+from .test_analytics import busy  # noqa: F401 - the fixture, shared
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"width": 375, "height": 812}
+DESKTOP = {"width": 1280, "height": 900}
+
+# Every element that sticks out of the viewport, sideways, and is not inside a box that
+# scrolls or clips it (a chart's scroller, say).
+OVERFLOWING = """() => {
+  const width = document.documentElement.clientWidth;
+  const clipped = (el) => {
+    for (let up = el.parentElement; up && up !== document.body; up = up.parentElement) {
+      if (getComputedStyle(up).overflowX !== "visible") return true;
+    }
+    return false;
+  };
+  return [...document.body.querySelectorAll("*")]
+    .filter((el) => {
+      const box = el.getBoundingClientRect();
+      return box.width > 0 && (box.left < -0.5 || box.right > width + 0.5) && !clipped(el);
+    })
+    .map((el) => `${el.tagName.toLowerCase()}.${el.className.baseVal ?? el.className}`
+                  + ` ${Math.round(el.getBoundingClientRect().right)}px`);
+}"""
+
+# Each chart's newest day: whether its date label (the last one on the axis) is on screen.
+NEWEST_DAY_SHOWN = """() => [...document.querySelectorAll(".dash-chart")].map((chart) => {
+  const labels = chart.querySelectorAll(".vsw-axis text");
+  const newest = labels[labels.length - 1].getBoundingClientRect();
+  const scroller = chart.getBoundingClientRect();
+  return newest.left >= scroller.left - 0.5 && newest.right <= scroller.right + 0.5
+    && newest.right <= document.documentElement.clientWidth + 0.5;
+})"""
+
+
+@pytest.fixture(scope="module")
+def seen(request: pytest.FixtureRequest) -> Published:
+    """A comparison one reader saw on two host pages and voted on, rolled up (``busy``)."""
+    published: Published = request.getfixturevalue("busy")[0]
+    return published
+
+
+def pages(server: Server, seen: Published) -> dict[str, str]:
+    return {
+        "overview": f"{server.base}/dashboard/",
+        "comparison": f"{server.base}/dashboard/c/{seen.slug}",
+        "comparison-90-days": f"{server.base}/dashboard/c/{seen.slug}?days=90",
+    }
+
+
+def opened(tab: Tab, name: str, address: str, width: int) -> Any:
+    """Open ``address``, open its tables' details, and keep a screenshot of the page."""
+    tab.page.goto(address)
+    for summary in tab.page.locator("details > summary").all():
+        summary.click()
+    ARTIFACTS.mkdir(exist_ok=True)
+    tab.page.screenshot(path=str(ARTIFACTS / f"dashboard-{name}-{width}.png"), full_page=True)
+    return tab.page
+
+
+def assert_fits(page: Any) -> None:
+    assert page.evaluate("document.scrollingElement.scrollWidth <= innerWidth")
+    assert page.evaluate(OVERFLOWING) == []
+
+
+@pytest.fixture
+def phone(new_tab: Callable[..., Tab], signed_in: dict[str, Any]) -> Tab:
+    """A site owner's phone, logged in."""
+    return new_tab(viewport=PHONE, storage_state=signed_in, is_mobile=True, has_touch=True)
+
+
+def test_every_dashboard_page_fits_a_375_px_phone_without_sideways_scrolling(
+    phone: Tab, new_tab: Callable[..., Tab], server: Server, seen: Published
+) -> None:
+    for name, address in pages(server, seen).items():
+        assert_fits(opened(phone, name, address, PHONE["width"]))
+    logged_out = new_tab(viewport=PHONE, is_mobile=True, has_touch=True)
+    assert_fits(opened(logged_out, "login", f"{server.base}/dashboard/login", PHONE["width"]))
+    assert_no_errors(phone)
+    assert_no_errors(logged_out)
+
+
+def test_on_a_phone_the_overview_shows_each_comparisons_figures_under_its_title(
+    phone: Tab, server: Server, seen: Published
+) -> None:
+    page = opened(phone, "overview", f"{server.base}/dashboard/", PHONE["width"])
+    row = page.locator("table.dash-overview tbody tr").filter(has_text=seen.slug)
+    title = row.locator("th").bounding_box()
+    for cell in row.locator("td").all():
+        box = cell.bounding_box()
+        assert box["y"] >= title["y"] + title["height"] - 0.5
+        assert box["x"] + box["width"] <= PHONE["width"]
+    labels = row.locator("td.num").evaluate_all(
+        "(cells) => cells.map((c) => getComputedStyle(c, '::before').content)"
+    )
+    assert labels == ['"Impressions"', '"Views"', '"Votes"', '"Clicks"', '"Sign-ups"', '"Visitors"']
+
+
+@pytest.mark.parametrize("days", [30, 90])
+def test_on_a_phone_each_chart_opens_at_its_newest_day(
+    phone: Tab, server: Server, seen: Published, days: int
+) -> None:
+    page = opened(
+        phone,
+        f"charts-{days}",
+        f"{server.base}/dashboard/c/{seen.slug}?days={days}",
+        PHONE["width"],
+    )
+    assert page.evaluate(NEWEST_DAY_SHOWN) == [True, True, True]
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["375", "1280"])
+def test_axe_finds_nothing_serious_on_the_overview_and_a_comparisons_page(
+    new_tab: Callable[..., Tab],
+    signed_in: dict[str, Any],
+    server: Server,
+    seen: Published,
+    viewport: dict[str, int],
+) -> None:
+    owner = new_tab(viewport=viewport, storage_state=signed_in)
+    found = {
+        name: blocking(axe(opened(owner, name, address, viewport["width"])))
+        for name, address in pages(server, seen).items()
+    }
+    assert found == {name: [] for name in found}
+    assert_no_errors(owner)
