@@ -42,13 +42,17 @@ OVERFLOWING = """() => {
                   + ` ${Math.round(el.getBoundingClientRect().right)}px`);
 }"""
 
-# Each chart's newest day: whether its date label (the last one on the axis) is on screen.
+# Each chart's newest day and its legend: whether the last date label on the axis and every
+# legend item are on screen.
 NEWEST_DAY_SHOWN = """() => [...document.querySelectorAll(".dash-chart")].map((chart) => {
   const labels = chart.querySelectorAll(".vsw-axis text");
-  const newest = labels[labels.length - 1].getBoundingClientRect();
+  const shown = [labels[labels.length - 1], ...chart.querySelectorAll(".vsw-legend-item")];
   const scroller = chart.getBoundingClientRect();
-  return newest.left >= scroller.left - 0.5 && newest.right <= scroller.right + 0.5
-    && newest.right <= document.documentElement.clientWidth + 0.5;
+  return shown.every((element) => {
+    const box = element.getBoundingClientRect();
+    return box.left >= scroller.left - 0.5 && box.right <= scroller.right + 0.5
+      && box.right <= document.documentElement.clientWidth + 0.5;
+  });
 })"""
 
 
@@ -116,7 +120,7 @@ def test_on_a_phone_the_overview_shows_each_comparisons_figures_under_its_title(
 
 
 @pytest.mark.parametrize("days", [30, 90])
-def test_on_a_phone_each_chart_opens_at_its_newest_day(
+def test_on_a_phone_each_chart_opens_at_its_newest_day_with_its_legend(
     phone: Tab, server: Server, seen: Published, days: int
 ) -> None:
     page = opened(

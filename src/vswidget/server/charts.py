@@ -23,6 +23,7 @@ BOTTOM = 28
 LEFT = 48
 RIGHT = 16
 FONT_WIDTH = 7.0  # average width of a 12-unit glyph, to lay out the legend
+LEGEND_GAP = 18
 LEGEND_CHARS = 28  # longer labels are cut, the whole label stays in a <title>
 POINTS_UP_TO = 14  # draw a dot on each day up to this many days
 
@@ -92,6 +93,11 @@ def _number(value: float) -> str:
     return f"{value:.1f}".rstrip("0").rstrip(".")
 
 
+def _legend_width(label: str) -> float:
+    """The width of a legend item: its line, the label as shown, the gap to the next."""
+    return 22 + FONT_WIDTH * len(_cut(label)) + LEGEND_GAP
+
+
 def _cut(label: str) -> str:
     return label if len(label) <= LEGEND_CHARS else label[: LEGEND_CHARS - 1] + "…"
 
@@ -125,8 +131,10 @@ def line_chart(
     plot_height = height - TOP - BOTTOM
     bottom = TOP + plot_height
 
+    # The legend ends at the right edge, by the newest day: where a phone, scrolling a
+    # chart wider than the screen, shows it first.
     legend = ET.SubElement(svg, "g", {"class": "vsw-legend"})
-    x = float(LEFT)
+    x = width - RIGHT - sum(_legend_width(label) for label in names) + LEGEND_GAP
     for label, css in names.items():
         item = ET.SubElement(legend, "g", {"class": "vsw-legend-item"})
         ET.SubElement(item, "title").text = label
@@ -141,9 +149,8 @@ def line_chart(
                 "y2": "14",
             },
         )
-        text = ET.SubElement(item, "text", {"x": _number(x + 22), "y": "18"})
-        text.text = _cut(label)
-        x += 22 + FONT_WIDTH * len(text.text) + 18
+        ET.SubElement(item, "text", {"x": _number(x + 22), "y": "18"}).text = _cut(label)
+        x += _legend_width(label)
 
     largest = max((max(values, default=0) for values in series.values()), default=0)
     ticks = count_ticks(largest)
