@@ -23,6 +23,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -32,11 +33,13 @@ from helpers import CHEAP_PASSWORD_HASH, DOCUMENT, PASSWORD
 from live import free_port
 
 from vswidget import Client, Comparison
+from vswidget.client import Published
 
 from .helpers import (
     HANDLE,
     HUMAN_USER_AGENT,
     OLLAMA,
+    WAIT,
     XSS,
     Host,
     Server,
@@ -45,6 +48,7 @@ from .helpers import (
     unavailable,
     wait_answering,
 )
+from .reading import publish, read_as_a_reader
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -315,3 +319,20 @@ def signed_in(server: Server, browser: Any, password: str) -> dict[str, Any]:
 
 
 from .wordpress import wordpress  # noqa: E402, F401
+
+
+@pytest.fixture(scope="module")
+def busy(server: Server, host: Host, human_browser: Any) -> tuple[Published, str, str]:
+    """A comparison one reader has seen on two pages, rolled up: (it, first page, second)."""
+    published = publish(server, title="Ollama vs LM Studio, a year later")
+    context = human_browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        first, second = read_as_a_reader(Tab(context.new_page()), host, server, published)
+    finally:
+        context.close()
+    deadline = time.monotonic() + 2 * WAIT / 1000
+    with Client(server.base, server.key) as client:
+        while client.stats(published.slug).totals["impressions"] < 2:
+            assert time.monotonic() < deadline, "the events were never rolled up"
+            time.sleep(0.2)
+    return published, first, second

@@ -9,13 +9,9 @@ logged in through the login form, on the comparison's page, through a share link
 
 from __future__ import annotations
 
-import itertools
-import sqlite3
 import struct
 import time
-from collections import Counter
 from collections.abc import Callable
-from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -37,6 +33,15 @@ from .helpers import (
     blocking,
     expect,
     log_in,
+)
+from .reading import (
+    hold_in_view,
+    post,
+    publish,
+    read_as_a_reader,
+    rendered,
+    stored_events,
+    wait_for_events,
 )
 
 pytestmark = pytest.mark.browser
@@ -62,118 +67,11 @@ LINK_REFUSED = (
     "this server no longer knows. Ask the site owner for a new one."
 )
 
-_slugs = itertools.count(1)
-
-
-def publish(server: Server, title: str = OLLAMA["title"]) -> Published:
-    """A fresh copy of the Ollama comparison: no events but the test's own."""
-    with Client(server.base, server.key) as client:
-        return client.publish(OLLAMA | {"slug": f"analytics-{next(_slugs)}", "title": title})
-
 
 @pytest.fixture
 def comparison(server: Server) -> Published:
     """A comparison of the test's own."""
     return publish(server)
-
-
-# -- the readers' side ------------------------------------------------------------------
-
-
-def post(host: Host, base: str | None = None, **spots: str) -> str:
-    """A long host post with snippets at the ``top`` (in view), ``near`` (450 px below the
-    fold: loaded, never seen) and ``far`` (6,200 px below it); ``base`` serves it from
-    another origin of the host site (localhost for 127.0.0.1)."""
-    url = host.page("analytics.html", **({"top": "", "near": "", "far": ""} | spots))
-    return url.replace(host.base, base, 1) if base else url
-
-
-def stored_events(server: Server, slug: str) -> list[tuple[str, str, str, str | None]]:
-    """(type, origin, path, referrer) of every event stored for a comparison, in order."""
-    with closing(sqlite3.connect(f"file:{server.database}?mode=ro", uri=True)) as db:
-        return db.execute(
-            "SELECT type, origin, path, referrer FROM events"
-            " WHERE comparison_id = (SELECT id FROM comparisons WHERE slug = ?) ORDER BY id",
-            (slug,),
-        ).fetchall()
-
-
-def wait_for_events(server: Server, slug: str, count: int) -> list[tuple[str, str, str, Any]]:
-    """The comparison's stored events, once there are at least ``count`` of them."""
-    deadline = time.monotonic() + WAIT / 1000
-    events = stored_events(server, slug)
-    while len(events) < count:
-        assert time.monotonic() < deadline, f"{count} events expected, stored: {events}"
-        time.sleep(0.1)
-        events = stored_events(server, slug)
-    return events
-
-
-def other_origin(host: Host) -> str:
-    """The host site under another origin: the same server, named localhost."""
-    return host.base.replace("127.0.0.1", "localhost")
-
-
-def rendered(tab: Tab, published: Published) -> bool:
-    """Whether the widget of ``published`` was rendered (it has its shadow root)."""
-    return tab.page.evaluate(  # type: ignore[no-any-return]
-        """(token) => { const el = document.querySelector(`[data-vswidget="${token}"]`);
-                        return !!(el && el.shadowRoot); }""",
-        published.token,
-    )
-
-
-# Marks the element once it has been at least half visible, in a visible tab, for `ms`
-# without a break. Its IntersectionObserver has the widget's threshold and is notified in
-# the same rendering step as the widget's, after it: the widget's own one-second timer
-# started first, and `ms` leaves it a margin.
-WATCH_IN_VIEW = """([selector, ms]) => {
-  const el = document.querySelector(selector);
-  let timer;
-  new IntersectionObserver((entries) => {
-    const entry = entries[entries.length - 1];
-    clearTimeout(timer);
-    if (entry.intersectionRatio >= 0.5 && !document.hidden) {
-      timer = setTimeout(() => el.setAttribute("data-held-in-view", ""), ms);
-    }
-  }, { threshold: 0.5 }).observe(el);
-}"""
-
-
-def hold_in_view(tab: Tab, published: Published, ms: int = 1300) -> None:
-    """Keep the reader's eyes on a widget, half in view or more, for ``ms``."""
-    selector = f'[data-vswidget="{published.token}"]'
-    tab.page.evaluate(WATCH_IN_VIEW, [selector, ms])
-    tab.page.locator(f"{selector}[data-held-in-view]").wait_for(state="attached")
-
-
-def read_as_a_reader(tab: Tab, host: Host, server: Server, published: Published) -> tuple[str, str]:
-    """One reader: on a first page the widget is in view, they vote and look at it for a
-    second; on a second page, served from another origin, the widget loads just below the
-    fold and is never seen. Returns both pages' URLs once their events are stored."""
-    first = post(host, top=published.snippet)
-    second = post(host, base=other_origin(host), near=published.snippet)
-    tab.page.goto(first)
-    tab.wait_rendered(f'[data-vswidget="{published.token}"]')
-    vote = tab.widget(published.token).locator('li.card[data-key="ollama"] button.vote')
-    vote.click()
-    expect(vote).to_have_attribute("aria-pressed", "true")
-    hold_in_view(tab, published)
-    tab.page.goto(second)  # the first page is left: its events go out
-    tab.wait_rendered(f'[data-vswidget="{published.token}"]')
-    tab.page.goto("about:blank")
-    events = wait_for_events(server, published.slug, 4)
-    assert Counter((kind, origin) for kind, origin, _, _ in events) == {
-        ("impression", host.base): 1,
-        ("vote", host.base): 1,
-        ("view", host.base): 1,
-        ("impression", other_origin(host)): 1,
-    }
-    assert_no_errors(tab)
-    return first, second
-
-
-# -- events from the widget ----------------------------------------------------------------
 
 
 def test_a_widget_below_the_fold_counts_an_impression_once_rendered_and_a_view_once_seen(
@@ -275,23 +173,6 @@ def until_shown(tab: Tab, expected: dict[str, str], read: Callable[[Any], Any]) 
         assert time.monotonic() < deadline, f"still shown after {2 * WAIT} ms: {shown}"
         tab.page.wait_for_timeout(250)
         tab.page.reload()
-
-
-@pytest.fixture(scope="module")
-def busy(server: Server, host: Host, human_browser: Any) -> tuple[Published, str, str]:
-    """A comparison one reader has seen on two pages, rolled up: (it, first page, second)."""
-    published = publish(server, title="Ollama vs LM Studio, a year later")
-    context = human_browser.new_context(viewport={"width": 1280, "height": 800})
-    try:
-        first, second = read_as_a_reader(Tab(context.new_page()), host, server, published)
-    finally:
-        context.close()
-    deadline = time.monotonic() + 2 * WAIT / 1000
-    with Client(server.base, server.key) as client:
-        while client.stats(published.slug).totals["impressions"] < 2:
-            assert time.monotonic() < deadline, "the events were never rolled up"
-            time.sleep(0.2)
-    return published, first, second
 
 
 def test_the_dashboard_shows_the_new_figures_after_the_rollup(

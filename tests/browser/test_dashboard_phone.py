@@ -16,7 +16,6 @@ import pytest
 from vswidget.client import Published
 
 from .helpers import ARTIFACTS, Server, Tab, assert_no_errors, axe, blocking
-from .test_analytics import busy  # noqa: F401 - the fixture, shared
 
 pytestmark = pytest.mark.browser
 
