@@ -4,13 +4,13 @@ the dashboard alike, with one limit."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from marshmallow import Schema, ValidationError, post_load, validates_schema
 
 from ..fields import Day
-from .analytics import default_range
+from .visitors import today
 
 DEFAULT_DAYS = 30
 # A year of a leap year and a month more; the limit the stats API has always documented.
@@ -29,6 +29,14 @@ class DateRange:
         return (self.until - self.since).days + 1
 
 
+def default_range(
+    since: date | None, until: date | None, days: int = DEFAULT_DAYS
+) -> tuple[date, date]:
+    """Return the range asked for; by default the ``days`` days that end today (UTC)."""
+    until = until or today()
+    return since or until - timedelta(days=days - 1), until
+
+
 class DateRangeSchema(Schema):
     """``since`` and ``until``, each optional; loads as a DateRange of at most MAX_DAYS days.
 
@@ -40,7 +48,7 @@ class DateRangeSchema(Schema):
 
     def asked(self, data: dict[str, Any]) -> DateRange:
         """Return the range loaded ``data`` asks for, its defaults filled in."""
-        return DateRange(*default_range(data.get("since"), data.get("until"), DEFAULT_DAYS))
+        return DateRange(*default_range(data.get("since"), data.get("until")))
 
     @validates_schema
     def within_limits(self, data: dict[str, Any], **kwargs: Any) -> None:

@@ -11,7 +11,7 @@ events grow. One module a job:
 """
 
 from .counts import COLUMNS, COUNTED, Totals, summed
-from .figures import default_range, dropped, item_series, series, series_of
+from .figures import dropped, item_series, series, series_of
 from .host_pages import Page, origins, other_pages, pages
 from .report import report
 from .rollups import period_start, prune, roll_up, roll_up_all, roll_up_recent
@@ -21,7 +21,6 @@ __all__ = [
     "COUNTED",
     "Page",
     "Totals",
-    "default_range",
     "dropped",
     "item_series",
     "origins",

@@ -17,7 +17,6 @@ from sqlalchemy import func, select
 from .. import event_budgets
 from ..extensions import db
 from ..models import daily_items, daily_pages, daily_totals, event_days
-from ..visitors import today
 from .counts import COUNTED, Totals, totals_of
 
 
@@ -94,9 +93,3 @@ def item_series(
     for row in rows:
         result.setdefault(row.item_key, []).append((row.day, row.votes, row.clicks))
     return result
-
-
-def default_range(since: date | None, until: date | None, days: int = 30) -> tuple[date, date]:
-    """Return the range asked for; by default the ``days`` days that end today."""
-    until = until or today()
-    return since or until - timedelta(days=days - 1), until

@@ -17,10 +17,9 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from ....errors import BadRequest, validation_error
 from ....fields import Text
-from ...analytics import default_range
 from ...api_schemas import PublisherSchema
 from ...date_range import DEFAULT_DAYS as DEFAULT_DAYS  # the dashboard's default too
-from ...date_range import DateRange, DateRangeSchema
+from ...date_range import DateRange, DateRangeSchema, default_range
 
 PRESETS = (7, 30, 90)
 SHARE_DAYS = (1, 7, 30, 90)

@@ -10,9 +10,10 @@ from flask.typing import ResponseReturnValue
 
 from ....errors import NotFound
 from ... import analytics, charts, store
+from ...date_range import default_range
 from ...store import Comparison
 from .authentication import me
-from .inputs import DEFAULT_DAYS, PER_PAGE, OverviewQuery, load
+from .inputs import PER_PAGE, OverviewQuery, load
 from .report import figures, host_page_number, parse_range
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ def overview() -> ResponseReturnValue:
     comparisons, total = store.list_comparisons(me(), (page - 1) * PER_PAGE, PER_PAGE)
     if not comparisons and page > 1:
         raise NotFound(f"There is no page {page:,} of comparisons.")
-    since, until = analytics.default_range(None, None, DEFAULT_DAYS)
+    since, until = default_range(None, None)
     days_of = analytics.series_of([comparison.id for comparison in comparisons], since, until)
     rows = []
     for comparison in comparisons:
