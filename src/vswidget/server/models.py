@@ -256,7 +256,11 @@ events = Table(
     optional("item_key", String(40)),
     required("origin", String(255)),
     required("path", String(1000)),
-    optional("referrer", String(255)),
+    optional("referrer", String(255)),  # the referring page's domain, nothing more
+    # Classes of the sender's user agent (user_agents.py), never the user agent itself;
+    # NULL for events stored before they were kept.
+    optional("device", String(8)),
+    optional("browser", String(16)),
     required("day", Date),
     required("visitor", String(32)),
     created_at(),
@@ -320,6 +324,34 @@ period_pages = Table(
     *day_counters(),
     # A rollup replaces one period of every comparison; a reader takes a few of one.
     Index("ix_period_pages_period", "days", "start", "comparison_id"),
+)
+
+# One comparison's counts on one host page on one day from one segment of its readers:
+# ``kind`` is "source" (``value`` the referrer's domain, "" for none), "device" (phone,
+# tablet, desktop, other) or "browser" (its family). No visitors: a segment's are not
+# distinct across pages.
+daily_segments = Table(
+    "daily_segments",
+    metadata,
+    id_column(),
+    comparison_id(),
+    required("day", Date),
+    required("origin", String(255)),
+    required("path", String(1000)),
+    required("kind", String(8)),
+    required("value", String(255)),
+    *day_counters()[:-1],
+    Index(
+        "ux_daily_segments_key",
+        "comparison_id",
+        "day",
+        "kind",
+        "origin",
+        "path",
+        "value",
+        unique=True,
+    ),
+    Index("ix_daily_segments_day", "day"),
 )
 
 # Votes cast for and clicks on one item on one day.
