@@ -95,6 +95,36 @@ def test_the_frame_fits_the_column_and_shows_everything_at_every_width(
     assert tab.errors == []
 
 
+@pytest.mark.parametrize("width", WIDTHS)
+def test_in_the_frame_a_count_stays_on_one_line_and_each_card_holds_its_buttons(
+    new_tab: Callable[..., Tab], posts: dict[str, Post], width: int
+) -> None:
+    tab = new_tab(viewport={"width": width, "height": 900})
+    open_post(tab, posts["block"])
+    frame = tab.page.frame_locator(FRAME)
+    frame.locator('li.card[data-key="lm-studio"] button.vote').click()
+    frame.locator('li.card[data-key="lm-studio"] button.vote[aria-pressed="true"]').wait_for()
+    inner = next(f for f in tab.page.frames if "/embed/" in f.url)
+    lines = inner.evaluate(
+        """() => [...document.querySelectorAll("li.card .n")].map(n => {
+            const range = document.createRange();
+            range.selectNodeContents(n);
+            return new Set([...range.getClientRects()].map(r => Math.round(r.top))).size;
+        })"""
+    )
+    assert lines and all(count == 1 for count in lines), f"counts broken over lines: {lines}"
+    outside = inner.evaluate(
+        """() => [...document.querySelectorAll("li.card")].flatMap(card => {
+            const box = card.getBoundingClientRect();
+            return [...card.querySelectorAll("button, a")].filter(el => {
+                const r = el.getBoundingClientRect();
+                return r.left < box.left - 0.5 || r.right > box.right + 0.5;
+            }).map(el => el.textContent);
+        })"""
+    )
+    assert outside == []
+
+
 def test_visit_opens_the_items_page_from_the_sandbox_and_counts_the_click(
     new_human_tab: Callable[..., Tab], posts: dict[str, Post], server: Server
 ) -> None:
