@@ -500,8 +500,11 @@ def test_the_overview_lists_only_my_comparisons_with_their_30_day_figures(
     page = owner.get("/dashboard/").text
     assert "Rival" not in page and "rivals-only" not in page
     cells = row(page, "Electric Kettle vs Moka Pot")
-    # impressions, views, votes, clicks, sign-ups, visitors; the event 40 days ago is out
-    assert cells[:6] == ["7", "3", "2", "1", "1", "7"]
+    # impressions, views, votes, clicks, sign-ups, visitors; the event 40 days ago is out,
+    # in the previous 30 days, each cell's change against them
+    assert [cell.split()[0] for cell in cells[:6]] == ["7", "3", "2", "1", "1", "7"]
+    assert cells[0] == "7 ▲ +6up 6 from 1 in the previous 30 days"
+    assert cells[1] == "3 ▲ newnew: none in the previous 30 days"
     assert f'href="{PAGE}"' in page
     assert page.count('class="vsw-spark"') == 1
     assert "Views per day" in page and "visitor-days" in page
@@ -648,8 +651,10 @@ def test_the_events_of_pages_past_the_cap_and_the_dropped_ones_are_shown(
 
 def test_the_comparison_page_shows_votes_cast_per_item(owner: FlaskClient, seeded: int) -> None:
     page = owner.get(PAGE).text
-    assert row(page, "Electric Kettle", "Votes cast")[:3] == ["1", "50%", "1"]
-    assert row(page, "Moka Pot", "Votes cast")[:3] == ["1", "50%", "0"]
+    kettle, moka = row(page, "Electric Kettle", "Votes cast"), row(page, "Moka Pot", "Votes cast")
+    assert [kettle[0].split()[0], *kettle[1:3]] == ["1", "50%", "1"]
+    assert [moka[0].split()[0], *moka[1:3]] == ["1", "50%", "0"]
+    assert "Share of votes cast" in page
     assert "Votes cast per day for each item" in page
 
 
@@ -875,7 +880,7 @@ def test_counts_of_a_thousand_and_more_are_grouped(
     assert row(page, TODAY.isoformat(), "Day")[0] == "1,234"  # the figures per day
     assert row(page, BLOG, "Host page")[2] == "1,234"  # after first and last seen
     assert "Impressions: 1,234" in page  # the chart's description
-    assert row(owner.get("/dashboard/").text, "Electric Kettle vs Moka Pot")[0] == "1,234"
+    assert row(owner.get("/dashboard/").text, "Electric Kettle vs Moka Pot")[0].startswith("1,234 ")
     refused = html.unescape(owner.get("/dashboard/?page=0").text)
     assert f"Must be from 1 to {MAX_PAGE:,}." in refused
 
