@@ -33,8 +33,7 @@ from typing import Any
 import harness
 import inprocess
 import record
-from dashboard import EXAMPLE, Generator, quantile, seed_postgresql, seed_sqlite, sqlite_database
-from harness import postgresql_schema
+from dashboard import EXAMPLE, Generator, database, quantile, seed_postgresql, seed_sqlite
 from record import load_average
 
 PG_SCHEMA = "vsw_bench_live"
@@ -133,12 +132,7 @@ def main() -> int:
         if backend == "postgresql" and not args.postgresql:
             print("PostgreSQL skipped: give --postgresql URL or VSWIDGET_TEST_DATABASE_URL")
             continue
-        opener = (
-            sqlite_database()
-            if backend == "sqlite"
-            else postgresql_schema(args.postgresql, PG_SCHEMA)
-        )
-        with opener as url:
+        with database(backend, args.postgresql, PG_SCHEMA) as url:
             rows += trial(backend, url, size, repeat)
     columns = [
         ("backend", None),

@@ -20,10 +20,9 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
-from helpers import PASSWORD, SECRET, csrf_of, log_in, make_app, new_publisher
+from helpers import PASSWORD, SECRET, csrf_of, log_in, make_app, new_publisher, statements_of
 from itsdangerous import URLSafeTimedSerializer
 from live import LiveServer
-from sqlalchemy import event as sql_event
 from sqlalchemy import func, insert, select, update
 
 from vswidget import Client
@@ -144,15 +143,6 @@ def share(client: FlaskClient, days: str = "7", origin: str = "") -> str:
 
 
 @pytest.fixture
-def comparison_id(app: Flask, sdk: Client, document: dict[str, Any]) -> int:
-    """acme's comparison, and acme's dashboard password."""
-    sdk.publish(document)
-    with app.app_context():
-        store.set_password("acme", PASSWORD)
-        return store.get_comparison(store.get_publisher("acme"), SLUG).id
-
-
-@pytest.fixture
 def seeded(app: Flask, comparison_id: int) -> int:
     """Two host sites, three pages, every kind of event, over three days and one long ago."""
     events = [
@@ -170,13 +160,6 @@ def seeded(app: Flask, comparison_id: int) -> int:
     ]
     seed(app, events)
     return comparison_id
-
-
-@pytest.fixture
-def owner(client: FlaskClient, comparison_id: int) -> FlaskClient:
-    """A client logged in as acme."""
-    assert log_in(client).status_code == 303
-    return client
 
 
 @pytest.fixture
@@ -513,10 +496,7 @@ def test_the_overview_lists_only_my_comparisons_with_their_30_day_figures(
 def test_the_overview_of_many_comparisons_runs_as_many_sql_statements_as_that_of_one(
     app: Flask, owner: FlaskClient, sdk: Client, document: dict[str, Any], seeded: int
 ) -> None:
-    statements: list[str] = []
-    with app.app_context():
-        engine = db.engine
-    sql_event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    statements = statements_of(app)
 
     def statements_of_the_overview(comparisons: int) -> int:
         owner.get("/dashboard/")  # anything a first visit does once is not counted

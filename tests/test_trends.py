@@ -12,8 +12,7 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
-from helpers import PASSWORD, log_in
-from sqlalchemy import event as sql_event
+from helpers import statements_of
 from sqlalchemy import func, select
 
 from vswidget import Client
@@ -56,20 +55,6 @@ def stored(app: Flask, events: list[dict[str, Any]], rolled_up: bool = False) ->
         store.add_events(events)
         if rolled_up:
             analytics.roll_up_all()
-
-
-@pytest.fixture
-def comparison_id(app: Flask, sdk: Client, document: dict[str, Any]) -> int:
-    sdk.publish(document)
-    with app.app_context():
-        store.set_password("acme", PASSWORD)
-        return store.get_comparison(store.get_publisher("acme"), SLUG).id
-
-
-@pytest.fixture
-def owner(client: FlaskClient, comparison_id: int) -> FlaskClient:
-    assert log_in(client).status_code == 303
-    return client
 
 
 @pytest.fixture
@@ -426,10 +411,7 @@ def test_the_overviews_pages_keep_the_range(
 def test_the_overview_of_many_comparisons_reads_as_many_statements_as_of_one_in_any_range(
     app: Flask, owner: FlaskClient, sdk: Client, document: dict[str, Any], query: str
 ) -> None:
-    statements: list[str] = []
-    with app.app_context():
-        engine = db.engine
-    sql_event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    statements = statements_of(app)
 
     def statements_of_the_overview() -> int:
         owner.get(f"/dashboard/{query}")  # anything a first visit does once is not counted

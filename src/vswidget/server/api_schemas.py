@@ -179,8 +179,11 @@ class DroppedSchema(Schema):
     )
 
 
-def rates_field() -> fields.Dict:
-    return fields.Dict(
+class FiguresSchema(Schema):
+    """The totals and rates of a period."""
+
+    totals = fields.Nested(CountsSchema, dump_only=True)
+    rates = fields.Dict(
         keys=fields.String(),
         values=fields.Integer(allow_none=True),
         dump_only=True,
@@ -188,22 +191,16 @@ def rates_field() -> fields.Dict:
     )
 
 
-class PreviousSchema(Schema):
+class PreviousSchema(FiguresSchema):
     """The days just before the range, as many as it has: their totals and rates."""
 
     since = fields.Date(dump_only=True)
     until = fields.Date(dump_only=True)
-    totals = fields.Nested(CountsSchema, dump_only=True)
-    rates = rates_field()
 
 
-class StatsSchema(Schema):
+class StatsSchema(PreviousSchema):
     """A comparison's figures over a range of days, from the daily rollups."""
 
-    since = fields.Date(dump_only=True)
-    until = fields.Date(dump_only=True)
-    totals = fields.Nested(CountsSchema, dump_only=True)
-    rates = rates_field()
     previous = fields.Nested(PreviousSchema, dump_only=True)
     days = fields.List(fields.Nested(DayCountsSchema), dump_only=True)
     pages = fields.List(

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from ..fields import StrictSchema
-from .api_schemas import CountsSchema, rates_field
+from .api_schemas import CountsSchema, FiguresSchema
 
 MAX_MINUTES = 60
 
@@ -24,21 +24,16 @@ class MinuteCountsSchema(CountsSchema):
     start = fields.DateTime(dump_only=True, metadata={"description": "The minute's start."})
 
 
-class PreviousMinutesSchema(Schema):
-    """The same number of minutes just before: their totals and rates."""
+class MinutesSchema(FiguresSchema):
+    """The totals and rates of the minutes from ``since``, excluded, to ``until``."""
 
     since = fields.DateTime(dump_only=True)
     until = fields.DateTime(dump_only=True)
-    totals = fields.Nested(CountsSchema, dump_only=True)
-    rates = rates_field()
 
 
-class LiveStatsSchema(Schema):
-    """A comparison's figures over the last minutes, counted from the newest events."""
+class LiveStatsSchema(MinutesSchema):
+    """A comparison's figures over the last minutes, counted from the newest events, and
+    over the same number of minutes before (``previous``)."""
 
-    since = fields.DateTime(dump_only=True)
-    until = fields.DateTime(dump_only=True)
-    totals = fields.Nested(CountsSchema, dump_only=True)
-    rates = rates_field()
     minutes = fields.List(fields.Nested(MinuteCountsSchema), dump_only=True)
-    previous = fields.Nested(PreviousMinutesSchema, dump_only=True)
+    previous = fields.Nested(MinutesSchema, dump_only=True)
