@@ -579,9 +579,14 @@ def test_the_comparison_page_lists_the_embed_locations_busiest_first(
     hosts = [cells[0] for cells in locations[1:]]
     assert hosts == [f"{BLOG}/post", f"{BLOG}/other-post", f"{OTHER}/review"]  # ties by name
     ten_days_ago = (TODAY - timedelta(days=10)).isoformat()
-    assert locations[1][1:4] == [ten_days_ago, TODAY.isoformat(), "5"]
+    # impressions with their change: the event 40 days ago was on that page
+    assert locations[1][1:4] == [
+        ten_days_ago,
+        TODAY.isoformat(),
+        "5 ▲ +4up 4 from 1 in the previous 30 days",
+    ]
     assert locations[3][1:] == [(TODAY - timedelta(days=1)).isoformat()] * 2 + [
-        "1",
+        "1 ▲ newnew: none in the previous 30 days",
         "1",
         "1",
         "0",
@@ -858,7 +863,7 @@ def test_counts_of_a_thousand_and_more_are_grouped(
     page = owner.get(PAGE).text
     assert figure(page, "impressions") == "1,234"
     assert row(page, TODAY.isoformat(), "Day")[0] == "1,234"  # the figures per day
-    assert row(page, BLOG, "Host page")[2] == "1,234"  # after first and last seen
+    assert row(page, BLOG, "Host page")[2].startswith("1,234 ")  # after first and last seen
     assert "Impressions: 1,234" in page  # the chart's description
     assert row(owner.get("/dashboard/").text, "Electric Kettle vs Moka Pot")[0].startswith("1,234 ")
     refused = html.unescape(owner.get("/dashboard/?page=0").text)

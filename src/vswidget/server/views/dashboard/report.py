@@ -188,8 +188,10 @@ def host_pages(
     if number > last:
         raise NotFound(f"There is no page {number:,} of embed locations.")
     start = (number - 1) * HOST_PAGES_SHOWN
+    rows = listed[start : start + HOST_PAGES_SHOWN]
     return {
-        "rows": listed[start : start + HOST_PAGES_SHOWN],
+        "rows": rows,
+        "changes": trends.page_changes(comparison.id, chosen, origin, rows),
         "total": len(listed),
         "number": number,
         "last": last,

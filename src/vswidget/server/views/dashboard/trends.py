@@ -48,6 +48,23 @@ def previous_item_votes(comparison_id: int, chosen: Range) -> dict[str, int]:
     }
 
 
+def page_changes(
+    comparison_id: int, chosen: Range, origin: str | None, rows: Sequence[analytics.Page]
+) -> dict[tuple[str, str], Change]:
+    """Return the change of each host page's impressions against the previous period."""
+    since, until = analytics.previous_range(chosen.since, chosen.until)
+    before = {
+        (page.origin, page.path): page.totals.impressions
+        for page in analytics.pages(comparison_id, since, until, origin)
+    }
+    return {
+        (page.origin, page.path): Change(
+            page.totals.impressions, before.get((page.origin, page.path), 0)
+        )
+        for page in rows
+    }
+
+
 def windows(comparison_ids: Sequence[int], chosen: Range, origin: str | None) -> dict[int, Window]:
     """Return each comparison's last ``chosen.minutes`` minutes up to now."""
     assert chosen.minutes is not None
