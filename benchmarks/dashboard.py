@@ -58,7 +58,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -191,6 +191,12 @@ def sqlite_database() -> Iterator[str]:
     """Yield the URL of a SQLite file in a temporary folder, deleted at the end."""
     with tempfile.TemporaryDirectory(prefix="vsw-bench-dash-") as folder:
         yield f"sqlite:///{Path(folder) / 'vswidget.sqlite3'}"
+
+
+def database(backend: str, postgresql_url: str, schema: str) -> AbstractContextManager[str]:
+    """Return what yields the URL of an empty database of ``backend`` and deletes it after:
+    a SQLite file in a temporary folder, or a PostgreSQL ``schema`` at ``postgresql_url``."""
+    return sqlite_database() if backend == "sqlite" else postgresql_schema(postgresql_url, schema)
 
 
 # -- measuring -----------------------------------------------------------------------------
@@ -482,12 +488,7 @@ def main() -> int:
                     skipped.append(f"PostgreSQL at {size:,} (no --postgresql URL)")
                     log("PostgreSQL skipped: give --postgresql URL or VSWIDGET_TEST_DATABASE_URL")
                     continue
-                opener = (
-                    sqlite_database()
-                    if backend == "sqlite"
-                    else postgresql_schema(args.postgresql, PG_SCHEMA)
-                )
-                with opener as url:
+                with database(backend, args.postgresql, PG_SCHEMA) as url:
                     path = Path(url.removeprefix("sqlite:///")) if backend == "sqlite" else None
                     trials.append(run_trial(backend, url, path, size, args))
                 print(markdown(tables(trials[-1:])["requests"]), flush=True)

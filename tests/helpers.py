@@ -22,6 +22,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, select, text, update
+from sqlalchemy import event as sql_event
 from werkzeug.test import TestResponse
 
 from vswidget.server import create_app, models, store
@@ -282,3 +283,12 @@ DOCUMENT: dict[str, Any] = {
     ],
     "cta": {"kind": "newsletter", "headline": "Gear, compared", "text": "One verdict a week."},
 }
+
+
+def statements_of(app: Flask) -> list[str]:
+    """Return a list that gathers every SQL statement ``app``'s engine runs from now on."""
+    statements: list[str] = []
+    with app.app_context():
+        engine = db.engine
+    sql_event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    return statements

@@ -20,10 +20,9 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
-from helpers import PASSWORD, SECRET, csrf_of, log_in, make_app, new_publisher
+from helpers import PASSWORD, SECRET, csrf_of, log_in, make_app, new_publisher, statements_of
 from itsdangerous import URLSafeTimedSerializer
 from live import LiveServer
-from sqlalchemy import event as sql_event
 from sqlalchemy import func, insert, select, update
 
 from vswidget import Client
@@ -144,15 +143,6 @@ def share(client: FlaskClient, days: str = "7", origin: str = "") -> str:
 
 
 @pytest.fixture
-def comparison_id(app: Flask, sdk: Client, document: dict[str, Any]) -> int:
-    """acme's comparison, and acme's dashboard password."""
-    sdk.publish(document)
-    with app.app_context():
-        store.set_password("acme", PASSWORD)
-        return store.get_comparison(store.get_publisher("acme"), SLUG).id
-
-
-@pytest.fixture
 def seeded(app: Flask, comparison_id: int) -> int:
     """Two host sites, three pages, every kind of event, over three days and one long ago."""
     events = [
@@ -170,13 +160,6 @@ def seeded(app: Flask, comparison_id: int) -> int:
     ]
     seed(app, events)
     return comparison_id
-
-
-@pytest.fixture
-def owner(client: FlaskClient, comparison_id: int) -> FlaskClient:
-    """A client logged in as acme."""
-    assert log_in(client).status_code == 303
-    return client
 
 
 @pytest.fixture
@@ -500,8 +483,11 @@ def test_the_overview_lists_only_my_comparisons_with_their_30_day_figures(
     page = owner.get("/dashboard/").text
     assert "Rival" not in page and "rivals-only" not in page
     cells = row(page, "Electric Kettle vs Moka Pot")
-    # impressions, views, votes, clicks, sign-ups, visitors; the event 40 days ago is out
-    assert cells[:6] == ["7", "3", "2", "1", "1", "7"]
+    # impressions, views, votes, clicks, sign-ups, visitors; the event 40 days ago is out,
+    # in the previous 30 days, each cell's change against them
+    assert [cell.split()[0] for cell in cells[:6]] == ["7", "3", "2", "1", "1", "7"]
+    assert cells[0] == "7 ▲ +6up 6 from 1 in the previous 30 days"
+    assert cells[1] == "3 ▲ newnew: none in the previous 30 days"
     assert f'href="{PAGE}"' in page
     assert page.count('class="vsw-spark"') == 1
     assert "Views per day" in page and "visitor-days" in page
@@ -510,10 +496,7 @@ def test_the_overview_lists_only_my_comparisons_with_their_30_day_figures(
 def test_the_overview_of_many_comparisons_runs_as_many_sql_statements_as_that_of_one(
     app: Flask, owner: FlaskClient, sdk: Client, document: dict[str, Any], seeded: int
 ) -> None:
-    statements: list[str] = []
-    with app.app_context():
-        engine = db.engine
-    sql_event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    statements = statements_of(app)
 
     def statements_of_the_overview(comparisons: int) -> int:
         owner.get("/dashboard/")  # anything a first visit does once is not counted
@@ -596,9 +579,14 @@ def test_the_comparison_page_lists_the_embed_locations_busiest_first(
     hosts = [cells[0] for cells in locations[1:]]
     assert hosts == [f"{BLOG}/post", f"{BLOG}/other-post", f"{OTHER}/review"]  # ties by name
     ten_days_ago = (TODAY - timedelta(days=10)).isoformat()
-    assert locations[1][1:4] == [ten_days_ago, TODAY.isoformat(), "5"]
+    # impressions with their change: the event 40 days ago was on that page
+    assert locations[1][1:4] == [
+        ten_days_ago,
+        TODAY.isoformat(),
+        "5 ▲ +4up 4 from 1 in the previous 30 days",
+    ]
     assert locations[3][1:] == [(TODAY - timedelta(days=1)).isoformat()] * 2 + [
-        "1",
+        "1 ▲ newnew: none in the previous 30 days",
         "1",
         "1",
         "0",
@@ -648,8 +636,10 @@ def test_the_events_of_pages_past_the_cap_and_the_dropped_ones_are_shown(
 
 def test_the_comparison_page_shows_votes_cast_per_item(owner: FlaskClient, seeded: int) -> None:
     page = owner.get(PAGE).text
-    assert row(page, "Electric Kettle", "Votes cast")[:3] == ["1", "50%", "1"]
-    assert row(page, "Moka Pot", "Votes cast")[:3] == ["1", "50%", "0"]
+    kettle, moka = row(page, "Electric Kettle", "Votes cast"), row(page, "Moka Pot", "Votes cast")
+    assert [kettle[0].split()[0], *kettle[1:3]] == ["1", "50%", "1"]
+    assert [moka[0].split()[0], *moka[1:3]] == ["1", "50%", "0"]
+    assert "Share of votes cast" in page
     assert "Votes cast per day for each item" in page
 
 
@@ -873,9 +863,9 @@ def test_counts_of_a_thousand_and_more_are_grouped(
     page = owner.get(PAGE).text
     assert figure(page, "impressions") == "1,234"
     assert row(page, TODAY.isoformat(), "Day")[0] == "1,234"  # the figures per day
-    assert row(page, BLOG, "Host page")[2] == "1,234"  # after first and last seen
+    assert row(page, BLOG, "Host page")[2].startswith("1,234 ")  # after first and last seen
     assert "Impressions: 1,234" in page  # the chart's description
-    assert row(owner.get("/dashboard/").text, "Electric Kettle vs Moka Pot")[0] == "1,234"
+    assert row(owner.get("/dashboard/").text, "Electric Kettle vs Moka Pot")[0].startswith("1,234 ")
     refused = html.unescape(owner.get("/dashboard/?page=0").text)
     assert f"Must be from 1 to {MAX_PAGE:,}." in refused
 

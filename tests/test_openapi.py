@@ -32,6 +32,7 @@ def test_every_publisher_endpoint_is_described(spec: dict[str, Any]) -> None:
         "/api/v1/comparisons/{slug}/embed",
         "/api/v1/comparisons/{slug}/signups",
         "/api/v1/comparisons/{slug}/stats",
+        "/api/v1/comparisons/{slug}/stats/live",
         "/api/v1/signups",
         "/api/v1/signups/{email}",
         "/api/v1/webhook",

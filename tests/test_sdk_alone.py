@@ -42,6 +42,7 @@ SERVER = frozenset(
 # The modules of vswidget the SDK and the CLI load.
 SDK = {
     "vswidget",
+    "vswidget.changes",
     "vswidget.cli",
     "vswidget.client",
     "vswidget.document",

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import click
 
-from . import __version__
+from . import __version__, changes
 from .client import Client
 from .document import DOCUMENT_SUFFIXES, Comparison
 from .errors import NotFound, ValidationError, VSWidgetError
@@ -362,6 +362,7 @@ def stats(
     for day in found.days:
         click.echo(f"{day['day']:<12}" + "".join(f"{day[name]:>13,}" for name in COUNTS))
     click.echo(f"{'total':<12}" + "".join(f"{found.totals[name]:>13,}" for name in COUNTS))
+    click.echo(changes.compared(found.totals, found.rates, found.previous, COUNTS))
     rates = ", ".join(
         f"{name.replace('_', ' ')} {'—' if value is None else f'{value}%'}"
         for name, value in found.rates.items()

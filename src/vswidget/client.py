@@ -11,7 +11,7 @@ from __future__ import annotations
 import builtins
 import json
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from types import TracebackType
 from typing import Any
@@ -22,7 +22,7 @@ import httpx
 from .document import Comparison
 from .errors import ConnectionFailed, NotFound, VSWidgetError, causes_first, error_for_status
 
-__all__ = ["Client", "Published", "Signup", "Stats", "Summary", "Webhook"]
+__all__ = ["Client", "LiveStats", "Published", "Signup", "Stats", "Summary", "Webhook"]
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,22 @@ class Stats:
     other_pages: dict[str, int]  # the host pages past a day's cap, counted together
     dropped: dict[str, int]  # events never stored: over_budget, other_host
     items: dict[str, dict[str, int]]
+    # The previous period of the same length: since, until, totals, rates.
+    previous: dict[str, Any] = field(default_factory=dict)
     pages_total: int = 0  # how many host pages there are in the range
+
+
+@dataclass(frozen=True)
+class LiveStats:
+    """A comparison's figures over the last minutes, from the newest events (see
+    ``Client.live``); times are ISO 8601 UTC."""
+
+    since: str
+    until: str
+    totals: dict[str, int]
+    rates: dict[str, int | None]
+    minutes: list[dict[str, Any]]  # one a minute, oldest first, each with its start
+    previous: dict[str, Any]  # the same number of minutes before: since, until, totals, rates
 
 
 class Client:
@@ -156,6 +171,13 @@ class Client:
         response = self._request("GET", f"/comparisons/{slug}/stats", params=params)
         total = json.loads(response.headers.get("X-Pagination", "{}")).get("total", 0)
         return Stats(**response.json(), pages_total=total)
+
+    def live(self, slug: str, minutes: int = 30) -> LiveStats:
+        """Return a comparison's figures over the last ``minutes`` (1 to 60) up to now,
+        per minute, and over the same number of minutes before."""
+        params = {"minutes": str(minutes)}
+        response = self._request("GET", f"/comparisons/{slug}/stats/live", params=params)
+        return LiveStats(**response.json())
 
     def host_pages(
         self,

@@ -148,13 +148,15 @@ def figures(scope: Any) -> dict[str, str]:
     """The totals a comparison's page shows, by their label."""
     totals = scope.locator("dl.dash-figures").first
     terms = [text.rstrip("*") for text in texts(totals.locator("dt"))]
-    return dict(zip(terms, texts(totals.locator("dd")), strict=True))
+    counts = texts(totals.locator("dd:not(.dash-change-line)"))  # not each one's change
+    return dict(zip(terms, counts, strict=True))
 
 
 def embed_locations(page: Any) -> list[list[str]]:
     """The rows of the embed locations table: host page, first and last seen, counts."""
     section = page.get_by_role("region", name="Embed locations")
-    return [texts(row.locator("th, td")) for row in section.locator("tbody tr").all()]
+    rows = [texts(row.locator("th, td")) for row in section.locator("tbody tr").all()]
+    return [[*row[:3], row[3].split()[0], *row[4:]] for row in rows]  # not impressions' change
 
 
 def overview_row(page: Any, slug: str) -> dict[str, str]:
@@ -162,8 +164,8 @@ def overview_row(page: Any, slug: str) -> dict[str, str]:
     table = page.locator("table.dash-overview")
     heads = [text.rstrip("*") for text in texts(table.locator("thead th"))]
     row = table.locator("tbody tr").filter(has=page.get_by_text(slug, exact=True))
-    cells = texts(row.locator("th, td"))
-    return dict(zip(heads[1:7], cells[1:7], strict=True))
+    cells = [text.split()[0] for text in texts(row.locator("td.num"))]  # not each one's change
+    return dict(zip(heads[1:7], cells, strict=True))
 
 
 def until_shown(tab: Tab, expected: dict[str, str], read: Callable[[Any], Any]) -> None:
@@ -193,9 +195,10 @@ def test_the_dashboard_shows_the_new_figures_after_the_rollup(
 
     until_shown(owner, BOTH_PAGES, figures)
     assert texts(owner.page.locator("dl.dash-rates .dash-figure")) == [
-        "View → vote 100% 1 of 1 views",
-        "View → click 0% 0 of 1 views",
-        "View → sign-up 0% 0 of 1 views",
+        # each with its change: none, as the previous 30 days had no views
+        "View → vote 100% —no figure to compare with the previous 30 days 1 of 1 views",
+        "View → click 0% —no figure to compare with the previous 30 days 0 of 1 views",
+        "View → sign-up 0% —no figure to compare with the previous 30 days 0 of 1 views",
     ]
     today = datetime.now(UTC).date().isoformat()
     assert embed_locations(owner.page) == [
@@ -203,7 +206,8 @@ def test_the_dashboard_shows_the_new_figures_after_the_rollup(
         [second, today, today, "1", "0", "0", "0", "0", "1"],
     ]
     votes = owner.page.get_by_role("region", name="Votes over time")
-    assert texts(votes.locator("tbody tr").first.locator("th, td")) == ["Ollama", "1", "100%", "0"]
+    ollama = texts(votes.locator("tbody tr").first.locator("th, td"))
+    assert ollama == ["Ollama", "1 ▲ newnew: none in the previous 30 days", "100%", "0"]
 
     owner.page.get_by_role("link", name="Your comparisons").click()
     expect(owner.page).to_have_url(f"{server.base}/dashboard/")

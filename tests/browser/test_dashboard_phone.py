@@ -67,6 +67,9 @@ def pages(server: Server, seen: Published) -> dict[str, str]:
         "overview": f"{server.base}/dashboard/",
         "comparison": f"{server.base}/dashboard/c/{seen.slug}",
         "comparison-90-days": f"{server.base}/dashboard/c/{seen.slug}?days=90",
+        "overview-7-days": f"{server.base}/dashboard/?days=7",
+        "overview-30-minutes": f"{server.base}/dashboard/?minutes=30",
+        "comparison-30-minutes": f"{server.base}/dashboard/c/{seen.slug}?minutes=30",
     }
 
 
@@ -118,17 +121,18 @@ def test_on_a_phone_the_overview_shows_each_comparisons_figures_under_its_title(
     assert labels == ['"Impressions"', '"Views"', '"Votes"', '"Clicks"', '"Sign-ups"', '"Visitors"']
 
 
-@pytest.mark.parametrize("days", [30, 90])
+@pytest.mark.parametrize("query", ["days=30", "days=90", "minutes=30"])
 def test_on_a_phone_each_chart_opens_at_its_newest_day_with_its_legend(
-    phone: Tab, server: Server, seen: Published, days: int
+    phone: Tab, server: Server, seen: Published, query: str
 ) -> None:
     page = opened(
         phone,
-        f"charts-{days}",
-        f"{server.base}/dashboard/c/{seen.slug}?days={days}",
+        f"charts-{query.replace('=', '-')}",
+        f"{server.base}/dashboard/c/{seen.slug}?{query}",
         PHONE["width"],
     )
-    assert page.evaluate(NEWEST_DAY_SHOWN) == [True, True, True]
+    charts = 2 if query.startswith("minutes") else 3  # votes per item are by day only
+    assert page.evaluate(NEWEST_DAY_SHOWN) == [True] * charts
 
 
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["375", "1280"])

@@ -179,11 +179,9 @@ class DroppedSchema(Schema):
     )
 
 
-class StatsSchema(Schema):
-    """A comparison's figures over a range of days, from the daily rollups."""
+class FiguresSchema(Schema):
+    """The totals and rates of a period."""
 
-    since = fields.Date(dump_only=True)
-    until = fields.Date(dump_only=True)
     totals = fields.Nested(CountsSchema, dump_only=True)
     rates = fields.Dict(
         keys=fields.String(),
@@ -191,6 +189,19 @@ class StatsSchema(Schema):
         dump_only=True,
         metadata={"description": "Whole percent of views that led to a vote, click, sign-up."},
     )
+
+
+class PreviousSchema(FiguresSchema):
+    """The days just before the range, as many as it has: their totals and rates."""
+
+    since = fields.Date(dump_only=True)
+    until = fields.Date(dump_only=True)
+
+
+class StatsSchema(PreviousSchema):
+    """A comparison's figures over a range of days, from the daily rollups."""
+
+    previous = fields.Nested(PreviousSchema, dump_only=True)
     days = fields.List(fields.Nested(DayCountsSchema), dump_only=True)
     pages = fields.List(
         fields.Nested(PageCountsSchema),

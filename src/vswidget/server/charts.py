@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 
 from markupsafe import Markup
@@ -111,11 +111,13 @@ def line_chart(
     classes: Mapping[str, str] | None = None,
     width: int = 960,
     height: int = 260,
+    when: Callable[[date], str] = date.isoformat,
 ) -> Markup:
     """Return an SVG line chart of daily counts, one line per series, with axes and a legend.
 
     ``series`` maps a label to one count per day of ``days``. ``classes`` maps a
-    label to its colour class (default ``vsw-s1``, ``vsw-s2``... in order).
+    label to its colour class (default ``vsw-s1``, ``vsw-s2``... in order). ``days``
+    may be minutes (datetimes), with ``when`` writing one (default YYYY-MM-DD).
     Hovering a day shows its counts (an SVG ``<title>``; no script).
     """
     for label, values in series.items():
@@ -205,7 +207,7 @@ def line_chart(
             "text",
             {"class": "vsw-tick", "x": x_text, "y": str(bottom + 18), "text-anchor": anchor},
         )
-        day_text.text = days[index].isoformat()  # YYYY-MM-DD, as everywhere
+        day_text.text = when(days[index])  # YYYY-MM-DD, as everywhere
     if not days:
         empty = ET.SubElement(
             svg,
@@ -262,7 +264,7 @@ def line_chart(
             },
         )
         counts = ", ".join(f"{label} {values[index]:,}" for label, values in series.items())
-        ET.SubElement(rect, "title").text = f"{day.isoformat()}: {counts}"
+        ET.SubElement(rect, "title").text = f"{when(day)}: {counts}"
     return _markup(svg)
 
 

@@ -266,6 +266,8 @@ events = Table(
     created_at(),
     Index("ix_events_comparison_day", "comparison_id", "day"),
     Index("ix_events_day", "day"),  # rollups and pruning go day by day
+    # The last minutes of a comparison (analytics/trends.py), without its whole day.
+    Index("ix_events_comparison_created", "comparison_id", "created_at"),
 )
 
 # One comparison's counts on one day, all host pages together.

@@ -1,13 +1,15 @@
 """Events rolled up by day, and the figures the dashboard and the stats API read.
 
-Readers of figures only touch the rollups, never raw events, so they stay fast as
-events grow. One module a job:
+Readers of figures over days only touch the rollups, never raw events, so they stay
+fast as events grow; only the last minutes (``trends.windows_of``) read the newest
+raw events. One module a job:
 
 - ``counts.py``: what is counted (``Totals``) and how figures add up;
 - ``rollups.py``: raw events summed per day and per period, and pruned;
 - ``figures.py``: a comparison's figures per day, per comparison and per item;
 - ``host_pages.py``: the host pages that embed a comparison, and "other pages";
-- ``report.py``: the stats API's report, all of those in one answer.
+- ``report.py``: the stats API's report, all of those in one answer;
+- ``trends.py``: the previous period, and the last minutes read from raw events.
 """
 
 from .counts import COLUMNS, COUNTED, Totals, summed
@@ -15,18 +17,21 @@ from .figures import dropped, item_series, series, series_of
 from .host_pages import Page, origins, other_pages, pages
 from .report import report
 from .rollups import period_start, prune, roll_up, roll_up_all, roll_up_recent
+from .trends import Window, previous_range, window_report, windows_of
 
 __all__ = [
     "COLUMNS",
     "COUNTED",
     "Page",
     "Totals",
+    "Window",
     "dropped",
     "item_series",
     "origins",
     "other_pages",
     "pages",
     "period_start",
+    "previous_range",
     "prune",
     "report",
     "roll_up",
@@ -35,4 +40,6 @@ __all__ = [
     "series",
     "series_of",
     "summed",
+    "window_report",
+    "windows_of",
 ]

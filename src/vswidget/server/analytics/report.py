@@ -8,6 +8,7 @@ from typing import Any
 from .counts import summed
 from .figures import dropped, item_series, series
 from .host_pages import other_pages, pages
+from .trends import previous_range
 
 
 def report(
@@ -44,4 +45,11 @@ def report(
         "dropped": dropped(comparison_id, since, until),
         "items": items,
     }
-    return answer, len(listed)
+    return {**answer, "previous": previous(comparison_id, since, until)}, len(listed)
+
+
+def previous(comparison_id: int, since: date, until: date) -> dict[str, Any]:
+    """Return the totals and rates of the previous period of the range's length."""
+    before, last = previous_range(since, until)
+    total = summed(series(comparison_id, before, last))
+    return {"since": before, "until": last, "totals": total.as_dict(), "rates": total.rates()}

@@ -27,6 +27,8 @@ from ..date_range import DateRange
 from ..embed import embed_details, public_base
 from ..extensions import limiter
 from ..inbound import JSONBodyParser
+from ..live_schemas import LiveQuerySchema, LiveStatsSchema
+from ..models import utcnow
 from ..store import Comparison, Publisher
 from ..webhook_signatures import receiver_secret
 
@@ -273,3 +275,17 @@ class Stats(MethodView):
         )
         pagination_parameters.item_count = pages
         return answer
+
+
+@blp.route("/comparisons/<slug>/stats/live")
+class LiveStats(MethodView):
+    @blp.arguments(LiveQuerySchema, location="query")
+    @blp.response(200, LiveStatsSchema)
+    def get(self, query: dict[str, int], slug: str) -> dict[str, Any]:
+        """A comparison's figures over the last minutes, per minute, and the minutes before.
+
+        Counted from the newest events, not the rollups: up to the second.
+        """
+        comparison = store.get_comparison(g.publisher, slug)
+        windows = analytics.windows_of([comparison.id], utcnow(), query["minutes"])
+        return analytics.window_report(windows[comparison.id])

@@ -13,15 +13,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from ....errors import BadRequest, validation_error
 from ....fields import Text
 from ...api_schemas import PublisherSchema
 from ...date_range import DEFAULT_DAYS as DEFAULT_DAYS  # the dashboard's default too
 from ...date_range import DateRange, DateRangeSchema, default_range
+from ...visitors import today
 
 PRESETS = (7, 30, 90)
+LIVE_MINUTES = 30  # the one range of minutes, read from the newest raw events
 SHARE_DAYS = (1, 7, 30, 90)
 MAX_PASSWORD_LENGTH = 1024
 PER_PAGE = 50
@@ -53,12 +55,16 @@ class OverviewQuery(DashboardSchema):
 
 @dataclass(frozen=True)
 class Range(DateRange):
-    """The days a page shows, and the preset they came from (None: custom)."""
+    """The days a page shows, and the preset they came from (None: custom); or, with
+    ``minutes``, the last minutes up to now (its days: today)."""
 
     preset: int | None = None
+    minutes: int | None = None
 
     def query(self) -> dict[str, Any]:
         """Return the query arguments that ask for this range again."""
+        if self.minutes is not None:
+            return {"minutes": str(self.minutes)}
         if self.preset is not None:
             return {"days": str(self.preset)}
         return {"since": self.since.isoformat(), "until": self.until.isoformat()}
@@ -66,18 +72,27 @@ class Range(DateRange):
 
 class RangeQuery(DashboardSchema, DateRangeSchema):
     """A preset, ``days``, or a custom range: ``since`` alone runs to today, ``until``
-    alone shows the DEFAULT_DAYS that end then. Loads as a Range."""
+    alone shows the DEFAULT_DAYS that end then; or ``minutes=30``, the last 30 minutes.
+    Loads as a Range."""
 
-    days = fields.Integer(
-        load_default=DEFAULT_DAYS,
-        validate=validate.OneOf(PRESETS, error="Must be one of 7, 30, 90."),
+    days = fields.Integer(validate=validate.OneOf(PRESETS, error="Must be one of 7, 30, 90."))
+    minutes = fields.Integer(
+        validate=validate.OneOf((LIVE_MINUTES,), error=f"Must be {LIVE_MINUTES}.")
     )
 
+    @validates_schema
+    def minutes_or_days(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if "minutes" in data and {"since", "until", "days"} & data.keys():
+            raise ValidationError("Ask for minutes or for days, not both.", "minutes")
+
     def asked(self, data: dict[str, Any]) -> Range:
+        if "minutes" in data:
+            return Range(today(), today(), minutes=data["minutes"])
         if "since" in data or "until" in data:
             custom = super().asked(data)
             return Range(custom.since, custom.until)
-        return Range(*default_range(None, None, data["days"]), preset=data["days"])
+        days = data.get("days", DEFAULT_DAYS)
+        return Range(*default_range(None, None, days), preset=days)
 
 
 class LoginForm(DashboardSchema):

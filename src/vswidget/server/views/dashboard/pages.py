@@ -3,6 +3,8 @@ comparison's page (which share links show too, read-only)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from flask import render_template, request, url_for
@@ -10,10 +12,10 @@ from flask.typing import ResponseReturnValue
 
 from ....errors import NotFound
 from ... import analytics, charts, store
-from ...date_range import default_range
 from ...store import Comparison
+from . import trends
 from .authentication import me
-from .inputs import PER_PAGE, OverviewQuery, load
+from .inputs import LIVE_MINUTES, PER_PAGE, PRESETS, OverviewQuery, Range, load
 from .report import figures, host_page_number, parse_range
 
 if TYPE_CHECKING:
@@ -21,23 +23,27 @@ if TYPE_CHECKING:
 
 
 def overview() -> ResponseReturnValue:
-    """Every comparison of the logged-in publisher with its last 30 days."""
+    """Every comparison of the logged-in publisher with its figures over the range the
+    query asks for (as a comparison's page takes it), and their changes."""
     page: int = load(OverviewQuery(), request.args)["page"]
+    chosen = parse_range(request.args)
     comparisons, total = store.list_comparisons(me(), (page - 1) * PER_PAGE, PER_PAGE)
     if not comparisons and page > 1:
         raise NotFound(f"There is no page {page:,} of comparisons.")
-    since, until = default_range(None, None)
-    days_of = analytics.series_of([comparison.id for comparison in comparisons], since, until)
+    ids = [comparison.id for comparison in comparisons]
     rows = []
-    for comparison in comparisons:
-        days = days_of[comparison.id]
-        views = [counts.views for _, counts in days]
-        label = f"Views per day, {since.isoformat()} to {until.isoformat()}: {sum(views):,}"
+    for comparison, (counts, previous) in zip(
+        comparisons, overview_figures(ids, chosen).values(), strict=True
+    ):
+        totals = analytics.summed(counts)
+        views = [each.views for _, each in counts]
+        label = f"Views per {'minute' if chosen.minutes else 'day'}: {sum(views):,}"
         rows.append(
             {
                 "slug": comparison.slug,
                 "title": store.document(comparison)["title"],
-                "totals": analytics.summed(days),
+                "totals": totals,
+                "changes": trends.changes(totals, previous),
                 "spark": charts.sparkline(views, label=label),
             }
         )
@@ -45,12 +51,29 @@ def overview() -> ResponseReturnValue:
         "dashboard/overview.html",
         publisher=me(),
         rows=rows,
-        since=since,
-        until=until,
+        range=chosen,
+        presets=PRESETS,
+        live_minutes=LIVE_MINUTES,
+        period=trends.period(chosen) if chosen.minutes is None else None,
+        previous_words=trends.previous_words(chosen),
+        page_url=lambda **query: url_for(".overview", **query),
         page=page,
         pages=max(1, -(-total // PER_PAGE)),
         total=total,
     )
+
+
+def overview_figures(
+    comparison_ids: list[int], chosen: Range
+) -> dict[int, tuple[Sequence[tuple[date, analytics.Totals]], analytics.Totals]]:
+    """Return each comparison's figures over the range, per day or minute, and its
+    totals over the previous period: the same few statements for any number of them."""
+    if chosen.minutes is not None:
+        found = trends.windows(comparison_ids, chosen, None)
+        return {key: (window.minutes, window.previous) for key, window in found.items()}
+    days_of = analytics.series_of(comparison_ids, chosen.since, chosen.until)
+    previous = trends.previous_totals(comparison_ids, chosen)
+    return {key: (days_of[key], previous[key]) for key in comparison_ids}
 
 
 def comparison_page(slug: str) -> ResponseReturnValue:

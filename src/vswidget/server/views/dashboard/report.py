@@ -7,17 +7,19 @@ Every figure comes from the daily rollups (``analytics``), never from raw events
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
 from flask import current_app
 
+from ....changes import Change
 from ....errors import BadRequest, NotFound
 from ... import analytics, charts, payloads
 from ...store import Comparison
 from ...tallies import percent, ship_count
-from .inputs import PRESETS, SHARE_DAYS, Range, RangeQuery, load
+from . import trends
+from .inputs import LIVE_MINUTES, PRESETS, SHARE_DAYS, Range, RangeQuery, load
 
 HOST_PAGES_SHOWN = 100  # embed locations a page of the list shows
 PAGE_NUMBER = re.compile(r"[0-9]{1,9}")
@@ -126,10 +128,12 @@ def vote_shares(
                 other_votes += votes
                 other_clicks += clicked
     cast_votes = sum(sum(values) for values in daily.values())
+    before = trends.previous_item_votes(comparison.id, chosen)
     items = [
         {
             "name": labels[key],
             "votes": sum(daily[key]),
+            "change": Change(sum(daily[key]), before.get(key, 0)),
             "share": percent(sum(daily[key]), cast_votes),
             "clicks": clicks[key],
         }
@@ -184,8 +188,10 @@ def host_pages(
     if number > last:
         raise NotFound(f"There is no page {number:,} of embed locations.")
     start = (number - 1) * HOST_PAGES_SHOWN
+    rows = listed[start : start + HOST_PAGES_SHOWN]
     return {
-        "rows": listed[start : start + HOST_PAGES_SHOWN],
+        "rows": rows,
+        "changes": trends.page_changes(comparison.id, chosen, origin, rows),
         "total": len(listed),
         "number": number,
         "last": last,
@@ -196,52 +202,90 @@ def host_pages(
 def figures(
     comparison: Comparison, chosen: Range, origin: str | None, page: int = 1
 ) -> dict[str, Any]:
-    """Return everything a comparison's page shows, read from the rollups."""
-    days_counts = analytics.series(comparison.id, chosen.since, chosen.until, origin)
-    days = [day for day, _ in days_counts]
-    total = analytics.summed(days_counts)
+    """Return everything a comparison's page shows: over days, read from the rollups;
+    over the last minutes, from the newest raw events (``trends``)."""
     data = payloads.payload_data(comparison, None)
-    where = f" on {origin}" if origin else ""
-
-    def chart(names: tuple[str, ...], what: str) -> Any:
-        values = {
-            LABELS[name]: [getattr(counts, name) for _, counts in days_counts] for name in names
-        }
-        summary = ", ".join(f"{label}: {sum(counts):,}" for label, counts in values.items())
-        return charts.line_chart(
-            values,
-            days,
-            title=f"{what} per day{where}, {_span(chosen)}",
-            description=f"Totals over the range: {summary}.",
-            classes=COLOURS,
-        )
-
     since, until = chosen.since, chosen.until
-    other_pages = analytics.other_pages(comparison.id, since, until)
-    return {
+    shown = {
         "comparison": comparison,
         "data": data,
         "range": chosen,
         "presets": PRESETS,
+        "live_minutes": LIVE_MINUTES,
         "origin": origin,
-        "totals": total,
-        "rates": [
-            (label, total.rates()[key], getattr(total, part))
-            for key, (label, part) in RATES.items()
-        ],
-        "reach_chart": chart(REACH, "Impressions and views"),
-        "actions_chart": chart(ACTIONS, "Votes, clicks and sign-ups"),
-        "days": days_counts,
+        "origins": analytics.origins(comparison.id, since, until),
+        "page_cap": current_app.config["EVENT_PAGES_PER_DAY"],
+        "disagreement": disagreement(data),
+        "share_days": SHARE_DAYS,
+        "title": data["title"],
+        "rollup_every": _every(current_app.config["ROLLUP_SECONDS"]),
+        "previous_words": trends.previous_words(chosen),
+    }
+    if chosen.minutes is not None:
+        window = trends.windows([comparison.id], chosen, origin)[comparison.id]
+        counted = _counted(window.minutes, window.previous, origin, "minute", trends.minute)
+        return {
+            **shown,
+            **counted,
+            "period": trends.period(chosen, window),
+            "pages": None,
+            "other_pages": None,
+            "dropped": None,
+            "votes": None,
+        }
+    days_counts = analytics.series(comparison.id, since, until, origin)
+    days = [day for day, _ in days_counts]
+    previous = trends.previous_of(comparison.id, chosen, origin)
+    other_pages = analytics.other_pages(comparison.id, since, until)
+    return {
+        **shown,
+        **_counted(days_counts, previous, origin, "day", date.isoformat),
+        "period": trends.period(chosen),
         "pages": host_pages(comparison, chosen, origin, page),
         "other_pages": other_pages
         if origin is None and other_pages != analytics.Totals()
         else None,
         "dropped": analytics.dropped(comparison.id, since, until) if origin is None else None,
-        "origins": analytics.origins(comparison.id, since, until),
-        "page_cap": current_app.config["EVENT_PAGES_PER_DAY"],
         "votes": vote_shares(comparison, data, chosen, days) if origin is None else None,
-        "disagreement": disagreement(data),
-        "share_days": SHARE_DAYS,
-        "title": data["title"],
-        "rollup_every": _every(current_app.config["ROLLUP_SECONDS"]),
+    }
+
+
+def _counted(
+    counts: Sequence[tuple[date, analytics.Totals]],
+    previous: analytics.Totals,
+    origin: str | None,
+    per: str,
+    when: Callable[[date], str],
+) -> dict[str, Any]:
+    """Return the totals, rates, their changes and charts of ``counts``, one a day or minute."""
+    total = analytics.summed(counts)
+    moments = [moment for moment, _ in counts]
+    span = f"{when(moments[0])} to {when(moments[-1])}" if moments else ""
+    where = f" on {origin}" if origin else ""
+
+    def chart(names: tuple[str, ...], what: str) -> Any:
+        values = {LABELS[name]: [getattr(each, name) for _, each in counts] for name in names}
+        summary = ", ".join(f"{label}: {sum(each):,}" for label, each in values.items())
+        return charts.line_chart(
+            values,
+            moments,
+            title=f"{what} per {per}{where}, {span}",
+            description=f"Totals over the range: {summary}.",
+            classes=COLOURS,
+            when=when,
+        )
+
+    rate_changes = trends.rate_changes(total, previous)
+    return {
+        "totals": total,
+        "changes": trends.changes(total, previous),
+        "rates": [
+            (label, total.rates()[key], getattr(total, part), rate_changes[key])
+            for key, (label, part) in RATES.items()
+        ],
+        "reach_chart": chart(REACH, "Impressions and views"),
+        "actions_chart": chart(ACTIONS, "Votes, clicks and sign-ups"),
+        "days": counts,
+        "per": per,
+        "when": when,
     }
