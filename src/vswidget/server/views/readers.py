@@ -25,7 +25,7 @@ from ...errors import (
     ValidationError,
     validation_error,
 )
-from .. import event_budgets, inbound, payloads, signing, store, tickets, visitors
+from .. import event_budgets, inbound, payloads, signing, store, tickets, user_agents, visitors
 from ..address_limits import allows, per_address
 from ..api_schemas import EventBatchSchema, SignupSchema, VoteSchema
 from ..embed import public_base
@@ -299,8 +299,10 @@ def _take(
 ) -> None:
     """Offer each comparison's events from ``page`` to the day's budgets, with this
     reader's hash for that comparison; all of them are dropped, and counted, when the
-    reader is over EVENT_RATE_LIMIT or the comparison does not take events from the site."""
+    reader is over EVENT_RATE_LIMIT or the comparison does not take events from the site.
+    Each event keeps the classes of the sender's user agent, never the header itself."""
     within_rate = allows("EVENT_RATE_LIMIT")
+    sender = user_agents.classify(request.headers.get("User-Agent", ""))._asdict()
     offers = []
     for comparison_id, (comparison, events) in offered.items():
         visitor = visitors.visitor_hash(f"view:{comparison_id}")
@@ -309,7 +311,7 @@ def _take(
             refused = event_budgets.OTHER_HOST
         elif not within_rate:
             refused = event_budgets.OVER_BUDGET
-        rows = [{**event, "visitor": visitor} for event in events]
+        rows = [{**event, **sender, "visitor": visitor} for event in events]
         offers.append(event_budgets.Offer(comparison_id, rows, refused))
     batch = event_budgets.Batch(
         visitors.today(), visitors.address_hash(), page.origin, page.path, referrer, offers
