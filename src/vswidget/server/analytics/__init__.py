@@ -7,6 +7,7 @@ events grow. One module a job:
 - ``rollups.py``: raw events summed per day and per period, and pruned;
 - ``figures.py``: a comparison's figures per day, per comparison and per item;
 - ``host_pages.py``: the host pages that embed a comparison, and "other pages";
+- ``segments.py``: the top sources, devices and browsers, per comparison or host page;
 - ``report.py``: the stats API's report, all of those in one answer.
 """
 
@@ -15,11 +16,14 @@ from .figures import dropped, item_series, series, series_of
 from .host_pages import Page, origins, other_pages, pages
 from .report import report
 from .rollups import period_start, prune, roll_up, roll_up_all, roll_up_recent
+from .segments import Scope, Segment, segments
 
 __all__ = [
     "COLUMNS",
     "COUNTED",
     "Page",
+    "Scope",
+    "Segment",
     "Totals",
     "dropped",
     "item_series",
@@ -32,6 +36,7 @@ __all__ = [
     "roll_up",
     "roll_up_all",
     "roll_up_recent",
+    "segments",
     "series",
     "series_of",
     "summed",

@@ -1,0 +1,147 @@
+"""Sources, devices and browsers: rolled up per day and host page, read as a top list."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from vswidget import Client
+from vswidget.server import analytics, models, store
+from vswidget.server.analytics import Scope
+from vswidget.server.extensions import db
+from vswidget.server.visitors import today
+
+TODAY = today()
+SLUG = "kettle-vs-moka-pot"
+
+
+def event(comparison_id: int, kind: str, **values: Any) -> dict[str, Any]:
+    return {
+        "comparison_id": comparison_id,
+        "type": kind,
+        "item_key": values.get("item"),
+        "origin": values.get("origin", "https://blog.example"),
+        "path": values.get("path", "/post"),
+        "referrer": values.get("referrer"),
+        "device": values.get("device"),
+        "browser": values.get("browser"),
+        "day": TODAY - timedelta(days=values.get("days_ago", 0)),
+        "visitor": "reader",
+    }
+
+
+@pytest.fixture
+def comparison_id(app: Flask, sdk: Client, document: dict[str, Any]) -> int:
+    sdk.publish(document)
+    with app.app_context():
+        return store.get_comparison(store.get_publisher("acme"), SLUG).id
+
+
+@pytest.fixture
+def seeded(app: Flask, comparison_id: int) -> int:
+    """Readers from three sources and none, on phones and desktops, on two host pages."""
+    phone = {"device": "phone", "browser": "safari"}
+    desktop = {"device": "desktop", "browser": "chrome"}
+    events = [
+        *(event(comparison_id, "view", referrer="news.example", **phone) for _ in range(3)),
+        event(comparison_id, "vote", referrer="news.example", item="moka", **phone),
+        *(event(comparison_id, "view", referrer="search.example", **desktop) for _ in range(2)),
+        event(comparison_id, "view", referrer="mail.example", path="/other", **desktop),
+        event(comparison_id, "impression", path="/other", **desktop),
+        event(comparison_id, "view", path="/other", **desktop),
+        event(comparison_id, "view", days_ago=1, referrer="news.example"),  # no classes kept
+    ]
+    with app.app_context():
+        store.add_events(events)
+        analytics.roll_up_all()
+    return comparison_id
+
+
+def rows(app: Flask, kind: str) -> set[tuple[Any, ...]]:
+    table = models.daily_segments.c
+    with app.app_context():
+        found = db.connection.execute(
+            select(
+                table.day, table.path, table.value, table.impressions, table.views, table.votes
+            ).where(table.kind == kind)
+        )
+        return {tuple(row) for row in found}
+
+
+def test_a_day_rolls_up_per_host_page_and_source_device_and_browser(
+    app: Flask, seeded: int
+) -> None:
+    yesterday = TODAY - timedelta(days=1)
+    assert rows(app, "source") == {
+        (TODAY, "/post", "news.example", 0, 3, 1),
+        (TODAY, "/post", "search.example", 0, 2, 0),
+        (TODAY, "/other", "mail.example", 0, 1, 0),
+        (TODAY, "/other", "", 1, 1, 0),
+        (yesterday, "/post", "news.example", 0, 1, 0),
+    }
+    assert rows(app, "device") == {
+        (TODAY, "/post", "phone", 0, 3, 1),
+        (TODAY, "/post", "desktop", 0, 2, 0),
+        (TODAY, "/other", "desktop", 1, 2, 0),
+    }
+    assert rows(app, "browser") == {
+        (TODAY, "/post", "safari", 0, 3, 1),
+        (TODAY, "/post", "chrome", 0, 2, 0),
+        (TODAY, "/other", "chrome", 1, 2, 0),
+    }
+
+
+def test_rolling_up_again_gives_the_same_segments(app: Flask, seeded: int) -> None:
+    before = rows(app, "source")
+    with app.app_context():
+        analytics.roll_up_all()
+    assert rows(app, "source") == before
+
+
+def listed(app: Flask, scope: Scope, limit: int) -> dict[str, list[tuple[Any, ...]]]:
+    with app.app_context():
+        found = analytics.segments(scope, limit)
+    return {
+        kind: [(each.value, each.views, each.votes, each.share) for each in values]
+        for kind, values in found.items()
+    }
+
+
+def test_the_top_values_come_busiest_first_with_shares_of_their_kinds_views(
+    app: Flask, seeded: int
+) -> None:
+    found = listed(app, Scope(seeded, TODAY - timedelta(days=1), TODAY), limit=10)
+    assert found["sources"] == [
+        ("news.example", 4, 1, 50),
+        ("search.example", 2, 0, 25),
+        ("", 1, 0, 13),
+        ("mail.example", 1, 0, 13),
+    ]
+    assert found["devices"] == [("desktop", 4, 0, 57), ("phone", 3, 1, 43)]
+    assert found["browsers"] == [("chrome", 4, 0, 57), ("safari", 3, 1, 43)]
+
+
+def test_what_does_not_fit_in_the_top_is_summed_as_the_others(app: Flask, seeded: int) -> None:
+    found = listed(app, Scope(seeded, TODAY, TODAY), limit=1)
+    assert found["sources"] == [("news.example", 3, 1, 43), (None, 4, 0, 57)]
+    assert found["devices"] == [("desktop", 4, 0, 57), (None, 3, 1, 43)]
+
+
+def test_segments_can_be_read_for_one_host_page(app: Flask, seeded: int) -> None:
+    scope = Scope(seeded, TODAY, TODAY, "https://blog.example", "/other")
+    found = listed(app, scope, limit=10)
+    assert found["sources"] == [("", 1, 0, 50), ("mail.example", 1, 0, 50)]
+    assert found["devices"] == [("desktop", 2, 0, 100)]
+
+
+def test_a_range_without_events_has_no_segments(app: Flask, seeded: int) -> None:
+    since = TODAY - timedelta(days=9)
+    assert listed(app, Scope(seeded, since, since), limit=10) == {
+        "sources": [],
+        "devices": [],
+        "browsers": [],
+    }
