@@ -7,9 +7,11 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
+from helpers import new_publisher
 from sqlalchemy import select
 
-from vswidget import Client
+from vswidget import Client, Segment
 from vswidget.server import analytics, models, store
 from vswidget.server.analytics import Scope
 from vswidget.server.extensions import db
@@ -17,6 +19,7 @@ from vswidget.server.visitors import today
 
 TODAY = today()
 SLUG = "kettle-vs-moka-pot"
+STATS = f"/api/v1/comparisons/{SLUG}/stats"
 
 
 def event(comparison_id: int, kind: str, **values: Any) -> dict[str, Any]:
@@ -145,3 +148,61 @@ def test_a_range_without_events_has_no_segments(app: Flask, seeded: int) -> None
         "devices": [],
         "browsers": [],
     }
+
+
+def test_the_stats_api_lists_sources_devices_and_browsers(
+    client: FlaskClient, auth: dict[str, str], seeded: int
+) -> None:
+    answer = client.get(STATS, headers=auth).json
+    assert answer["sources"][0] == {
+        "value": "news.example",
+        "impressions": 0,
+        "views": 4,
+        "votes": 1,
+        "clicks": 0,
+        "signups": 0,
+        "share": 50,
+    }
+    assert [row["value"] for row in answer["devices"]] == ["desktop", "phone"]
+    assert [row["value"] for row in answer["browsers"]] == ["chrome", "safari"]
+
+
+def test_the_stats_api_reads_one_host_pages_segments_by_its_url(
+    client: FlaskClient, auth: dict[str, str], seeded: int
+) -> None:
+    url = "https://blog.example/other?utm_source=x#top"
+    answer = client.get(STATS, query_string={"host_page": url, "page": 1}, headers=auth).json
+    assert [(row["value"], row["views"]) for row in answer["sources"]] == [
+        ("", 1),
+        ("mail.example", 1),
+    ]
+    assert answer["totals"]["views"] == 8  # the rest of the report stays the comparison's
+
+
+@pytest.mark.parametrize("url", ["blog.example/post", "javascript:alert(1)", "https://x:99999/"])
+def test_a_host_page_that_is_not_an_http_url_is_refused(
+    client: FlaskClient, auth: dict[str, str], seeded: int, url: str
+) -> None:
+    response = client.get(STATS, query_string={"host_page": url}, headers=auth)
+    assert response.status_code == 422
+    assert "host_page" in response.json["error"]["fields"]
+
+
+def test_another_publishers_segments_are_not_found(
+    app: Flask, client: FlaskClient, seeded: int
+) -> None:
+    rival = {"Authorization": "Bearer " + new_publisher(app, "rival")}
+    query = {"host_page": "https://blog.example/post"}
+    assert client.get(STATS, query_string=query, headers=rival).status_code == 404
+
+
+def test_the_sdk_returns_segments_typed_and_reads_one_host_page(sdk: Client, seeded: int) -> None:
+    stats = sdk.stats(SLUG, host_page="https://blog.example/post")
+    assert stats.devices == [
+        Segment("phone", 0, 3, 1, 0, 0, 60),
+        Segment("desktop", 0, 2, 0, 0, 0, 40),
+    ]
+    assert [source.value for source in sdk.stats(SLUG).sources][:2] == [
+        "news.example",
+        "search.example",
+    ]

@@ -16,7 +16,7 @@ from .figures import dropped, item_series, series, series_of
 from .host_pages import Page, origins, other_pages, pages
 from .report import report
 from .rollups import period_start, prune, roll_up, roll_up_all, roll_up_recent
-from .segments import Scope, Segment, segments
+from .segments import Scope, Segment, segment_lists, segments
 
 __all__ = [
     "COLUMNS",
@@ -36,6 +36,7 @@ __all__ = [
     "roll_up",
     "roll_up_all",
     "roll_up_recent",
+    "segment_lists",
     "segments",
     "series",
     "series_of",

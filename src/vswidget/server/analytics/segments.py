@@ -77,6 +77,12 @@ def segments(scope: Scope, limit: int) -> dict[str, list[Segment]]:
     return {plural: _top(found[kind], limit) for kind, plural in KINDS.items()}
 
 
+def segment_lists(scope: Scope, limit: int) -> dict[str, list[dict[str, Any]]]:
+    """Return ``segments`` as plain lists, as the stats API answers them."""
+    found = segments(scope, limit)
+    return {kind: [segment.as_dict() for segment in values] for kind, values in found.items()}
+
+
 def _top(values: list[Segment], limit: int) -> list[Segment]:
     """Return the top ``limit`` of one kind's values and their others, with shares."""
     values.sort(key=lambda segment: (-segment.views, -segment.votes, segment.value or ""))

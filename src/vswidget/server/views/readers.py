@@ -29,6 +29,7 @@ from .. import event_budgets, inbound, payloads, signing, store, tickets, user_a
 from ..address_limits import allows, per_address
 from ..api_schemas import EventBatchSchema, SignupSchema, VoteSchema
 from ..embed import public_base
+from ..page_urls import HostPage, host_page
 from ..store import Comparison
 from ..tallies import percent
 
@@ -234,28 +235,6 @@ def _count_click(comparison: Comparison, item_key: str) -> None:
         return
     event = {"type": "click", "item_key": item_key}
     _take(page, None, {comparison.id: (comparison, [event])})
-
-
-class HostPage(NamedTuple):
-    """The page an event happened on, as stored: its origin and path, and its host name."""
-
-    origin: str  # scheme://host[:port], never the user:password@ a URL may carry
-    path: str
-    host: str
-
-
-def host_page(url: str) -> HostPage | None:
-    """Return the host page an http(s) URL names, without query and fragment; None for
-    any other URL."""
-    try:  # ValueError: a port out of range, a broken [IPv6] host
-        page = urlsplit(url)
-        port = page.port
-    except ValueError:
-        return None
-    if page.scheme not in {"http", "https"} or not page.hostname:
-        return None
-    origin = f"{page.scheme}://{page.hostname}{f':{port}' if port else ''}"[:255]
-    return HostPage(origin, (page.path or "/")[:1000], page.hostname)
 
 
 @bp.post("/v1/events")
