@@ -6,12 +6,14 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 from helpers import new_publisher
 from sqlalchemy import select
 
 from vswidget import Client, Segment
+from vswidget.cli import main
 from vswidget.server import analytics, models, store
 from vswidget.server.analytics import Scope
 from vswidget.server.extensions import db
@@ -206,3 +208,26 @@ def test_the_sdk_returns_segments_typed_and_reads_one_host_page(sdk: Client, see
         "news.example",
         "search.example",
     ]
+
+
+def test_the_cli_prints_sources_devices_and_browsers_as_tables_or_csv(
+    runner: CliRunner, live_server: str, api_key: str, seeded: int
+) -> None:
+    env = {"VSWIDGET_URL": live_server, "VSWIDGET_API_KEY": api_key}
+    table = runner.invoke(main, ["stats", SLUG, "--segments"], env=env).stdout.splitlines()
+    assert [line.split() for line in table[:2]] == [
+        ["sources", "impressions", "views", "votes", "clicks", "signups", "%", "views"],
+        ["news.example", "0", "4", "1", "0", "0", "50%"],
+    ]
+    assert table[3].split()[0] == "(direct)"
+    assert [line.split()[0] for line in table[5:8]] == ["devices", "desktop", "phone"]
+    one_page = ["stats", SLUG, "--segments", "--csv", "--host-page", "https://blog.example/other"]
+    assert runner.invoke(main, one_page, env=env).stdout.splitlines() == [
+        "kind,value,impressions,views,votes,clicks,signups,share",
+        "sources,,1,1,0,0,0,50",
+        "sources,mail.example,0,1,0,0,0,50",
+        "devices,desktop,1,2,0,0,0,100",
+        "browsers,chrome,1,2,0,0,0,100",
+    ]
+    refused = runner.invoke(main, ["stats", SLUG, "--segments", "--host-page", "nope"], env=env)
+    assert refused.exit_code != 0 and "http" in refused.output
