@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
-from helpers import new_publisher
+from helpers import PASSWORD, csrf_of, log_in, new_publisher
 from sqlalchemy import select
 
 from vswidget import Client, Segment
@@ -43,6 +45,7 @@ def event(comparison_id: int, kind: str, **values: Any) -> dict[str, Any]:
 def comparison_id(app: Flask, sdk: Client, document: dict[str, Any]) -> int:
     sdk.publish(document)
     with app.app_context():
+        store.set_password("acme", PASSWORD)
         return store.get_comparison(store.get_publisher("acme"), SLUG).id
 
 
@@ -231,3 +234,87 @@ def test_the_cli_prints_sources_devices_and_browsers_as_tables_or_csv(
     ]
     refused = runner.invoke(main, ["stats", SLUG, "--segments", "--host-page", "nope"], env=env)
     assert refused.exit_code != 0 and "http" in refused.output
+
+
+PAGE = f"/dashboard/c/{SLUG}"
+
+
+def segment_rows(html: str, kind: str) -> list[list[str]]:
+    """Return the rows of the dashboard's list of ``kind`` as cell texts."""
+    table = re.search(rf'<table[^>]*aria-labelledby="segments-{kind}-h">(.*?)</table>', html, re.S)
+    assert table, kind
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", table[1], re.S)
+    return [
+        [
+            " ".join(re.sub("<[^>]+>", "", cell).split())
+            for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", each, re.S)
+        ]
+        for each in rows[1:]
+    ]
+
+
+def test_the_dashboard_shows_sources_devices_and_browsers_with_their_share_of_views(
+    client: FlaskClient, seeded: int
+) -> None:
+    assert log_in(client).status_code == 303
+    html = client.get(PAGE, query_string={"days": 7}).text
+    assert segment_rows(html, "sources") == [
+        ["news.example", "4", "1", "50%"],
+        ["search.example", "2", "0", "25%"],
+        ["Direct or unknown", "1", "0", "13%"],
+        ["mail.example", "1", "0", "13%"],
+    ]
+    assert segment_rows(html, "devices") == [
+        ["Desktop", "4", "0", "57%"],
+        ["Phone", "3", "1", "43%"],
+    ]
+    assert "Share of views" in html and "never a reader's user agent" in html
+
+
+def test_the_dashboard_shows_the_segments_of_an_embed_location_chosen_from_a_list(
+    client: FlaskClient, seeded: int
+) -> None:
+    assert log_in(client).status_code == 303
+    html = client.get(PAGE, query_string={"host_page": ""}).text
+    chooser = re.search(r'<select id="segments-page" name="host_page">(.*?)</select>', html, re.S)
+    assert chooser
+    assert re.findall(r'<option value="([^"]*)"', chooser[1]) == [
+        "",
+        "https://blog.example/other",  # the embed locations, most impressions first
+        "https://blog.example/post",
+    ]
+    query = {"host_page": "https://blog.example/other", "days": "30"}
+    one_page = client.get(PAGE, query_string=query).text
+    assert '<option value="https://blog.example/other" selected>' in one_page
+    assert "Of <strong>https://blog.example/other</strong> only" in one_page
+    assert segment_rows(one_page, "sources") == [
+        ["Direct or unknown", "1", "0", "50%"],
+        ["mail.example", "1", "0", "50%"],
+    ]
+    assert segment_rows(one_page, "browsers") == [["Chrome", "2", "0", "100%"]]
+
+
+def test_a_bad_host_page_answers_a_readable_400_page(client: FlaskClient, seeded: int) -> None:
+    assert log_in(client).status_code == 303
+    response = client.get(PAGE, query_string={"host_page": "javascript:alert(1)"})
+    assert response.status_code == 400
+    assert "host_page" in response.text and "alert(1)" not in response.text
+
+
+def test_a_share_link_of_one_site_shows_its_pages_segments_and_no_other_sites(
+    client: FlaskClient, seeded: int
+) -> None:
+    assert log_in(client).status_code == 303
+    form = {"csrf": csrf_of(client, PAGE), "days": "7", "origin": "https://blog.example"}
+    created = client.post(f"{PAGE}/share", data=form).text
+    found = re.search(r'id="share-url" class="dash-copy" value="([^"]+)"', created)
+    assert found
+    client.post("/dashboard/logout", data={"csrf": csrf_of(client, PAGE)})
+    link = urlsplit(found[1]).path
+    mine = client.get(link, query_string={"host_page": "https://blog.example/post"})
+    assert segment_rows(mine.text, "devices") == [
+        ["Phone", "3", "1", "60%"],
+        ["Desktop", "2", "0", "40%"],
+    ]
+    other = client.get(link, query_string={"host_page": "https://rival.example/post"})
+    assert other.status_code == 404

@@ -157,6 +157,13 @@ class HostPageQuerySchema(Schema):
 
     host_page = HttpUrl()
 
+    @pre_load
+    def empty_is_every_page(self, data: Any, **kwargs: Any) -> Any:
+        """An empty ``host_page`` (a form's first choice) asks for every page."""
+        if isinstance(data, Mapping) and data.get(HOST_PAGE) == "":
+            return {key: data[key] for key in data if key != HOST_PAGE}
+        return data
+
     @post_load
     def to_page(self, data: dict[str, Any], **kwargs: Any) -> HostPage | None:
         if data.get(HOST_PAGE) is None:

@@ -15,6 +15,7 @@ from ...store import Comparison
 from .authentication import me
 from .inputs import PER_PAGE, OverviewQuery, load
 from .report import figures, host_page_number, parse_range
+from .segments import segment_section
 
 if TYPE_CHECKING:
     from .share_links import ShareLink
@@ -75,6 +76,7 @@ def comparison_html(
     return render_template(
         "dashboard/comparison.html",
         **figures(comparison, chosen, origin, host_page_number(request.args)),
+        segments=segment_section(comparison, chosen, origin, request.args),
         shared=link,
         publisher=None if link else me(),
         page_url=lambda **query: url_for(page_endpoint, **address, **query),
