@@ -25,6 +25,7 @@ from flask.testing import FlaskClient
 from helpers import (
     CHEAP_PASSWORD_HASH,
     DOCUMENT,
+    PASSWORD,
     PUBLIC_URL,
     SECRET,
     Receiver,
@@ -36,7 +37,7 @@ from helpers import (
 from werkzeug.serving import make_server
 
 from vswidget import Client
-from vswidget.server import login_limits
+from vswidget.server import login_limits, store
 from vswidget.server.extensions import db
 from vswidget.server.migrations import upgrade
 
@@ -122,6 +123,15 @@ def runner(database_url: str, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
 def document() -> dict[str, Any]:
     """A valid comparison document, fresh for each test."""
     return copy.deepcopy(DOCUMENT)
+
+
+@pytest.fixture
+def comparison_id(app: Flask, sdk: Client, document: dict[str, Any]) -> int:
+    """acme's comparison (``document``), published, and acme's dashboard password."""
+    sdk.publish(document)
+    with app.app_context():
+        store.set_password("acme", PASSWORD)
+        return store.get_comparison(store.get_publisher("acme"), document["slug"]).id
 
 
 @pytest.fixture

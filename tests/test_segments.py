@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
-from helpers import PASSWORD, csrf_of, log_in, new_publisher
+from helpers import csrf_of, event_row, log_in, new_publisher
 from sqlalchemy import select
 
 from vswidget import Client, Segment
@@ -26,42 +26,19 @@ SLUG = "kettle-vs-moka-pot"
 STATS = f"/api/v1/comparisons/{SLUG}/stats"
 
 
-def event(comparison_id: int, kind: str, **values: Any) -> dict[str, Any]:
-    return {
-        "comparison_id": comparison_id,
-        "type": kind,
-        "item_key": values.get("item"),
-        "origin": values.get("origin", "https://blog.example"),
-        "path": values.get("path", "/post"),
-        "referrer": values.get("referrer"),
-        "device": values.get("device"),
-        "browser": values.get("browser"),
-        "day": TODAY - timedelta(days=values.get("days_ago", 0)),
-        "visitor": "reader",
-    }
-
-
-@pytest.fixture
-def comparison_id(app: Flask, sdk: Client, document: dict[str, Any]) -> int:
-    sdk.publish(document)
-    with app.app_context():
-        store.set_password("acme", PASSWORD)
-        return store.get_comparison(store.get_publisher("acme"), SLUG).id
-
-
 @pytest.fixture
 def seeded(app: Flask, comparison_id: int) -> int:
     """Readers from three sources and none, on phones and desktops, on two host pages."""
     phone = {"device": "phone", "browser": "safari"}
     desktop = {"device": "desktop", "browser": "chrome"}
     events = [
-        *(event(comparison_id, "view", referrer="news.example", **phone) for _ in range(3)),
-        event(comparison_id, "vote", referrer="news.example", item="moka", **phone),
-        *(event(comparison_id, "view", referrer="search.example", **desktop) for _ in range(2)),
-        event(comparison_id, "view", referrer="mail.example", path="/other", **desktop),
-        event(comparison_id, "impression", path="/other", **desktop),
-        event(comparison_id, "view", path="/other", **desktop),
-        event(comparison_id, "view", days_ago=1, referrer="news.example"),  # no classes kept
+        *(event_row(comparison_id, "view", referrer="news.example", **phone) for _ in range(3)),
+        event_row(comparison_id, "vote", referrer="news.example", item="moka", **phone),
+        *(event_row(comparison_id, "view", referrer="search.example", **desktop) for _ in range(2)),
+        event_row(comparison_id, "view", referrer="mail.example", path="/other", **desktop),
+        event_row(comparison_id, "impression", path="/other", **desktop),
+        event_row(comparison_id, "view", path="/other", **desktop),
+        event_row(comparison_id, "view", days_ago=1, referrer="news.example"),  # no classes kept
     ]
     with app.app_context():
         store.add_events(events)

@@ -148,6 +148,16 @@ class StatsQuerySchema(StrictSchema, DateRangeSchema):
         return data
 
 
+class EventCountsSchema(Schema):
+    """How many events of each type."""
+
+    impressions = fields.Integer(dump_only=True)
+    views = fields.Integer(dump_only=True)
+    votes = fields.Integer(dump_only=True)
+    clicks = fields.Integer(dump_only=True)
+    signups = fields.Integer(dump_only=True)
+
+
 class HostPageQuerySchema(Schema):
     """``host_page``: the URL of one host page whose sources, devices and browsers to
     read (its query and fragment do not count). Loads as a HostPage, or None."""
@@ -174,22 +184,17 @@ class HostPageQuerySchema(Schema):
         return page
 
 
-class SegmentSchema(Schema):
+class SegmentSchema(EventCountsSchema):
     """One source, device class or browser family, with its figures over the range."""
 
     value = fields.String(
         dump_only=True,
         allow_none=True,
         metadata={
-            "description": 'The referrer\'s domain ("": none), device class or browser '
+            "description": "The referrer's domain (\"\": none), device class or browser "
             "family; null: the values past the top ones, summed."
         },
     )
-    impressions = fields.Integer(dump_only=True)
-    views = fields.Integer(dump_only=True)
-    votes = fields.Integer(dump_only=True)
-    clicks = fields.Integer(dump_only=True)
-    signups = fields.Integer(dump_only=True)
     share = fields.Integer(
         dump_only=True,
         allow_none=True,
@@ -206,12 +211,7 @@ def segment_list(description: str) -> fields.List[Any]:
     )
 
 
-class CountsSchema(Schema):
-    impressions = fields.Integer(dump_only=True)
-    views = fields.Integer(dump_only=True)
-    votes = fields.Integer(dump_only=True)
-    clicks = fields.Integer(dump_only=True)
-    signups = fields.Integer(dump_only=True)
+class CountsSchema(EventCountsSchema):
     visitors = fields.Integer(
         dump_only=True, metadata={"description": "Distinct readers per day, summed over days."}
     )
