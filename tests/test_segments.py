@@ -263,6 +263,8 @@ def test_the_dashboard_shows_the_segments_of_an_embed_location_chosen_from_a_lis
     query = {"host_page": "https://blog.example/other", "days": "30"}
     one_page = client.get(PAGE, query_string=query).text
     assert '<option value="https://blog.example/other" selected>' in one_page
+    assert f'href="{PAGE}?host_page=https://blog.example/other&amp;days=7"' in one_page
+    assert f'href="{PAGE}?days=30#segments-h">every host page' in one_page
     assert "Of <strong>https://blog.example/other</strong> only" in one_page
     assert segment_rows(one_page, "sources") == [
         ["Direct or unknown", "1", "0", "50%"],
