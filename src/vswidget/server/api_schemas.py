@@ -191,7 +191,7 @@ class SegmentSchema(EventCountsSchema):
         dump_only=True,
         allow_none=True,
         metadata={
-            "description": "The referrer's domain (\"\": none), device class or browser "
+            "description": 'The referrer\'s domain ("": none), device class or browser '
             "family; null: the values past the top ones, summed."
         },
     )
