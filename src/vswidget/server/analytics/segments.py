@@ -17,8 +17,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from ..date_range import DateRange
 from ..extensions import db
 from ..models import daily_segments
+from ..page_urls import HostPage
 from ..tallies import percent
 from .counts import COLUMNS
 
@@ -52,6 +54,16 @@ class Scope:
     until: date
     origin: str | None = None
     path: str | None = None  # with ``origin``: that one host page
+
+    @classmethod
+    def of(
+        cls, comparison_id: int, days: DateRange, page: HostPage | None, origin: str | None = None
+    ) -> Scope:
+        """Return the scope of ``page`` over ``days`` or, without one, of every host page
+        (of ``origin``'s site, when given)."""
+        if page is not None:
+            return cls(comparison_id, days.since, days.until, page.origin, page.path)
+        return cls(comparison_id, days.since, days.until, origin)
 
 
 def segments(scope: Scope, limit: int) -> dict[str, list[Segment]]:

@@ -281,5 +281,5 @@ class Stats(MethodView):
             pagination_parameters.page_size,
         )
         pagination_parameters.item_count = pages
-        scope = analytics.Scope(comparison.id, chosen.since, chosen.until, *(page or ())[:2])
+        scope = analytics.Scope.of(comparison.id, chosen, page)
         return answer | analytics.segment_lists(scope, TOP_SEGMENTS)

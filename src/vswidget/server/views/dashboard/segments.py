@@ -40,14 +40,7 @@ def segment_section(
     page: HostPage | None = load(HostPageQuerySchema(), args)
     if page is not None and origin is not None and page.origin != origin:
         raise NotFound(f"This view shows only {origin}, and that page is not on it.")
-    scope = analytics.Scope(
-        comparison.id,
-        chosen.since,
-        chosen.until,
-        page.origin if page else origin,
-        page.path if page else None,
-    )
-    found = analytics.segments(scope, TOP_SHOWN)
+    found = analytics.segments(analytics.Scope.of(comparison.id, chosen, page, origin), TOP_SHOWN)
     return {
         "page": page,
         "kinds": [
