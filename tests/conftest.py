@@ -128,7 +128,7 @@ def document() -> dict[str, Any]:
 
 @pytest.fixture
 def comparison_id(app: Flask, sdk: Client, document: dict[str, Any]) -> int:
-    """acme's comparison (``document``), and acme's dashboard password."""
+    """acme's comparison (``document``), published, and acme's dashboard password."""
     sdk.publish(document)
     with app.app_context():
         store.set_password("acme", PASSWORD)

@@ -13,6 +13,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from vswidget.server import create_app, models, store
 from vswidget.server.extensions import db
 from vswidget.server.i18n import LABELS
 from vswidget.server.tallies import FEW_VOTES
+from vswidget.server.visitors import today
 from vswidget.server.webhooks import Courier
 
 SECRET = "test-secret-key-of-at-least-32-bytes"
@@ -105,6 +107,23 @@ def make_app(database_url: str, tmp_path: Path, **settings: Any) -> Flask:
             **settings,
         }
     )
+
+
+def event_row(comparison_id: int, kind: str, days_ago: int = 0, **values: Any) -> dict[str, Any]:
+    """Return a row of ``events`` as the store adds it: on https://blog.example/post, today,
+    by reader-1, without referrer, device or browser, unless ``values`` say otherwise."""
+    return {
+        "comparison_id": comparison_id,
+        "type": kind,
+        "item_key": values.get("item"),
+        "origin": values.get("origin", "https://blog.example"),
+        "path": values.get("path", "/post"),
+        "referrer": values.get("referrer"),
+        "device": values.get("device"),
+        "browser": values.get("browser"),
+        "day": today() - timedelta(days=days_ago),
+        "visitor": values.get("visitor", "reader-1"),
+    }
 
 
 def new_publisher(app: Flask, handle: str) -> str:

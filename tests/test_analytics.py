@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from flask import Flask
+from helpers import event_row as event
 from sqlalchemy import func, select
 
 from vswidget import Client
@@ -22,26 +23,6 @@ from vswidget.server.jobs import maintain
 from vswidget.server.visitors import today
 
 TODAY = today()
-
-
-def event(comparison_id: int, kind: str, days_ago: int = 0, **values: Any) -> dict[str, Any]:
-    return {
-        "comparison_id": comparison_id,
-        "type": kind,
-        "item_key": values.get("item"),
-        "origin": values.get("origin", "https://blog.example"),
-        "path": values.get("path", "/post"),
-        "referrer": None,
-        "day": TODAY - timedelta(days=days_ago),
-        "visitor": values.get("visitor", "reader-1"),
-    }
-
-
-@pytest.fixture
-def comparison_id(app: Flask, sdk: Client, document: dict[str, Any]) -> int:
-    sdk.publish(document)
-    with app.app_context():
-        return store.get_comparison(store.get_publisher("acme"), "kettle-vs-moka-pot").id
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 from helpers import PASSWORD, SECRET, csrf_of, log_in, make_app, new_publisher, statements_of
+from helpers import event_row as event
 from itsdangerous import URLSafeTimedSerializer
 from live import LiveServer
 from sqlalchemy import func, insert, select, update
@@ -45,19 +46,6 @@ OTHER = "https://other.example"
 
 
 # -- helpers ------------------------------------------------------------------------
-
-
-def event(comparison_id: int, kind: str, days_ago: int = 0, **values: Any) -> dict[str, Any]:
-    return {
-        "comparison_id": comparison_id,
-        "type": kind,
-        "item_key": values.get("item"),
-        "origin": values.get("origin", BLOG),
-        "path": values.get("path", "/post"),
-        "referrer": None,
-        "day": TODAY - timedelta(days=days_ago),
-        "visitor": values.get("visitor", "reader-1"),
-    }
 
 
 def seed(app: Flask, events: list[dict[str, Any]]) -> None:

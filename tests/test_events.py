@@ -192,3 +192,20 @@ def test_a_click_through_from_a_site_the_comparison_does_not_take_is_dropped_and
     )
     assert answer.status_code == 302
     assert stored(app) == [] and other_host_drops(app) == 1
+
+
+def test_events_keep_the_device_class_and_browser_family_never_the_user_agent(
+    app: Flask, client: FlaskClient, token: str
+) -> None:
+    phone = (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
+        "(KHTML, like Gecko) CriOS/124.0.6367.88 Mobile/15E148 Safari/604.1"
+    )
+    body = {"page": "https://blog.example/", "events": [{"type": "view", "token": token}]}
+    assert send(client, body, phone).status_code == 204
+    assert send(client, body).status_code == 204
+    events = stored(app)
+    assert [(e.device, e.browser) for e in events] == [("phone", "chrome"), ("desktop", "chrome")]
+    for event in events:
+        kept = " ".join(str(value) for value in event)
+        assert "Mozilla" not in kept and "iPhone" not in kept and "CriOS" not in kept

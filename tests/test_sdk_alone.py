@@ -49,6 +49,7 @@ SDK = {
     "vswidget.errors",
     "vswidget.fields",
     "vswidget.schemas",
+    "vswidget.stats_tables",
 }
 # Makes the named top-level modules missing, as when their extra is not installed.
 BLOCKER = """

@@ -32,13 +32,13 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
-    from .client import Client, Published, Signup, Stats, Summary, Webhook
+    from .client import Client, Published, Segment, Signup, Stats, Summary, Webhook
     from .document import Comparison, Item, Link, Newsletter, Reviewer, Verdict
 
 __version__ = "0.1.0.dev0"
 
 DOCUMENT = ("Comparison", "Item", "Link", "Newsletter", "Reviewer", "Verdict")
-CLIENT = ("Client", "Published", "Signup", "Stats", "Summary", "Webhook")
+CLIENT = ("Client", "Published", "Segment", "Signup", "Stats", "Summary", "Webhook")
 LAZY = {**dict.fromkeys(DOCUMENT, "document"), **dict.fromkeys(CLIENT, "client")}
 
 __all__ = [
@@ -61,6 +61,7 @@ __all__ = [
     "Published",
     "RateLimited",
     "Reviewer",
+    "Segment",
     "ServerError",
     "Signup",
     "Stats",

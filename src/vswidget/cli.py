@@ -10,7 +10,7 @@ import csv
 import dataclasses
 import json
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,6 +22,7 @@ from .client import Client
 from .document import DOCUMENT_SUFFIXES, Comparison
 from .errors import NotFound, ValidationError, VSWidgetError
 from .fields import parse_day
+from .stats_tables import COUNTS, print_pages, print_segments
 
 F = TypeVar("F", bound=Callable[..., Any])
 Resolved = tuple[str | None, click.Command | None, list[str]]
@@ -299,9 +300,6 @@ def webhook(webhook_url: str | None, off: bool, url: str, api_key: str) -> None:
     click.echo(f"Signing secret: {hook.secret}")
 
 
-COUNTS = ("impressions", "views", "votes", "clicks", "signups", "visitors")
-
-
 class Day(click.ParamType[date]):
     """A day written YYYY-MM-DD, as the dashboard shows it and the API takes it; no other form."""
 
@@ -323,6 +321,8 @@ class Day(click.ParamType[date]):
 @click.option("--json", "as_json", is_flag=True, help="Print the whole answer as JSON.")
 @click.option("--csv", "as_csv", is_flag=True, help="Print one CSV row per day (or host page).")
 @click.option("--pages", "host_pages", is_flag=True, help="List every host page, busiest first.")
+@click.option("--segments", is_flag=True, help="List the top sources, devices and browsers.")
+@click.option("--host-page", metavar="URL", help="The sources, devices and browsers of one page.")
 @click.option(
     "--page", type=click.IntRange(1), default=1, help="Which page of host pages --json shows."
 )
@@ -337,17 +337,25 @@ def stats(
     as_json: bool,
     as_csv: bool,
     host_pages: bool,
+    segments: bool,
+    host_page: str | None,
     page: int,
     page_size: int,
     url: str,
     api_key: str,
 ) -> None:
-    """Show a comparison's figures per day (default: the last 30 days), or its host pages."""
+    """Show a comparison's figures per day (default: the last 30 days), its host pages,
+    or its top sources, devices and browsers."""
     with Client(url, api_key) as client:
         if host_pages:
-            _print_pages(client.host_pages(slug, since, until), as_csv)
+            print_pages(client.host_pages(slug, since, until), as_csv)
             return
-        found = client.stats(slug, since, until, page=page, page_size=page_size)
+        found = client.stats(
+            slug, since, until, page=page, page_size=page_size, host_page=host_page
+        )
+    if segments:
+        print_segments(found, as_csv)
+        return
     if as_json:
         click.echo(json.dumps(dataclasses.asdict(found), indent=2))
         return
@@ -383,18 +391,3 @@ def stats(
             f"dropped: {found.dropped['over_budget']:,} event(s) over budget, "
             f"{found.dropped['other_host']:,} from other sites"
         )
-
-
-def _print_pages(pages: Iterable[dict[str, Any]], as_csv: bool) -> None:
-    """Print host pages as a table or as CSV, one row each."""
-    columns = ["origin", "path", "first_seen", "last_seen", *COUNTS]
-    if as_csv:
-        table = csv.writer(sys.stdout, lineterminator="\n")
-        table.writerow(columns)
-        for row in pages:
-            table.writerow([row[name] for name in columns])
-        return
-    click.echo(f"{'host page':<50}" + "".join(f"{name:>13}" for name in COUNTS))
-    for row in pages:
-        where = f"{row['origin']}{row['path']}"
-        click.echo(f"{where:<50}" + "".join(f"{row[name]:>13,}" for name in COUNTS))

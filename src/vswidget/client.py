@@ -22,7 +22,18 @@ import httpx
 from .document import Comparison
 from .errors import ConnectionFailed, NotFound, VSWidgetError, causes_first, error_for_status
 
-__all__ = ["Client", "LiveStats", "Published", "Signup", "Stats", "Summary", "Webhook"]
+__all__ = [
+    "Client",
+    "LiveStats",
+    "Published",
+    "Segment",
+    "Signup",
+    "Stats",
+    "Summary",
+    "Webhook",
+]
+
+SEGMENT_KINDS = ("sources", "devices", "browsers")
 
 
 @dataclass(frozen=True)
@@ -69,6 +80,20 @@ class Webhook:
 
 
 @dataclass(frozen=True)
+class Segment:
+    """One source (the referrer's domain, "" for none), device class or browser family
+    over a range; ``value`` None sums the values past the top ones."""
+
+    value: str | None
+    impressions: int
+    views: int
+    votes: int
+    clicks: int
+    signups: int
+    share: int | None  # whole percent of the views of its kind; None without views
+
+
+@dataclass(frozen=True)
 class Stats:
     """A comparison's figures over a range of days (see ``Client.stats``)."""
 
@@ -84,6 +109,11 @@ class Stats:
     # The previous period of the same length: since, until, totals, rates.
     previous: dict[str, Any] = field(default_factory=dict)
     pages_total: int = 0  # how many host pages there are in the range
+    # The top ones by views, then the others (Segment.value None); of one host page
+    # when ``Client.stats`` was given ``host_page``.
+    sources: list[Segment] = field(default_factory=list)
+    devices: list[Segment] = field(default_factory=list)
+    browsers: list[Segment] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -160,17 +190,26 @@ class Client:
         *,
         page: int = 1,
         page_size: int = 20,
+        host_page: str | None = None,
     ) -> Stats:
         """Return a comparison's impressions, views, votes, clicks and sign-ups, with one
-        page of its host pages (``page`` from 1, ``page_size`` up to 100).
+        page of its host pages (``page`` from 1, ``page_size`` up to 100), and its top
+        sources, devices and browsers: of every host page, or of the one whose URL is
+        ``host_page``.
 
         ``since`` and ``until`` (dates or YYYY-MM-DD, both included) default to the
         30 days that end today.
         """
         params = {**_range(since, until), "page": str(page), "page_size": str(page_size)}
+        if host_page is not None:
+            params["host_page"] = host_page
         response = self._request("GET", f"/comparisons/{slug}/stats", params=params)
         total = json.loads(response.headers.get("X-Pagination", "{}")).get("total", 0)
-        return Stats(**response.json(), pages_total=total)
+        body = response.json()
+        sources, devices, browsers = (
+            [Segment(**row) for row in body.pop(kind)] for kind in SEGMENT_KINDS
+        )
+        return Stats(**body, pages_total=total, sources=sources, devices=devices, browsers=browsers)
 
     def live(self, slug: str, minutes: int = 30) -> LiveStats:
         """Return a comparison's figures over the last ``minutes`` (1 to 60) up to now,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
@@ -62,7 +63,15 @@ def seen(request: pytest.FixtureRequest) -> Published:
     return published
 
 
-def pages(server: Server, seen: Published) -> dict[str, str]:
+@pytest.fixture(scope="module")
+def first_page(request: pytest.FixtureRequest) -> str:
+    """The URL of the first host page that reader saw it on."""
+    url: str = request.getfixturevalue("busy")[1]
+    return url
+
+
+def pages(server: Server, seen: Published, first_page: str) -> dict[str, str]:
+    one_page = urlencode({"host_page": first_page})
     return {
         "overview": f"{server.base}/dashboard/",
         "comparison": f"{server.base}/dashboard/c/{seen.slug}",
@@ -70,6 +79,7 @@ def pages(server: Server, seen: Published) -> dict[str, str]:
         "overview-7-days": f"{server.base}/dashboard/?days=7",
         "overview-30-minutes": f"{server.base}/dashboard/?minutes=30",
         "comparison-30-minutes": f"{server.base}/dashboard/c/{seen.slug}?minutes=30",
+        "comparison-one-host-page": f"{server.base}/dashboard/c/{seen.slug}?{one_page}",
     }
 
 
@@ -95,9 +105,9 @@ def phone(new_tab: Callable[..., Tab], signed_in: dict[str, Any]) -> Tab:
 
 
 def test_every_dashboard_page_fits_a_375_px_phone_without_sideways_scrolling(
-    phone: Tab, new_tab: Callable[..., Tab], server: Server, seen: Published
+    phone: Tab, new_tab: Callable[..., Tab], server: Server, seen: Published, first_page: str
 ) -> None:
-    for name, address in pages(server, seen).items():
+    for name, address in pages(server, seen, first_page).items():
         assert_fits(opened(phone, name, address, PHONE["width"]))
     logged_out = new_tab(viewport=PHONE, is_mobile=True, has_touch=True)
     assert_fits(opened(logged_out, "login", f"{server.base}/dashboard/login", PHONE["width"]))
@@ -141,12 +151,27 @@ def test_axe_finds_nothing_serious_on_the_overview_and_a_comparisons_page(
     signed_in: dict[str, Any],
     server: Server,
     seen: Published,
+    first_page: str,
     viewport: dict[str, int],
 ) -> None:
     owner = new_tab(viewport=viewport, storage_state=signed_in)
     found = {
         name: blocking(axe(opened(owner, name, address, viewport["width"])))
-        for name, address in pages(server, seen).items()
+        for name, address in pages(server, seen, first_page).items()
     }
     assert found == {name: [] for name in found}
     assert_no_errors(owner)
+
+
+def test_on_a_phone_sources_devices_and_browsers_read_as_labelled_lists(
+    phone: Tab, server: Server, seen: Published, first_page: str
+) -> None:
+    address = pages(server, seen, first_page)["comparison-one-host-page"]
+    page = opened(phone, "segments", address, PHONE["width"])
+    assert page.locator("#segments-page").input_value() == first_page
+    devices = page.locator("table[aria-labelledby=segments-devices-h] tbody tr").first
+    assert devices.locator("th").inner_text() == "Desktop"  # Chromium on Linux
+    labels = devices.locator("td").evaluate_all(
+        "(cells) => cells.map((c) => getComputedStyle(c, '::before').content)"
+    )
+    assert labels == ['"Views"', '"Votes"', '"Share of views"']

@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, pre_load, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, pre_load, validate
 
 from ..fields import HttpUrl, Key, StrictSchema
 from ..schemas import ComparisonSchema
 from .date_range import DateRangeSchema
+from .page_urls import HostPage, host_page
 
 
 class PublisherSchema(StrictSchema):
@@ -128,6 +129,7 @@ class WebhookSchema(StrictSchema):
 
 
 PAGING = ("page", "page_size")
+HOST_PAGE = "host_page"  # read by HostPageQuerySchema
 
 
 class StatsQuerySchema(StrictSchema, DateRangeSchema):
@@ -139,18 +141,77 @@ class StatsQuerySchema(StrictSchema, DateRangeSchema):
 
     @pre_load
     def leave_paging(self, data: Any, **kwargs: Any) -> Any:
-        """``page`` and ``page_size`` (of the host pages) are the pagination's to read."""
+        """``page`` and ``page_size`` (of the host pages) are the pagination's to read,
+        ``host_page`` HostPageQuerySchema's."""
         if isinstance(data, Mapping):
-            return {key: data[key] for key in data if key not in PAGING}
+            return {key: data[key] for key in data if key not in (*PAGING, HOST_PAGE)}
         return data
 
 
-class CountsSchema(Schema):
+class EventCountsSchema(Schema):
+    """How many events of each type."""
+
     impressions = fields.Integer(dump_only=True)
     views = fields.Integer(dump_only=True)
     votes = fields.Integer(dump_only=True)
     clicks = fields.Integer(dump_only=True)
     signups = fields.Integer(dump_only=True)
+
+
+class HostPageQuerySchema(Schema):
+    """``host_page``: the URL of one host page whose sources, devices and browsers to
+    read (its query and fragment do not count). Loads as a HostPage, or None."""
+
+    class Meta:
+        unknown = EXCLUDE  # the rest of the query is StatsQuerySchema's and the pagination's
+
+    host_page = HttpUrl()
+
+    @pre_load
+    def empty_is_every_page(self, data: Any, **kwargs: Any) -> Any:
+        """An empty ``host_page`` (a form's first choice) asks for every page."""
+        if isinstance(data, Mapping) and data.get(HOST_PAGE) == "":
+            return {key: data[key] for key in data if key != HOST_PAGE}
+        return data
+
+    @post_load
+    def to_page(self, data: dict[str, Any], **kwargs: Any) -> HostPage | None:
+        if data.get(HOST_PAGE) is None:
+            return None
+        page = host_page(data[HOST_PAGE])
+        if page is None:
+            raise ValidationError("Must be an http:// or https:// URL.", HOST_PAGE)
+        return page
+
+
+class SegmentSchema(EventCountsSchema):
+    """One source, device class or browser family, with its figures over the range."""
+
+    value = fields.String(
+        dump_only=True,
+        allow_none=True,
+        metadata={
+            "description": 'The referrer\'s domain ("": none), device class or browser '
+            "family; null: the values past the top ones, summed."
+        },
+    )
+    share = fields.Integer(
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "Whole percent of this kind's views; null without views."},
+    )
+
+
+def segment_list(description: str) -> fields.List[Any]:
+    """A list of one kind's top values, busiest first, and the others summed."""
+    return fields.List(
+        fields.Nested(SegmentSchema),
+        dump_only=True,
+        metadata={"description": f"{description}: the top ones by views, then the others."},
+    )
+
+
+class CountsSchema(EventCountsSchema):
     visitors = fields.Integer(
         dump_only=True, metadata={"description": "Distinct readers per day, summed over days."}
     )
@@ -219,6 +280,11 @@ class StatsSchema(PreviousSchema):
         values=fields.Dict(keys=fields.String(), values=fields.Integer()),
         dump_only=True,
         metadata={"description": "Per item key: votes cast and clicks in the range."},
+    )
+    sources = segment_list('Referrers\' domains, "" for none')
+    devices = segment_list("Device classes: phone, tablet, desktop, other")
+    browsers = segment_list(
+        "Browser families: chrome, safari, firefox, edge, samsung, opera, other"
     )
 
 

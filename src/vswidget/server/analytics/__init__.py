@@ -8,6 +8,7 @@ raw events. One module a job:
 - ``rollups.py``: raw events summed per day and per period, and pruned;
 - ``figures.py``: a comparison's figures per day, per comparison and per item;
 - ``host_pages.py``: the host pages that embed a comparison, and "other pages";
+- ``segments.py``: the top sources, devices and browsers, per comparison or host page;
 - ``report.py``: the stats API's report, all of those in one answer;
 - ``trends.py``: the previous period, and the last minutes read from raw events.
 """
@@ -17,12 +18,15 @@ from .figures import dropped, item_series, series, series_of
 from .host_pages import Page, origins, other_pages, pages
 from .report import report
 from .rollups import period_start, prune, roll_up, roll_up_all, roll_up_recent
+from .segments import Scope, Segment, segment_lists, segments
 from .trends import Window, previous_range, window_report, windows_of
 
 __all__ = [
     "COLUMNS",
     "COUNTED",
     "Page",
+    "Scope",
+    "Segment",
     "Totals",
     "Window",
     "dropped",
@@ -37,6 +41,8 @@ __all__ = [
     "roll_up",
     "roll_up_all",
     "roll_up_recent",
+    "segment_lists",
+    "segments",
     "series",
     "series_of",
     "summed",

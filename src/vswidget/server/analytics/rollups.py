@@ -14,11 +14,22 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Select, case, delete, distinct, func, insert, literal, select
+from sqlalchemy import (
+    Connection,
+    Select,
+    case,
+    delete,
+    distinct,
+    func,
+    insert,
+    literal,
+    literal_column,
+    select,
+)
 
 from .. import event_budgets
 from ..extensions import cache, db
-from ..models import daily_items, daily_pages, daily_totals, events, period_pages
+from ..models import daily_items, daily_pages, daily_segments, daily_totals, events, period_pages
 from ..visitors import today
 from .counts import COLUMNS, COUNTED
 
@@ -79,7 +90,28 @@ def roll_up(days: Iterable[date]) -> None:
                 )
             )
             _roll_up_periods(sql, day)
+            _roll_up_segments(sql, day)
     cache.set(ROLLED_UP, time.time(), timeout=0)  # a new generation: cached reads go stale
+
+
+def _roll_up_segments(sql: Connection, day: date) -> None:
+    """Recompute a day's counts per host page and source, device and browser; events
+    stored without a device or browser count only for their source."""
+    sql.execute(delete(daily_segments).where(daily_segments.c.day == day))
+    for kind, value in (
+        ("source", func.coalesce(events.c.referrer, literal_column("''"))),
+        ("device", events.c.device),
+        ("browser", events.c.browser),
+    ):
+        page = (events.c.comparison_id, events.c.day, events.c.origin, events.c.path)
+        sql.execute(
+            insert(daily_segments).from_select(
+                ["comparison_id", "day", "origin", "path", "kind", "value", *COLUMNS.values()],
+                select(*page, literal(kind), value, *_counters()[:-1])
+                .where(events.c.day == day, value.is_not(None))
+                .group_by(*page, value),
+            )
+        )
 
 
 def period_start(day: date, days: int) -> date:

@@ -17,6 +17,7 @@ from ...schemas import ComparisonSchema, EmbedSchema
 from .. import analytics, payloads, store, tallies
 from ..api_schemas import (
     ForgottenSchema,
+    HostPageQuerySchema,
     SignupOutSchema,
     StatsQuerySchema,
     StatsSchema,
@@ -29,8 +30,11 @@ from ..extensions import limiter
 from ..inbound import JSONBodyParser
 from ..live_schemas import LiveQuerySchema, LiveStatsSchema
 from ..models import utcnow
+from ..page_urls import HostPage
 from ..store import Comparison, Publisher
 from ..webhook_signatures import receiver_secret
+
+TOP_SEGMENTS = 10  # sources, devices and browsers the stats answer lists, before the others
 
 
 class PublisherBlueprint(Blueprint):  # type: ignore[misc]
@@ -257,13 +261,18 @@ class Webhook(MethodView):
 @blp.route("/comparisons/<slug>/stats")
 class Stats(MethodView):
     @blp.arguments(StatsQuerySchema, location="query")
+    @blp.arguments(HostPageQuerySchema, location="query")
     @blp.response(200, StatsSchema)
     @blp.paginate(page_size=20, max_page_size=100)
-    def get(self, chosen: DateRange, slug: str, pagination_parameters: Any) -> dict[str, Any]:
+    def get(
+        self, chosen: DateRange, page: HostPage | None, slug: str, pagination_parameters: Any
+    ) -> dict[str, Any]:
         """A comparison's impressions, views, votes, clicks and sign-ups, per day and page.
 
         Figures come from daily rollups, refreshed every VSWIDGET_ROLLUP_SECONDS. The
         host pages come a page at a time, busiest first: X-Pagination counts them.
+        Sources, devices and browsers: the top TOP_SEGMENTS of each, of every host page
+        or of ``host_page``'s.
         """
         comparison = store.get_comparison(g.publisher, slug)
         answer, pages = analytics.report(
@@ -274,7 +283,8 @@ class Stats(MethodView):
             pagination_parameters.page_size,
         )
         pagination_parameters.item_count = pages
-        return answer
+        scope = analytics.Scope.of(comparison.id, chosen, page)
+        return answer | analytics.segment_lists(scope, TOP_SEGMENTS)
 
 
 @blp.route("/comparisons/<slug>/stats/live")

@@ -25,10 +25,11 @@ from ...errors import (
     ValidationError,
     validation_error,
 )
-from .. import event_budgets, inbound, payloads, signing, store, tickets, visitors
+from .. import event_budgets, inbound, payloads, signing, store, tickets, user_agents, visitors
 from ..address_limits import allows, per_address
 from ..api_schemas import EventBatchSchema, SignupSchema, VoteSchema
 from ..embed import public_base
+from ..page_urls import HostPage, host_page
 from ..store import Comparison
 from ..tallies import percent
 
@@ -236,28 +237,6 @@ def _count_click(comparison: Comparison, item_key: str) -> None:
     _take(page, None, {comparison.id: (comparison, [event])})
 
 
-class HostPage(NamedTuple):
-    """The page an event happened on, as stored: its origin and path, and its host name."""
-
-    origin: str  # scheme://host[:port], never the user:password@ a URL may carry
-    path: str
-    host: str
-
-
-def host_page(url: str) -> HostPage | None:
-    """Return the host page an http(s) URL names, without query and fragment; None for
-    any other URL."""
-    try:  # ValueError: a port out of range, a broken [IPv6] host
-        page = urlsplit(url)
-        port = page.port
-    except ValueError:
-        return None
-    if page.scheme not in {"http", "https"} or not page.hostname:
-        return None
-    origin = f"{page.scheme}://{page.hostname}{f':{port}' if port else ''}"[:255]
-    return HostPage(origin, (page.path or "/")[:1000], page.hostname)
-
-
 @bp.post("/v1/events")
 def events() -> tuple[str, int]:
     """Store a batch of widget events within the day's budgets; bots are dropped by their
@@ -299,8 +278,10 @@ def _take(
 ) -> None:
     """Offer each comparison's events from ``page`` to the day's budgets, with this
     reader's hash for that comparison; all of them are dropped, and counted, when the
-    reader is over EVENT_RATE_LIMIT or the comparison does not take events from the site."""
+    reader is over EVENT_RATE_LIMIT or the comparison does not take events from the site.
+    Each event keeps the classes of the sender's user agent, never the header itself."""
     within_rate = allows("EVENT_RATE_LIMIT")
+    sender = user_agents.classify(request.headers.get("User-Agent", ""))._asdict()
     offers = []
     for comparison_id, (comparison, events) in offered.items():
         visitor = visitors.visitor_hash(f"view:{comparison_id}")
@@ -309,7 +290,7 @@ def _take(
             refused = event_budgets.OTHER_HOST
         elif not within_rate:
             refused = event_budgets.OVER_BUDGET
-        rows = [{**event, "visitor": visitor} for event in events]
+        rows = [{**event, **sender, "visitor": visitor} for event in events]
         offers.append(event_budgets.Offer(comparison_id, rows, refused))
     batch = event_budgets.Batch(
         visitors.today(), visitors.address_hash(), page.origin, page.path, referrer, offers

@@ -6,6 +6,7 @@ This package builds the one blueprint from modules of one job each:
 - ``authentication.py``: login, logout, the server-side session, CSRF tokens;
 - ``pages.py``: the overview and a comparison's page;
 - ``report.py``: what a comparison's page shows, assembled from the rollups;
+- ``segments.py``: its sources, devices and browsers, of every host page or one;
 - ``share_links.py``: signed, expiring read-only links to a comparison's page;
 - ``csv_export.py``: a page's figures as CSV;
 - ``responses.py``: the headers, error pages and template helpers of every answer.

@@ -17,6 +17,7 @@ from . import trends
 from .authentication import me
 from .inputs import LIVE_MINUTES, PER_PAGE, PRESETS, OverviewQuery, Range, load
 from .report import figures, host_page_number, parse_range
+from .segments import segment_section
 
 if TYPE_CHECKING:
     from .share_links import ShareLink
@@ -95,11 +96,13 @@ def comparison_html(
     """
     chosen = parse_range(request.args)
     origin = None if link is None else link.origin
+    kept = {"host_page": request.args.get("host_page") or None}  # the links keep the page
     return render_template(
         "dashboard/comparison.html",
         **figures(comparison, chosen, origin, host_page_number(request.args)),
+        segments=segment_section(comparison, chosen, origin, request.args),
         shared=link,
         publisher=None if link else me(),
-        page_url=lambda **query: url_for(page_endpoint, **address, **query),
+        page_url=lambda **query: url_for(page_endpoint, **address, **(kept | query)),
         csv_url=url_for(csv_endpoint, **address, **chosen.query()),
     )

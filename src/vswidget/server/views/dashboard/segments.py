@@ -1,0 +1,58 @@
+"""The sources, devices and browsers a comparison's page shows: of every host page the
+page covers, or of the one ``?host_page=<url>`` names."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ....errors import NotFound
+from ... import analytics
+from ...api_schemas import HostPageQuerySchema
+from ...page_urls import HostPage
+from ...store import Comparison
+from .inputs import Range, load
+
+TOP_SHOWN = 6  # values of each kind a page lists before "Others"
+HEADINGS = {"sources": "Sources", "devices": "Devices", "browsers": "Browsers"}
+# What each key the server stores (user_agents.py) reads as; a source is its domain.
+NAMES = {
+    "phone": "Phone",
+    "tablet": "Tablet",
+    "desktop": "Desktop",
+    "chrome": "Chrome",
+    "safari": "Safari",
+    "firefox": "Firefox",
+    "edge": "Edge",
+    "samsung": "Samsung Internet",
+    "opera": "Opera",
+    "other": "Other",
+}
+DIRECT = "Direct or unknown"  # no referrer, or one the reader's browser did not send
+OTHERS = "Others"
+
+
+def segment_section(
+    comparison: Comparison, chosen: Range, origin: str | None, args: Mapping[str, str]
+) -> dict[str, Any]:
+    """Return each kind's top values over the range, named for people, and the host page
+    they are limited to (None: every page, or every page of ``origin``)."""
+    page: HostPage | None = load(HostPageQuerySchema(), args)
+    if page is not None and origin is not None and page.origin != origin:
+        raise NotFound(f"This view shows only {origin}, and that page is not on it.")
+    found = analytics.segments(analytics.Scope.of(comparison.id, chosen, page, origin), TOP_SHOWN)
+    return {
+        "page": page,
+        "kinds": [
+            (plural, HEADINGS[plural], [(_name(plural, row.value), row) for row in found[plural]])
+            for plural in HEADINGS
+        ],
+    }
+
+
+def _name(kind: str, value: str | None) -> str:
+    if value is None:
+        return OTHERS
+    if kind == "sources":
+        return value or DIRECT
+    return NAMES.get(value, value)
