@@ -13,7 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .. import errors
 from ..errors import ConfigurationError
-from . import config, headers, inbound, localized, openapi, public_bases, tallies
+from . import config, event_budgets, headers, inbound, localized, openapi, public_bases, tallies
 from .api_schemas import ErrorSchema
 from .cached_reads import CachedReads
 from .extensions import cache, cache_config, db, limiter
@@ -44,6 +44,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     _complete(app)
 
     db.init_app(app)
+    event_budgets.init_app(app)
     cache.init_app(app, config=cache_config(app.config["CACHE_URL"], app.config["CACHE_MAX_BYTES"]))
     public_bases.init_app(app)
     limiter.init_app(app)
