@@ -11,9 +11,10 @@ batches of 50 events a minute added 30,000 rows a minute. So, per UTC day:
   events of further pages are stored under ``OTHER_PAGES``, so every total stays right.
 
 The counts live in the database, so each budget holds exactly whichever worker or host a
-request reaches, on SQLite and PostgreSQL alike. On SQLite they change in the transaction
-that stores the events; on PostgreSQL in a short one just before it (``_take_in_two``),
-for all the batches a worker's requests handed over meanwhile (gathering.py).
+request reaches, on SQLite and PostgreSQL alike. They change in the transaction that
+stores the events; on PostgreSQL one transaction stores the batches a worker's requests
+handed over meanwhile (``_flush``, gathering.py).
+
 What a budget drops, and the events of a site a comparison does not take events from, are
 counted per comparison and day by reason (``event_days``); the widget is answered 204 all
 the same, for it can do nothing about either.
@@ -33,18 +34,17 @@ from sqlalchemy import (
     Connection,
     bindparam,
     delete,
-    insert,
     literal_column,
     select,
-    text,
     update,
 )
 
 from . import upserts
 from .extensions import db
 from .gathering import Gathering
-from .models import address_days, event_days, event_pages, events
+from .models import address_days, event_days, event_pages
 from .prepared import Prepared
+from .store.events import insert_events
 
 OTHER_PAGES = ("", "")  # the origin and path of the events of pages past the day's cap
 OVER_BUDGET, OTHER_HOST = "over_budget", "other_host"  # why events were dropped
@@ -102,31 +102,23 @@ def take(batch: Batch, budgets: Budgets) -> int:
 
 def init_app(app: Flask) -> None:
     """Give the app its group commit of event batches on PostgreSQL (gathering.py)."""
-    app.extensions["vswidget.event-batches"] = Gathering(_take_in_two, MAX_GATHERED)
+    app.extensions["vswidget.event-batches"] = Gathering(_flush, MAX_GATHERED)
 
 
 MAX_GATHERED = 64  # event batches in one flush at most
 
 
-def _take_in_two(batches: list[Batch]) -> list[int]:
-    """On PostgreSQL: count a flush's batches first, in a transaction of its own, then store
-    what was admitted, in one INSERT and one COMMIT; return how many of each were stored.
+def _flush(batches: list[Batch]) -> list[int]:
+    """On PostgreSQL: count and store a worker's gathered batches in one transaction, one
+    COMMIT and one fsync for them all; return how many events of each were stored.
 
-    Every event write of a comparison waits for its day row; held until a COMMIT that
-    waits for the disk, it let one popular post store some 230 batches a second. The
-    counts commit without waiting for the disk instead (synchronous_commit off), so the
-    row is held for a few statements. That stays conservative: the events' COMMIT flushes
-    the log up to the counts' COMMIT, so after a crash the counts are never below what is
-    stored; a crash or an error between the two counts events that are not stored
-    (dropped, not admitted, and never acknowledged).
+    Every event write of a comparison waits for its day row, held until a COMMIT that
+    waits for the disk: one transaction a batch let one popular post store some 230
+    batches a second. A transaction a flush holds it as long, for every batch its worker
+    gathered meanwhile (up to MAX_GATHERED), and the counts stay exactly what is stored.
     """
-    budgets = Budgets.of(current_app.config)
-    with db.engine.connect() as sql:
-        with sql.begin():
-            _NO_FSYNC.run(sql)
-            admitted = _admit(sql, batches, budgets)
-        with sql.begin():
-            return _insert(sql, batches, admitted)
+    with db.writing_sql() as sql:
+        return store_batches(sql, batches, Budgets.of(current_app.config))
 
 
 def store_batches(sql: Connection, batches: list[Batch], budgets: Budgets) -> list[int]:
@@ -179,9 +171,6 @@ def _admit(sql: Connection, batches: list[Batch], budgets: Budgets) -> list[list
 
 # Compiled once per database and run on the driver's cursor (prepared.py): built and
 # compiled at every request, the budget's statements cost more CPU than the events' insert.
-_NO_FSYNC = Prepared(text("SET LOCAL synchronous_commit = off"))
-
-
 @functools.cache
 def _add_to_address(dialect: str) -> Prepared:
     statement = upserts.insert(dialect, address_days).values(
@@ -283,9 +272,7 @@ def _count_day(
         fits.append(max(0, min(len(claim.kept), budgets.per_comparison - before)))
         before += fits[-1]
     wanted = [page_key(batches[c.batch].origin, batches[c.batch].path) for c in claims]
-    listed = _listed(
-        sql, comparison_id, day, {p for p, fit in zip(wanted, fits, strict=True) if fit}
-    )
+    listed = _listed(sql, key, {p for p, fit in zip(wanted, fits, strict=True) if fit})
     new_pages = 0
     for page, fit in zip(wanted, fits, strict=True):
         if fit and page not in listed and pages + new_pages < budgets.pages:
@@ -302,22 +289,22 @@ def _count_day(
 _REASONS = (OVER_BUDGET, OTHER_HOST)
 
 
-def _listed(sql: Connection, comparison_id: int, day: date, pages: set[str]) -> set[str]:
-    """Return which of ``pages`` are listed for a comparison's day.
-
-    Run after the day's row is locked, by a statement of its own: on PostgreSQL its
-    snapshot then holds every page listed by the transactions it waited for.
-    """
-    if not pages:
-        return set()
-    found = sql.execute(
-        select(event_pages.c.page).where(
-            event_pages.c.comparison_id == comparison_id,
-            event_pages.c.day == day,
-            event_pages.c.page.in_(sorted(pages)),
-        )
+_IS_LISTED = Prepared(
+    select(event_pages.c.page).where(
+        event_pages.c.comparison_id == bindparam("comparison"),
+        event_pages.c.day == bindparam("day"),
+        event_pages.c.page == bindparam("page"),
     )
-    return set(found.scalars())
+)
+
+
+def _listed(sql: Connection, key: dict[str, Any], pages: set[str]) -> set[str]:
+    """Return which of ``pages`` are listed for a comparison's day (``key``).
+
+    Run after the day's row is locked, by statements of their own: on PostgreSQL their
+    snapshots then hold every page listed by the transactions it waited for.
+    """
+    return {page for page in pages if _IS_LISTED.run(sql, **key, page=page).rows}
 
 
 def _insert(sql: Connection, batches: list[Batch], admitted: list[list[Admitted]]) -> list[int]:
@@ -339,8 +326,7 @@ def _insert(sql: Connection, batches: list[Batch], admitted: list[list[Admitted]
             for event in each.events
         ]
         stored.append(len(rows) - before)
-    if rows:
-        sql.execute(insert(events), rows)
+    insert_events(sql, rows)
     return stored
 
 

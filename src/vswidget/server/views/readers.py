@@ -280,7 +280,7 @@ def events() -> tuple[str, int]:
         token = event["token"]
         if token not in found:
             try:
-                found[token] = payloads.comparison_for_token(token)
+                found[token] = payloads.recent_comparison(token)
             except NotFound:
                 raise NotFound(
                     payloads.BAD_TOKEN, {f"events.{index}.token": [payloads.BAD_TOKEN]}
