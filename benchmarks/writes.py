@@ -1,7 +1,7 @@
 """Writes benchmark: durable votes and event ingestion against a minimal Flask baseline.
 
     .venv/bin/python benchmarks/writes.py [--seconds N] [--quick] [--postgresql URL]
-        [--variants] [--profile]
+        [--variants] [--profile] [--no-sqlite] [--events-only]
 
 In one run, on 127.0.0.1 only, this script
 
@@ -18,13 +18,14 @@ In one run, on 127.0.0.1 only, this script
    ends, and after every measurement the script checks that what wrk got acknowledged (200
    for a vote, 204 for a batch) is exactly what the database holds. The workers time each
    write transaction (with group commit, one per batch of writes: wait for the writers' turn
-   and the write lock, hold it, COMMIT) and each grouped write (its call to its COMMIT done),
-   and tell at `/bench/writes`;
+   and the write lock, hold it, COMMIT; on PostgreSQL an event flush's transaction) and each
+   grouped write (its call to its COMMIT done), and tell at `/bench/writes`;
 3. does the same on PostgreSQL when `--postgresql URL` is given (default: the variable
    VSWIDGET_TEST_DATABASE_URL), in a schema of its own, `vsw_bench`, created and dropped;
    with `--variants`, also votes on SQLite with synchronous=NORMAL, a what-if (VARIANTS,
    applied in the workers only: src/ is not changed). Every server runs at once and the
-   measurements of all of them are interleaved, round after round;
+   measurements of all of them are interleaved, round after round; `--no-sqlite` measures
+   PostgreSQL alone, `--events-only` event batches alone (each still against its baseline);
 4. with `--profile`, samples the workers with py-spy while votes run;
 5. runs `vswidget serve --workers 2` (tests/live.py's LiveServer), posts event batches from a
    few client threads, sends SIGHUP to the gunicorn master (a graceful reload of the
