@@ -1128,7 +1128,11 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--clients", type=int, default=4, help="client threads, restart test (4)")
     harness.patience_options(parser, quiet=20, max_wait=20, wait_budget=300)
-    args = harness.checked(parser, parser.parse_args())
+    parsed = parser.parse_args()
+    chose_save = parsed.save is not None
+    args = harness.checked(parser, parsed)
+    if (args.no_sqlite or args.events_only) and not chose_save:
+        args.save = False  # a part of the run must not replace results/writes.json whole
     if args.no_postgresql:
         args.postgresql = None
     if args.no_sqlite and not args.postgresql:
