@@ -16,6 +16,7 @@ from ..errors import ConfigurationError
 from . import config, event_budgets, headers, inbound, localized, openapi, public_bases, tallies
 from .api_schemas import ErrorSchema
 from .cached_reads import CachedReads
+from .event_intake import EventIntake
 from .extensions import cache, cache_config, db, limiter
 from .private_files import private_folder
 from .redis_settings import REDIS_TIMEOUTS
@@ -49,6 +50,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     public_bases.init_app(app)
     limiter.init_app(app)
     app.wsgi_app = CachedReads(app)  # type: ignore[method-assign]
+    app.wsgi_app = EventIntake(app)  # type: ignore[method-assign]
     if app.config["TRUSTED_PROXIES"]:  # outermost: the layers inside see the reader's address
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
