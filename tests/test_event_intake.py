@@ -104,6 +104,8 @@ UNUSUAL: dict[str, Any] = {
     },
     "a page that is a number": lambda token: batch(token, page=7),
     "a page of 2,001 characters": lambda token: batch(token, page="h" * 2001),
+    "a referrer of 2,001 characters": lambda token: batch(token, referrer="r" * 2001),
+    "a token of 201 characters": lambda token: batch("t" * 201, 1),
     "a list": lambda token: [batch(token)],
     "a page that is not http(s)": lambda token: batch(token, page="ftp://b.example/"),
     "a token this server did not sign": lambda token: batch("forged"),

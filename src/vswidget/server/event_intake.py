@@ -1,14 +1,14 @@
 """Well-formed event batches, taken in front of Flask: the server's busiest write.
 
-A ``POST /v1/events`` cost the app about twice the CPU of storing it: Flask's hooks
-(the limiter's, the headers'), its response machinery and marshmallow's nested load of
-ten events. A batch whose JSON has exactly the shape EVENT_BATCH loads unchanged is
-taken here instead, inside a request context of its own, through the same view code
-(``readers.take_events``): same budgets, same rate limit, same storage, and the 204 the
-view answers with the headers it carries. Anything else (another path or method, a query
+Of the app's CPU for a ``POST /v1/events``, about two fifths went to Flask's hooks (the
+limiter's, the headers'), its response machinery and marshmallow's nested load of ten
+events (docs/performance.md). A batch whose JSON has exactly the shape EVENT_BATCH loads
+unchanged is taken here instead, inside a request context of its own, through the view's
+own code (``readers.take_events``): same budgets, rate limit and storage, and the view's
+204 with the headers Flask gives it. Anything else (another path or method, a query
 string, a body type, size or shape it is not sure of) goes on to Flask with its body
-untouched, so every refusal keeps its exact shape; so do the errors raised while taking a
-batch, answered by Flask's handlers.
+untouched, so every refusal keeps its exact shape; errors raised while taking a batch are
+answered by Flask's own handlers.
 """
 
 from __future__ import annotations
