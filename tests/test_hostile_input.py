@@ -24,7 +24,7 @@ from live import LiveServer
 from sqlalchemy import select
 
 from vswidget.errors import ConfigurationError
-from vswidget.server import models
+from vswidget.server import inbound, models
 from vswidget.server.extensions import db
 
 HUMAN = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/124.0 Safari/537.36"
@@ -352,3 +352,18 @@ def test_gunicorn_answers_bodies_over_the_limit_413(gunicorn: tuple[LiveServer, 
     body = b'{"title": "' + b"x" * (600 * 1024) + b'"}'
     response = httpx.post(f"{server.base}/api/v1/comparisons", content=body, headers=headers)
     assert response.status_code == 413
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"page": "\\u0000"}'.encode("utf-16"),  # an escape, in a text that is not ASCII
+        b'{"page": "\xed\xa0\x80"}',  # a surrogate encoded in UTF-8, which JSON decodes
+        '{"page": "\ud800"}',  # in a str, as the SDK may pass it
+        b'{"page": "\\u0000"}',
+    ],
+    ids=["UTF-16 escape", "UTF-8 surrogate", "str surrogate", "escape"],
+)
+def test_unstorable_text_is_found_however_the_json_is_written(body: str | bytes) -> None:
+    with pytest.raises(inbound.Unreadable):
+        inbound.loads(body)

@@ -13,9 +13,10 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .. import errors
 from ..errors import ConfigurationError
-from . import config, headers, inbound, localized, openapi, public_bases, tallies
+from . import config, event_budgets, headers, inbound, localized, openapi, public_bases, tallies
 from .api_schemas import ErrorSchema
 from .cached_reads import CachedReads
+from .event_intake import EventIntake
 from .extensions import cache, cache_config, db, limiter
 from .private_files import private_folder
 from .redis_settings import REDIS_TIMEOUTS
@@ -44,10 +45,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     _complete(app)
 
     db.init_app(app)
+    event_budgets.init_app(app)
     cache.init_app(app, config=cache_config(app.config["CACHE_URL"], app.config["CACHE_MAX_BYTES"]))
     public_bases.init_app(app)
     limiter.init_app(app)
     app.wsgi_app = CachedReads(app)  # type: ignore[method-assign]
+    app.wsgi_app = EventIntake(app)  # type: ignore[method-assign]
     if app.config["TRUSTED_PROXIES"]:  # outermost: the layers inside see the reader's address
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]

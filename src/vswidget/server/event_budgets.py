@@ -11,8 +11,10 @@ batches of 50 events a minute added 30,000 rows a minute. So, per UTC day:
   events of further pages are stored under ``OTHER_PAGES``, so every total stays right.
 
 The counts live in the database, so each budget holds exactly whichever worker or host a
-request reaches, on SQLite and PostgreSQL alike. On SQLite they change in the transaction
-that stores the events; on PostgreSQL in a short one just before it (``_take_in_two``).
+request reaches, on SQLite and PostgreSQL alike. They change in the transaction that
+stores the events; on PostgreSQL one transaction stores the batches a worker's requests
+handed over meanwhile (``_flush``, gathering.py).
+
 What a budget drops, and the events of a site a comparison does not take events from, are
 counted per comparison and day by reason (``event_days``); the widget is answered 204 all
 the same, for it can do nothing about either.
@@ -27,22 +29,22 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, NamedTuple
 
+from flask import Flask, current_app
 from sqlalchemy import (
     Connection,
     bindparam,
     delete,
-    exists,
-    insert,
     literal_column,
     select,
-    text,
     update,
 )
 
 from . import upserts
 from .extensions import db
-from .models import address_days, event_days, event_pages, events
+from .gathering import Gathering
+from .models import address_days, event_days, event_pages
 from .prepared import Prepared
+from .store.events import insert_events
 
 OTHER_PAGES = ("", "")  # the origin and path of the events of pages past the day's cap
 OVER_BUDGET, OTHER_HOST = "over_budget", "other_host"  # why events were dropped
@@ -91,70 +93,86 @@ class Batch:
 
 def take(batch: Batch, budgets: Budgets) -> int:
     """Store what the budgets let in of a batch and count what they drop; return how many
-    events were stored."""
+    events were stored, once they are durable."""
     if db.engine.dialect.name == "postgresql":
-        return _take_in_two(batch, budgets)
-    return db.write(lambda sql: _insert(sql, batch, _admit(sql, batch, budgets)))
+        gathering: Gathering[Batch, int] = current_app.extensions["vswidget.event-batches"]
+        return gathering.submit(batch)
+    return db.write(lambda sql: store_batches(sql, [batch], budgets)[0])
 
 
-def _take_in_two(batch: Batch, budgets: Budgets) -> int:
-    """On PostgreSQL: count first, in a transaction of its own, then store what was admitted.
+def init_app(app: Flask) -> None:
+    """Give the app its group commit of event batches on PostgreSQL (gathering.py)."""
+    app.extensions["vswidget.event-batches"] = Gathering(_flush, MAX_GATHERED)
 
-    Every event write of a comparison waits for its day row; held until a COMMIT that
-    waits for the disk, it let one popular post store some 230 batches a second. The
-    counts commit without waiting for the disk instead (synchronous_commit off), so the
-    row is held for a few statements. That stays conservative: the events' COMMIT flushes
-    the log up to the counts' COMMIT, so after a crash the counts are never below what is
-    stored; a crash or an error between the two counts events that are not stored
-    (dropped, not admitted, and never acknowledged).
+
+MAX_GATHERED = 64  # event batches in one flush at most
+
+
+def _flush(batches: list[Batch]) -> list[int]:
+    """On PostgreSQL: count and store a worker's gathered batches in one transaction, one
+    COMMIT and one fsync for them all; return how many events of each were stored.
+
+    Every event write of a comparison waits for its day row, held until a COMMIT that
+    waits for the disk: one transaction a batch let one popular post store some 230
+    batches a second. A transaction a flush holds it as long, for every batch its worker
+    gathered meanwhile (up to MAX_GATHERED), and the counts stay exactly what is stored.
     """
-    with db.engine.connect() as sql:
-        with sql.begin():
-            _NO_FSYNC.run(sql)
-            admitted = _admit(sql, batch, budgets)
-        if not admitted:
-            return 0
-        with sql.begin():
-            return _insert(sql, batch, admitted)
+    with db.writing_sql() as sql:
+        return store_batches(sql, batches, Budgets.of(current_app.config))
+
+
+def store_batches(sql: Connection, batches: list[Batch], budgets: Budgets) -> list[int]:
+    """Count batches against the day's budgets and store what they admit, in the
+    transaction of ``sql``; return how many events of each were stored."""
+    return _insert(sql, batches, _admit(sql, batches, budgets))
 
 
 class Admitted(NamedTuple):
-    """What the budgets let in of one comparison's events, and whether they are stored
-    under the batch's page (else under OTHER_PAGES)."""
+    """What the budgets let in of one comparison's events in one batch, and whether they
+    are stored under the batch's page (else under OTHER_PAGES)."""
 
     comparison_id: int
     events: list[dict[str, Any]]
     listed: bool
 
 
-def _admit(sql: Connection, batch: Batch, budgets: Budgets) -> list[Admitted]:
-    """Count a batch's events against the day's budgets; return what they admit."""
-    offered = sum(len(offer.events) for offer in batch.offers if offer.refused is None)
-    room = _address_room(sql, batch, offered, budgets.per_address) if offered else 0
-    admitted = []
-    # One lock order for every transaction (the address's row, then comparisons' by id).
-    for offer in sorted(batch.offers, key=lambda offer: offer.comparison_id):
-        kept = [] if offer.refused else offer.events[:room]
-        room -= len(kept)
-        dropped = {offer.refused or OVER_BUDGET: len(offer.events) - len(kept)}
-        fit, listed = _count(sql, batch, budgets, offer.comparison_id, len(kept), dropped)
-        if fit:
-            admitted.append(Admitted(offer.comparison_id, kept[:fit], listed))
+class _Claim(NamedTuple):
+    """One comparison's events in one batch that its address's budget let through."""
+
+    batch: int  # the batch's index in the flush
+    comparison_id: int
+    kept: list[dict[str, Any]]
+    dropped: dict[str, int]  # by reason
+
+
+def _admit(sql: Connection, batches: list[Batch], budgets: Budgets) -> list[list[Admitted]]:
+    """Count batches' events against the day's budgets, in their order, as if each came
+    alone; return what they admit of each.
+
+    One statement per address and one per comparison, whatever the number of batches.
+    One lock order for every transaction: addresses' rows, then comparisons' by id.
+    """
+    rooms = _address_rooms(sql, batches, budgets.per_address)
+    claims: dict[tuple[int, date], list[_Claim]] = {}
+    for index, (batch, room) in enumerate(zip(batches, rooms, strict=True)):
+        for offer in sorted(batch.offers, key=lambda offer: offer.comparison_id):
+            kept = [] if offer.refused else offer.events[:room]
+            room -= len(kept)
+            dropped = {offer.refused or OVER_BUDGET: len(offer.events) - len(kept)}
+            claim = _Claim(index, offer.comparison_id, kept, dropped)
+            claims.setdefault((offer.comparison_id, batch.day), []).append(claim)
+    admitted: list[list[Admitted]] = [[] for _ in batches]
+    for (comparison_id, day), of_day in sorted(claims.items()):
+        for claim, fit, listed in _count_day(sql, batches, budgets, comparison_id, day, of_day):
+            if fit:
+                admitted[claim.batch].append(Admitted(comparison_id, claim.kept[:fit], listed))
     return admitted
 
 
 # Compiled once per database and run on the driver's cursor (prepared.py): built and
 # compiled at every request, the budget's statements cost more CPU than the events' insert.
-_NO_FSYNC = Prepared(text("SET LOCAL synchronous_commit = off"))
-_LISTED = exists().where(
-    event_pages.c.comparison_id == bindparam("comparison"),
-    event_pages.c.day == bindparam("day"),
-    event_pages.c.page == bindparam("page"),
-)
-
-
 @functools.cache
-def _count_address(dialect: str) -> Prepared:
+def _add_to_address(dialect: str) -> Prepared:
     statement = upserts.insert(dialect, address_days).values(
         day=bindparam("day"), address=bindparam("address"), sent=bindparam("offered")
     )
@@ -167,14 +185,9 @@ def _count_address(dialect: str) -> Prepared:
 
 
 @functools.cache
-def _count_day(dialect: str) -> Prepared:
-    """Add to a comparison's day; return its counts, and whether the page is listed.
-
-    The row stays locked until the transaction ends, so the counts stay true while it
-    uses them. The page is looked up in the same statement; on PostgreSQL its snapshot
-    may predate a page listed by the transaction it waited for, which the page's insert
-    (ON CONFLICT DO NOTHING) or a second look then finds.
-    """
+def _add_to_day(dialect: str) -> Prepared:
+    """Add to a comparison's day; return its counts. The row stays locked until the
+    transaction ends, so the counts stay true while it uses them."""
     statement = upserts.insert(dialect, event_days).values(
         comparison_id=bindparam("comparison"),
         day=bindparam("day"),
@@ -190,7 +203,7 @@ def _count_day(dialect: str) -> Prepared:
                 name: event_days.c[name] + statement.excluded[name]
                 for name in ("stored", OVER_BUDGET, OTHER_HOST)
             },
-        ).returning(event_days.c.stored, event_days.c.pages, _LISTED)
+        ).returning(event_days.c.stored, event_days.c.pages)
     )
 
 
@@ -205,7 +218,6 @@ def _list_page(dialect: str) -> Prepared:
     )
 
 
-_IS_LISTED = Prepared(select(_LISTED))
 _GIVE_BACK = Prepared(
     update(event_days)
     .where(
@@ -214,65 +226,108 @@ _GIVE_BACK = Prepared(
     .values(
         stored=event_days.c.stored - bindparam("excess"),
         over_budget=event_days.c.over_budget + bindparam("excess"),
-        pages=event_days.c.pages + bindparam("new_page"),
+        pages=event_days.c.pages + bindparam("new_pages"),
     )
 )
 
 
-def _address_room(sql: Connection, batch: Batch, offered: int, budget: int) -> int:
-    """Count ``offered`` events against the address's day; return how many fit its budget."""
-    count = _count_address(sql.dialect.name)
-    sent: int = count.run(sql, day=batch.day, address=batch.address, offered=offered).rows[0][0]
-    return max(0, min(offered, budget - (sent - offered)))  # sent before this batch: sent - offered
+def _address_rooms(sql: Connection, batches: list[Batch], budget: int) -> list[int]:
+    """Count each batch's offered events against its address's day; return how many of
+    each fit the address's budget."""
+    offered = [sum(len(o.events) for o in batch.offers if o.refused is None) for batch in batches]
+    by_address: dict[tuple[date, str], list[int]] = {}
+    for index, batch in enumerate(batches):
+        if offered[index]:
+            by_address.setdefault((batch.day, batch.address), []).append(index)
+    rooms = [0] * len(batches)
+    count = _add_to_address(sql.dialect.name)
+    for (day, address), indexes in sorted(by_address.items()):
+        total = sum(offered[index] for index in indexes)
+        sent: int = count.run(sql, day=day, address=address, offered=total).rows[0][0]
+        before = sent - total  # sent before these batches
+        for index in indexes:
+            rooms[index] = max(0, min(offered[index], budget - before))
+            before += offered[index]
+    return rooms
 
 
-def _count(
+def _count_day(
     sql: Connection,
-    batch: Batch,
+    batches: list[Batch],
     budgets: Budgets,
     comparison_id: int,
-    offered: int,
-    dropped: dict[str, int],
-) -> tuple[int, bool]:
-    """Count one comparison's ``offered`` events against its day, and those ``dropped``;
-    return how many fit, and whether they are stored under the batch's page."""
+    day: date,
+    claims: list[_Claim],
+) -> list[tuple[_Claim, int, bool]]:
+    """Count claims on one comparison's day, and what they dropped; return each claim with
+    how many of its events fit, and whether they are stored under its batch's page."""
     dialect = sql.dialect.name
-    day = {"comparison": comparison_id, "day": batch.day}
-    page = page_key(batch.origin, batch.path)
-    counts = {OVER_BUDGET: 0, OTHER_HOST: 0, **dropped}
-    ((stored, pages, listed),) = (
-        _count_day(dialect).run(sql, **day, stored=offered, page=page, **counts).rows
-    )
-    fit = max(0, min(offered, budgets.per_comparison - (stored - offered)))
-    new_page = False
-    if fit and not listed:
-        if pages < budgets.pages:
-            new_page = bool(_list_page(dialect).run(sql, **day, page=page).rows)
-            listed = True  # by this transaction, or by the one it waited for
-        else:
-            listed = bool(_IS_LISTED.run(sql, **day, page=page).rows[0][0])
-    if offered > fit or new_page:
-        _GIVE_BACK.run(sql, **day, excess=offered - fit, new_page=int(new_page))
-    return fit, bool(listed)
-
-
-def _insert(sql: Connection, batch: Batch, admitted: list[Admitted]) -> int:
-    """Store the admitted events; return how many."""
-    rows = [
-        {
-            **event,
-            "comparison_id": each.comparison_id,
-            "origin": batch.origin if each.listed else OTHER_PAGES[0],
-            "path": batch.path if each.listed else OTHER_PAGES[1],
-            "referrer": batch.referrer,
-            "day": batch.day,
-        }
-        for each in admitted
-        for event in each.events
+    key = {"comparison": comparison_id, "day": day}
+    offered = sum(len(claim.kept) for claim in claims)
+    counts = {reason: sum(c.dropped.get(reason, 0) for c in claims) for reason in _REASONS}
+    ((stored, pages),) = _add_to_day(dialect).run(sql, **key, stored=offered, **counts).rows
+    before = stored - offered  # stored before these claims
+    fits = []
+    for claim in claims:
+        fits.append(max(0, min(len(claim.kept), budgets.per_comparison - before)))
+        before += fits[-1]
+    wanted = [page_key(batches[c.batch].origin, batches[c.batch].path) for c in claims]
+    listed = _listed(sql, key, {p for p, fit in zip(wanted, fits, strict=True) if fit})
+    new_pages = 0
+    for page, fit in zip(wanted, fits, strict=True):
+        if fit and page not in listed and pages + new_pages < budgets.pages:
+            new_pages += len(_list_page(dialect).run(sql, **key, page=page).rows)
+            listed.add(page)  # by this transaction, or by one before it
+    excess = offered - sum(fits)
+    if excess or new_pages:
+        _GIVE_BACK.run(sql, **key, excess=excess, new_pages=new_pages)
+    return [
+        (claim, fit, page in listed) for claim, fit, page in zip(claims, fits, wanted, strict=True)
     ]
-    if rows:
-        sql.execute(insert(events), rows)
-    return len(rows)
+
+
+_REASONS = (OVER_BUDGET, OTHER_HOST)
+
+
+_IS_LISTED = Prepared(
+    select(event_pages.c.page).where(
+        event_pages.c.comparison_id == bindparam("comparison"),
+        event_pages.c.day == bindparam("day"),
+        event_pages.c.page == bindparam("page"),
+    )
+)
+
+
+def _listed(sql: Connection, key: dict[str, Any], pages: set[str]) -> set[str]:
+    """Return which of ``pages`` are listed for a comparison's day (``key``).
+
+    Run after the day's row is locked, by statements of their own: on PostgreSQL their
+    snapshots then hold every page listed by the transactions it waited for.
+    """
+    return {page for page in pages if _IS_LISTED.run(sql, **key, page=page).rows}
+
+
+def _insert(sql: Connection, batches: list[Batch], admitted: list[list[Admitted]]) -> list[int]:
+    """Store the admitted events of every batch in one INSERT; return how many of each."""
+    rows: list[dict[str, Any]] = []
+    stored = []
+    for batch, of_batch in zip(batches, admitted, strict=True):
+        before = len(rows)
+        rows += [
+            {
+                **event,
+                "comparison_id": each.comparison_id,
+                "origin": batch.origin if each.listed else OTHER_PAGES[0],
+                "path": batch.path if each.listed else OTHER_PAGES[1],
+                "referrer": batch.referrer,
+                "day": batch.day,
+            }
+            for each in of_batch
+            for event in each.events
+        ]
+        stored.append(len(rows) - before)
+    insert_events(sql, rows)
+    return stored
 
 
 def page_key(origin: str, path: str) -> str:

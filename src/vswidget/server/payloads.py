@@ -17,6 +17,7 @@ import time
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
+from flask import current_app
 from flask_caching.backends.base import BaseCache
 
 from ..errors import NotFound
@@ -59,6 +60,30 @@ def comparison_for_token(token: str) -> Comparison:
     if comparison is None:
         raise NotFound(BAD_TOKEN)
     return comparison
+
+
+RECENT_SECONDS = 5.0  # the most event ingestion lags a change of a comparison's hosts
+MAX_RECENT = 10_000  # comparisons remembered per process
+
+
+def recent_comparison(token: str) -> Comparison:
+    """Return the comparison an embed token names as this process read it at most
+    RECENT_SECONDS ago; NotFound for a bad or stale token, never remembered.
+
+    For event batches, the busiest request: a query per batch cost more CPU than its
+    budgets. A deleted comparison's events in those seconds fail their flush (5xx,
+    nothing of it stored).
+    """
+    recent: dict[str, tuple[float, Comparison]] = current_app.extensions.setdefault(
+        "vswidget.recent-comparisons", {}
+    )
+    now = time.monotonic()
+    seen = recent.get(token)
+    if seen is None or now - seen[0] > RECENT_SECONDS:
+        if len(recent) >= MAX_RECENT:
+            recent.clear()
+        seen = recent[token] = (now, comparison_for_token(token))
+    return seen[1]
 
 
 def payload_data(

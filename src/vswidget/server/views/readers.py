@@ -7,6 +7,7 @@ visitor hash, and the receipt they keep in their own storage.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
@@ -228,7 +229,7 @@ def go(link: str) -> WerkzeugResponse:
 def _count_click(comparison: Comparison, item_key: str) -> None:
     """Offer a click event for the page the reader came from (its origin, all a browser
     sends another site) to the day's budgets, unless it is a bot's."""
-    if crawlers.isCrawler(request.headers.get("User-Agent", "")):
+    if is_crawler(request.headers.get("User-Agent", "")):
         return
     page = host_page(request.referrer or public_base())
     if page is None:
@@ -237,14 +238,28 @@ def _count_click(comparison: Comparison, item_key: str) -> None:
     _take(page, None, {comparison.id: (comparison, [event])})
 
 
+@functools.lru_cache(maxsize=4096)
+def is_crawler(user_agent: str) -> bool:
+    """Say whether a User-Agent is a bot's; remembered, for matching one costs more than
+    storing its events, and a page's readers send a few User-Agents again and again."""
+    return bool(crawlers.isCrawler(user_agent))
+
+
 @bp.post("/v1/events")
 def events() -> tuple[str, int]:
     """Store a batch of widget events within the day's budgets; bots are dropped by their
     user agent. Events over a budget or from a site the comparison does not take events
-    from are dropped and counted (event_budgets.py): the widget is answered 204 either way."""
-    if crawlers.isCrawler(request.headers.get("User-Agent", "")):
+    from are dropped and counted (event_budgets.py): the widget is answered 204 either way.
+    Well-formed batches are mostly taken in front of Flask (event_intake.py)."""
+    if is_crawler(request.headers.get("User-Agent", "")):
         return "", 204
-    body = read_body(EVENT_BATCH)
+    take_events(read_body(EVENT_BATCH))
+    return "", 204
+
+
+def take_events(body: dict[str, Any]) -> None:
+    """Offer a batch as EVENT_BATCH loads it to the day's budgets and store what they
+    admit; a page that is not http(s) or a bad token is refused before anything counts."""
     try:
         referrer = urlsplit(body.get("referrer") or "").hostname
     except ValueError:
@@ -259,7 +274,7 @@ def events() -> tuple[str, int]:
         token = event["token"]
         if token not in found:
             try:
-                found[token] = payloads.comparison_for_token(token)
+                found[token] = payloads.recent_comparison(token)
             except NotFound:
                 raise NotFound(
                     payloads.BAD_TOKEN, {f"events.{index}.token": [payloads.BAD_TOKEN]}
@@ -268,7 +283,6 @@ def events() -> tuple[str, int]:
         events = offered.setdefault(comparison.id, (comparison, []))[1]
         events.append({"type": event["type"], "item_key": event.get("item")})
     _take(page, referrer[:255] if referrer else None, offered)
-    return "", 204
 
 
 def _take(
