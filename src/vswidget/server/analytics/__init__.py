@@ -4,7 +4,10 @@ Readers of figures only touch the rollups, never raw events, so they stay fast a
 events grow. One module a job:
 
 - ``counts.py``: what is counted (``Totals``) and how figures add up;
-- ``rollups.py``: raw events summed per day and per period, and pruned;
+- ``targets.py``: the rollup tables, each declared once: its key, what it counts;
+- ``increments.py``: the events since the last step added to the rollups;
+- ``rollups.py``: rollups recomputed from raw events (rebuild, repair), raw events pruned;
+- ``periods.py``: the weeks and four weeks of ``period_pages``;
 - ``figures.py``: a comparison's figures per day, per comparison and per item;
 - ``host_pages.py``: the host pages that embed a comparison, and "other pages";
 - ``report.py``: the stats API's report, all of those in one answer.
@@ -13,14 +16,17 @@ events grow. One module a job:
 from .counts import COLUMNS, COUNTED, Totals, summed
 from .figures import dropped, item_series, series, series_of
 from .host_pages import Page, origins, other_pages, pages
+from .increments import catch_up
+from .periods import period_start
 from .report import report
-from .rollups import period_start, prune, roll_up, roll_up_all, roll_up_recent
+from .rollups import prune, roll_up, roll_up_all, roll_up_recent
 
 __all__ = [
     "COLUMNS",
     "COUNTED",
     "Page",
     "Totals",
+    "catch_up",
     "dropped",
     "item_series",
     "origins",
