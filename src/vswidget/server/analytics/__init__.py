@@ -16,17 +16,16 @@ events grow. One module a job:
 from .counts import COLUMNS, COUNTED, Totals, summed
 from .figures import dropped, item_series, series, series_of
 from .host_pages import Page, origins, other_pages, pages
-from .increments import catch_up
+from .increments import roll_up_recent
 from .periods import period_start
 from .report import report
-from .rollups import prune, roll_up, roll_up_all, roll_up_recent
+from .rollups import prune, roll_up, roll_up_all
 
 __all__ = [
     "COLUMNS",
     "COUNTED",
     "Page",
     "Totals",
-    "catch_up",
     "dropped",
     "item_series",
     "origins",

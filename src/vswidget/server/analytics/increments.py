@@ -67,7 +67,7 @@ def move_cursor(sql: Connection, event_id: int) -> None:
     sql.execute(update(rollup_cursor).values(event_id=event_id))
 
 
-def catch_up(seconds: float = float("inf")) -> int:
+def roll_up_recent(seconds: float = float("inf")) -> int:
     """Count the events stored since the last step, a step at a time, for at most about
     ``seconds``; return how many were counted."""
     newest = newest_committed(db.engine)

@@ -44,7 +44,7 @@ from ..models import (
 )
 from ..visitors import today
 from .counts import COLUMNS, COUNTED
-from .increments import ROLLED_UP, catch_up, hold_cursor
+from .increments import ROLLED_UP, hold_cursor, move_cursor, newest_committed
 from .periods import WEEK, period_start
 from .targets import ALL_PAGES
 
@@ -63,13 +63,8 @@ def _counters() -> list[Any]:
 
 
 def roll_up(days: Iterable[date]) -> None:
-    """Recompute the rollups of ``days`` from the raw events, one transaction a day.
-
-    The events after the cursor are counted first; each day is then recomputed from the
-    events up to the cursor, which it holds, so the next step neither counts an event
-    twice nor misses one.
-    """
-    catch_up()
+    """Recompute the rollups of ``days`` from the raw events up to the cursor, one
+    transaction a day; the steps count the later ones, so none is counted twice or missed."""
     for day in days:
         with db.writing() as sql:
             recompute_day(sql, day, hold_cursor(sql), visitors=day >= today() - timedelta(days=1))
@@ -221,13 +216,17 @@ def _replace_period(sql: Connection, days: int, start: date, parts: Select[Any])
     )
 
 
-def roll_up_recent() -> int:
-    """Count the events stored since the last rollup; return how many."""
-    return catch_up()
-
-
 def roll_up_all() -> None:
-    """Recompute the rollups of every day that still has raw events."""
+    """Recompute the rollups of every day that still has raw events, from all of them.
+
+    The cursor moves to the newest committed event first: every event up to it is in a
+    day recomputed afterwards.
+    """
+    newest = newest_committed(db.engine)
+    if newest is not None:
+        with db.writing() as sql:
+            if hold_cursor(sql) < newest:
+                move_cursor(sql, newest)
     roll_up(sorted(db.connection.scalars(select(events.c.day).distinct())))
 
 
