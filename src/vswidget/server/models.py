@@ -339,16 +339,18 @@ rollup_cursor = Table(
     required("event_id", BigInteger),
 )
 
-# The readers already counted among a day's distinct visitors of a comparison (``scope``
-# "") or of one of its host pages (``scope`` the page's hash, event_budgets.page_key),
-# so a rollup step counts each once; kept for today and yesterday only.
+# The readers already counted among a day's distinct visitors of one host page of a
+# comparison (``scope`` the page's hash, event_budgets.page_key), so a rollup step counts
+# each once; a reader with no row for a comparison and day is new to it too. Keyed by
+# visitor first: a step looks up the visitors of its events. Kept for today and
+# yesterday only.
 counted_visitors = Table(
     "counted_visitors",
     metadata,
+    Column("visitor", String(32), primary_key=True),
     comparison_id(primary_key=True),
     Column("day", Date, primary_key=True),
     Column("scope", String(32), primary_key=True),
-    Column("visitor", String(32), primary_key=True),
     Index("ix_counted_visitors_day", "day"),
 )
 

@@ -22,9 +22,7 @@ from sqlalchemy import (
     Connection,
     Select,
     and_,
-    case,
     delete,
-    distinct,
     func,
     insert,
     literal,
@@ -35,31 +33,17 @@ from .. import event_budgets
 from ..extensions import cache, db
 from ..models import (
     counted_visitors,
-    daily_items,
     daily_pages,
-    daily_segments,
-    daily_totals,
     events,
     period_pages,
 )
 from ..visitors import today
-from .counts import COLUMNS, COUNTED
+from .counts import COUNTED
 from .increments import ROLLED_UP, hold_cursor, move_cursor, newest_committed
 from .periods import WEEK, period_start
-from .targets import ALL_PAGES
+from .targets import TARGETS
 
 PAGE_ROWS = 5000  # distinct page visitors inserted a statement at a time
-
-
-def _sums() -> list[Any]:
-    return [
-        func.sum(case((events.c.type == kind, 1), else_=0)).label(column)
-        for kind, column in COLUMNS.items()
-    ]
-
-
-def _counters() -> list[Any]:
-    return [*_sums(), func.count(distinct(events.c.visitor)).label("visitors")]
 
 
 def roll_up(days: Iterable[date]) -> None:
@@ -74,52 +58,14 @@ def roll_up(days: Iterable[date]) -> None:
 def recompute_day(sql: Connection, day: date, last_id: int, *, visitors: bool) -> None:
     """Replace the rollup rows of ``day`` with the sums of its events up to ``last_id``,
     and the periods that hold it; with ``visitors``, its counted visitors too."""
-    for table in (daily_totals, daily_pages, daily_items, daily_segments):
-        sql.execute(delete(table).where(table.c.day == day))
     on_day = and_(events.c.day == day, events.c.id <= last_id)
-    sql.execute(
-        insert(daily_totals).from_select(
-            ["comparison_id", "day", *COUNTED],
-            select(events.c.comparison_id, events.c.day, *_counters())
-            .where(on_day)
-            .group_by(events.c.comparison_id, events.c.day),
-        )
-    )
-    page = (events.c.comparison_id, events.c.day, events.c.origin, events.c.path)
-    sql.execute(
-        insert(daily_pages).from_select(
-            ["comparison_id", "day", "origin", "path", *COUNTED],
-            select(*page, *_counters()).where(on_day).group_by(*page),
-        )
-    )
-    sql.execute(
-        insert(daily_items).from_select(
-            ["comparison_id", "day", "item_key", "votes", "clicks"],
-            select(
-                events.c.comparison_id,
-                events.c.day,
-                events.c.item_key,
-                func.sum(case((events.c.type == "vote", 1), else_=0)),
-                func.sum(case((events.c.type == "click", 1), else_=0)),
-            )
-            .where(on_day, events.c.item_key.is_not(None))
-            .group_by(events.c.comparison_id, events.c.day, events.c.item_key),
-        )
-    )
-    segments: list[tuple[str, ColumnElement[Any]]] = [
-        ("source", func.coalesce(events.c.referrer, "")),
-        ("device", events.c.device),
-        ("browser", events.c.browser),
-    ]
-    for kind, value in segments:
-        sql.execute(
-            insert(daily_segments).from_select(
-                ["comparison_id", "day", "origin", "path", "kind", "value", *COUNTED[:-1]],
-                select(*page, literal(kind), value, *_sums())
-                .where(on_day, value.is_not(None))
-                .group_by(*page, value),
-            )
-        )
+    for target in TARGETS:
+        if not target.periods:
+            table = target.table
+            sql.execute(delete(table).where(table.c.day == day))
+            for grouping in target.groupings:
+                sums = target.sums(grouping, on_day, distinct_visitors=True)
+                sql.execute(insert(table).from_select(list(sums.selected_columns.keys()), sums))
     _roll_up_periods(sql, day)
     if visitors:
         _recount_visitors(sql, day, on_day)
@@ -128,14 +74,6 @@ def recompute_day(sql: Connection, day: date, last_id: int, *, visitors: bool) -
 def _recount_visitors(sql: Connection, day: date, on_day: ColumnElement[bool]) -> None:
     """Replace the counted visitors of ``day`` with those of its events ``on_day``."""
     sql.execute(delete(counted_visitors).where(counted_visitors.c.day == day))
-    sql.execute(
-        insert(counted_visitors).from_select(
-            ["comparison_id", "day", "scope", "visitor"],
-            select(events.c.comparison_id, events.c.day, literal(ALL_PAGES), events.c.visitor)
-            .where(on_day)
-            .distinct(),
-        )
-    )
     found = sql.execute(
         select(events.c.comparison_id, events.c.origin, events.c.path, events.c.visitor)
         .where(on_day)

@@ -1,148 +1,143 @@
-"""The rollup tables, each declared once: its key taken from an event, what it counts.
+"""The rollup tables, each declared once: its rows' keys taken from events, what it counts.
 
-A rollup step (increments.py) sums a batch of events into one ``Delta`` per row of
-each target, then adds the deltas to the stored rows. A target's ``keys`` say which
-rows one event counts in (none, one or several); ``visitors`` which scope of distinct
-visitors the row's ``visitors`` column counts, if it has one; ``spans`` that the row
-also keeps the first and last day it counts events of (period_pages).
+A target's ``groupings`` are GROUP BYs of events, each key column an expression over an
+event; its ``counters`` count events of a type (COLUMNS). A recompute groups a day's
+events (rollups.py), a rollup step the events since the last one (increments.py), with
+the same declarations. ``visitors`` names the key columns of the scope its distinct
+visitors are counted in (the comparison's, or a host page's, a day); a target with
+``periods`` has a row per week and per four weeks of its rows' days (period_pages).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import date
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Select,
+    Table,
+    case,
+    distinct,
+    func,
+    literal,
+    literal_column,
+    select,
+    true,
+)
 
-from ..event_budgets import page_key
-from ..models import daily_items, daily_pages, daily_segments, daily_totals, period_pages
+from ..models import daily_items, daily_pages, daily_segments, daily_totals, events, period_pages
 from .counts import COLUMNS
 from .periods import PERIODS, period_start
 
-Event = Any  # a row of events: comparison_id, type, item_key, origin, path, referrer, ...
-Key = tuple[Any, ...]
-VisitorKey = tuple[int, date, str, str]  # comparison_id, day, scope, visitor
-ALL_PAGES = ""  # the scope of a comparison's visitors, all host pages together
+TYPES = {column: kind for kind, column in COLUMNS.items()}  # a counter -> its event type
+EVERY_TYPE = tuple(COLUMNS.values())
 
 
-def comparison_visitor(event: Event) -> VisitorKey:
-    """The key that counts ``event``'s visitor once a day for the whole comparison."""
-    return (event.comparison_id, event.day, ALL_PAGES, event.visitor)
+@dataclass(frozen=True, eq=False)
+class Grouping:
+    """Events grouped by ``keys`` (column name, expression over events), those ``where``."""
+
+    keys: tuple[tuple[str, ColumnElement[Any]], ...]
+    where: ColumnElement[bool]
 
 
-def page_visitor(event: Event) -> VisitorKey:
-    """The key that counts ``event``'s visitor once a day for its host page."""
-    return (event.comparison_id, event.day, page_key(event.origin, event.path), event.visitor)
+def by(*names: str, where: ColumnElement[bool] | None = None, **expressions: Any) -> Grouping:
+    """Group by the events' columns ``names``, then by ``expressions`` (a string: that value)."""
+    keys: list[tuple[str, ColumnElement[Any]]] = [(name, events.c[name]) for name in names]
+    for name, value in expressions.items():
+        keys.append((name, literal(value) if isinstance(value, str) else value))
+    return Grouping(tuple(keys), true() if where is None else where)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Target:
-    """A rollup table: which of its rows an event counts in, and what it counts."""
+    """A rollup table: how its rows group events, and what they count."""
 
     table: Table
-    key_columns: tuple[str, ...]
-    keys: Callable[[Event], Iterable[Key]]
-    counters: Sequence[str]  # the columns of COLUMNS' values this table has
-    visitors: Callable[[Event], VisitorKey] | None = None
-    spans: bool = False  # first_day and last_day: the days it has events of
+    groupings: tuple[Grouping, ...]
+    counters: tuple[str, ...] = EVERY_TYPE
+    visitors: tuple[str, ...] = ()  # the key columns of its visitors' scope; () if none
+    periods: bool = False  # rows per period of PERIODS: days, start, first_day, last_day
+
+    @property
+    def key_columns(self) -> list[str]:
+        """The columns of its unique key."""
+        names = [name for name, _ in self.groupings[0].keys]
+        return [names[0], "days", "start", *names[2:]] if self.periods else names
+
+    def sums(
+        self, grouping: Grouping, where: ColumnElement[bool], *, distinct_visitors: bool
+    ) -> Select[Any]:
+        """Return the keys and counts of the events ``where`` grouped by ``grouping``;
+        with ``distinct_visitors``, and their distinct visitors."""
+        counts = [
+            func.sum(case((events.c.type == TYPES[name], 1), else_=0)).label(name)
+            for name in self.counters
+        ]
+        if distinct_visitors and self.visitors:
+            counts.append(func.count(distinct(events.c.visitor)).label("visitors"))
+        keys = [key for _, key in grouping.keys if not isinstance(key, BindParameter)]
+        return (
+            select(*(expression.label(name) for name, expression in grouping.keys), *counts)
+            .where(where, grouping.where)
+            .group_by(*keys)
+        )
+
+    def period_rows(self, rows: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        """Return the rows of daily ``rows`` summed per period, with their first and last day."""
+        found: dict[tuple[Any, ...], dict[str, Any]] = {}
+        added = [*self.counters, *(["visitors"] if self.visitors else [])]
+        for row in rows:
+            for days in PERIODS:
+                start = period_start(row["day"], days)
+                key = (row["comparison_id"], days, start, row["origin"], row["path"])
+                into = found.get(key)
+                if into is None:
+                    found[key] = {
+                        **{k: row[k] for k in ("comparison_id", "origin", "path", *added)},
+                        **{"days": days, "start": start},
+                        **{"first_day": row["day"], "last_day": row["day"]},
+                    }
+                else:
+                    for name in added:
+                        into[name] += row[name]
+                    into["first_day"] = min(into["first_day"], row["day"])
+                    into["last_day"] = max(into["last_day"], row["day"])
+        return iter(found.values())
 
 
-def _segments(event: Event) -> Iterable[Key]:
-    page = (event.comparison_id, event.day, event.origin, event.path)
-    yield (*page, "source", event.referrer or "")
-    if event.device is not None:
-        yield (*page, "device", event.device)
-    if event.browser is not None:
-        yield (*page, "browser", event.browser)
-
-
-def _periods(event: Event) -> Iterable[Key]:
-    for days in PERIODS:
-        start = period_start(event.day, days)
-        yield (event.comparison_id, days, start, event.origin, event.path)
-
-
-EVERY_TYPE = tuple(COLUMNS.values())
-PAGE = ("origin", "path")
+DAY = ("comparison_id", "day")
+PAGE = by(*DAY, "origin", "path")
+COMPARISON_VISITORS = DAY
+PAGE_VISITORS = (*DAY, "origin", "path")
+NO_REFERRER: ColumnElement[str] = literal_column(
+    "''"
+)  # not a parameter: GROUP BY must repeat it exactly
+HAS_DEVICE, HAS_BROWSER = events.c.device.is_not(None), events.c.browser.is_not(None)
 
 TARGETS = (
-    Target(
-        daily_totals,
-        ("comparison_id", "day"),
-        lambda event: [(event.comparison_id, event.day)],
-        EVERY_TYPE,
-        comparison_visitor,
-    ),
-    Target(
-        daily_pages,
-        ("comparison_id", "day", *PAGE),
-        lambda event: [(event.comparison_id, event.day, event.origin, event.path)],
-        EVERY_TYPE,
-        page_visitor,
-    ),
+    Target(daily_totals, (by(*DAY),), visitors=COMPARISON_VISITORS),
+    Target(daily_pages, (PAGE,), visitors=PAGE_VISITORS),
     # A period's visitors are the sum of its days' (a reader of two days counts twice).
-    Target(
-        period_pages,
-        ("comparison_id", "days", "start", *PAGE),
-        _periods,
-        EVERY_TYPE,
-        page_visitor,
-        spans=True,
-    ),
+    Target(period_pages, (PAGE,), visitors=PAGE_VISITORS, periods=True),
     Target(
         daily_items,
-        ("comparison_id", "day", "item_key"),
-        lambda event: (
-            [(event.comparison_id, event.day, event.item_key)] if event.item_key is not None else []
-        ),
+        (by(*DAY, "item_key", where=events.c.item_key.is_not(None)),),
         ("votes", "clicks"),
     ),
     Target(
         daily_segments,
-        ("comparison_id", "day", *PAGE, "kind", "value"),
-        _segments,
-        EVERY_TYPE,
+        (
+            by(
+                *PAGE_VISITORS,
+                kind="source",
+                value=func.coalesce(events.c.referrer, literal_column("''")),
+            ),
+            by(*PAGE_VISITORS, kind="device", value=events.c.device, where=HAS_DEVICE),
+            by(*PAGE_VISITORS, kind="browser", value=events.c.browser, where=HAS_BROWSER),
+        ),
     ),
 )
-
-
-@dataclass
-class Delta:
-    """What a batch of events adds to one row of a target."""
-
-    counts: dict[str, int] = field(default_factory=dict)
-    visitors: set[VisitorKey] = field(default_factory=set)  # candidates, new or not
-    first_day: date = date.max
-    last_day: date = date.min
-
-    def count(self, target: Target, event: Event) -> None:
-        column = COLUMNS.get(event.type)
-        if column is not None and column in target.counters:
-            self.counts[column] = self.counts.get(column, 0) + 1
-        if target.visitors is not None:
-            self.visitors.add(target.visitors(event))
-        self.first_day = min(self.first_day, event.day)
-        self.last_day = max(self.last_day, event.day)
-
-
-Deltas = dict[Target, dict[Key, Delta]]
-
-
-def deltas_of(batch: Iterable[Event]) -> Deltas:
-    """Sum ``batch`` into a delta per row of each target."""
-    found: Deltas = {target: {} for target in TARGETS}
-    for event in batch:
-        for target, rows in found.items():
-            for key in target.keys(event):
-                delta = rows.get(key)
-                if delta is None:
-                    delta = rows[key] = Delta()
-                delta.count(target, event)
-    return found
-
-
-def visitor_keys(deltas: Deltas) -> set[VisitorKey]:
-    """Return every visitor key a batch may count for the first time."""
-    return {key for rows in deltas.values() for delta in rows.values() for key in delta.visitors}

@@ -60,12 +60,12 @@ def upgrade() -> None:
     )
     op.create_table(
         "counted_visitors",
+        sa.Column("visitor", sa.String(length=32), nullable=False),
         sa.Column("comparison_id", sa.Integer(), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("scope", sa.String(length=32), nullable=False),
-        sa.Column("visitor", sa.String(length=32), nullable=False),
         sa.ForeignKeyConstraint(["comparison_id"], ["comparisons.id"], ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("comparison_id", "day", "scope", "visitor"),
+        sa.PrimaryKeyConstraint("visitor", "comparison_id", "day", "scope"),
     )
     op.create_index("ix_counted_visitors_day", "counted_visitors", ["day"])
     if sqlite:
