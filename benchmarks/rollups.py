@@ -276,7 +276,8 @@ def main() -> int:
         with tempfile.TemporaryDirectory(prefix="vsw-bench-rollups-") as name:
             folder = Path(name)
             if backend == "sqlite":
-                trials.append(run_trial(backend, f"sqlite:///{folder}/vswidget.sqlite3", folder, args))
+                url = f"sqlite:///{folder}/vswidget.sqlite3"
+                trials.append(run_trial(backend, url, folder, args))
             else:
                 with postgresql_schema(args.postgresql, PG_SCHEMA) as url:
                     trials.append(run_trial(backend, url, folder, args))
