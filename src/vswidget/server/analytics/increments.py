@@ -8,11 +8,14 @@ INSERT ... ON CONFLICT DO UPDATE. The cursor moves with the counts, so a crash c
 an event once or not yet, never twice; a step that finds the cursor moved by another
 process writes nothing.
 
-A step's write transaction is bounded by the rows it writes, not by its events: on SQLite
-it holds the database's one write lock, which a vote waits for, so a step writes at most
-STEP_ROWS["sqlite"] rows (fewer events if they fall into many rows). On PostgreSQL a
-vote locks only its own rows, so steps may be longer, and fewer rows an event: events
-of one page and day fall into the same rows.
+A step's write transaction is bounded by time, not by a fixed count: on SQLite it holds
+the database's one write lock, which a vote waits for, so a step should write for about
+WRITE_SECONDS["sqlite"] at most; on PostgreSQL a vote locks only its own rows, so steps
+may be longer. The next step takes as many events as the last one's write time says fit
+in that time (at most twice as many): a loaded machine takes smaller steps.
+
+A step reads its events once, only the columns its targets group by, and sums them in
+Python for every target at once.
 
 Only committed ids are read. On SQLite writes take turns, so every id up to the largest
 committed one is committed. On PostgreSQL a sequence id may commit after a larger one,
@@ -25,13 +28,18 @@ from __future__ import annotations
 import functools
 import time
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     Connection,
+    Dialect,
     Engine,
+    Table,
     and_,
     case,
     func,
@@ -40,16 +48,21 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.sql.dml import Insert
 
 from .. import upserts
 from ..event_budgets import page_key
 from ..extensions import cache, db
 from ..models import counted_visitors, events, rollup_cursor
-from .targets import TARGETS, Target
+from .counts import COLUMNS
+from .prepared import Prepared
+from .targets import PAGE_VISITORS, TARGETS, TYPES, Grouping, Target
 
 ROLLED_UP = "analytics:rolled-up"  # cache key: when the rollups last changed
-STEP_EVENTS = 30_000  # event ids a step reads at most (fewer bound values than SQLite takes)
-STEP_ROWS = {"sqlite": 800, "postgresql": 100_000}  # rows a step writes at most
+WRITE_SECONDS = {"sqlite": 0.03, "postgresql": 0.3}  # about how long a step writes
+FIRST_EVENTS = 500  # events of a round's first step, before any write was timed
+MOST_EVENTS = 200_000  # events a step reads at most
+LOOKUP = 10_000  # visitors looked up a statement at a time (SQLite takes 32,766 values)
 LOCK_TIMEOUT = "50ms"  # what PostgreSQL's inserts may wait behind the SHARE lock
 
 
@@ -95,16 +108,22 @@ def roll_up_recent(seconds: float = float("inf")) -> int:
     if newest is None:
         return 0
     deadline = time.monotonic() + seconds
-    most = STEP_ROWS[db.engine.dialect.name]
-    counted, start, span = 0, cursor(db.connection), min(STEP_EVENTS, most)
+    budget = WRITE_SECONDS[db.engine.dialect.name]
+    counted, start, span = 0, cursor(db.connection), FIRST_EVENTS
     while start < newest and time.monotonic() < deadline:
-        planned = plan(start, min(newest, start + span), most)
-        if not planned.apply():
+        step = plan(start, min(newest, start + min(span, MOST_EVENTS)))
+        took = step.apply()
+        if took is None:
             break  # another process moved the cursor: it is catching up
-        counted, start = counted + planned.events, planned.end
-        # As many events as would have made ``most`` rows (fewer rows an event as they grow).
-        span = max(1, min(STEP_EVENTS, (planned.end - planned.start) * most // planned.rows))
+        counted, start = counted + step.events, step.end
+        span = next_span(step.end - step.start, took, budget)
     return counted
+
+
+def next_span(span: int, took: float, budget: float) -> int:
+    """Return how many event ids the next step takes, after one of ``span`` whose write
+    took ``took`` seconds: as many as fit in ``budget`` at that pace, at most twice as many."""
+    return max(1, min(2 * span, int(span * budget / max(took, 1e-6))))
 
 
 @dataclass
@@ -114,80 +133,161 @@ class Step:
     start: int
     end: int
     events: int
-    visitors: list[dict[str, Any]]  # counted_visitors rows to insert
-    changes: list[tuple[Target, list[dict[str, Any]]]]  # what to add to each target's rows
+    copied: list[tuple[Any, ...]]  # counted_visitors rows to COPY, in VISITOR_KEY order
+    writes: list[tuple[Prepared, list[Any]]]  # statements, each with its rows' parameters
 
-    @property
-    def rows(self) -> int:
-        """The rows it writes (at least 1)."""
-        return max(1, len(self.visitors) + sum(len(rows) for _, rows in self.changes))
-
-    def apply(self) -> bool:
-        """Add the changes and move the cursor, in one write transaction; False, writing
-        nothing, if the cursor is no longer at ``start``."""
+    def apply(self) -> float | None:
+        """Add the changes and move the cursor, in one write transaction; return how many
+        seconds it wrote, or None, writing nothing, if the cursor is no longer at ``start``."""
         with db.writing() as sql:
+            began = time.perf_counter()
             if hold_cursor(sql) != self.start:
-                return False
+                return None
             move_cursor(sql, self.end)
-            if self.visitors:
-                sql.execute(insert(counted_visitors), self.visitors)
-            for target, rows in self.changes:
-                if rows:
-                    sql.execute(_upsert(sql.dialect.name, target), rows)
+            _copy_visitors(sql, self.copied)
+            for statement, parameters in self.writes:
+                statement.run(sql, parameters)
+        took = time.perf_counter() - began  # with the COMMIT: the write lock is held till then
         if self.events:
             cache.set(ROLLED_UP, time.time(), timeout=0)  # a new generation: cached reads go stale
-        return True
-
-
-def plan(start: int, end: int, most: int) -> Step:
-    """Return the step that counts the events with ids in (start, end], or fewer of them if
-    those would write more than ``most`` rows. Reads only."""
-    while True:
-        step = _step(start, end)
-        if step.rows <= most or end - start == 1:
-            return step
-        end = start + max(1, (end - start) * most // step.rows)
-
-
-def _step(start: int, end: int) -> Step:
-    read = db.connection
-    batch = and_(events.c.id > start, events.c.id <= end)
-    counted = read.execute(select(func.count()).where(batch)).scalar_one()
-    visitors, new = _new_visitors(read, batch)
-    changes = [(target, _rows(read, target, batch, new)) for target in TARGETS]
-    return Step(start, end, counted, visitors, changes)
+        return took
 
 
 VISITOR_KEY = ("visitor", "comparison_id", "day", "scope")
+INSERT_VISITORS = insert(counted_visitors)
+
+
+def _copy_visitors(sql: Connection, rows: list[tuple[Any, ...]]) -> None:
+    """COPY counted_visitors ``rows`` (PostgreSQL; known new: the cursor is held)."""
+    if not rows:
+        return
+    copy = f"COPY counted_visitors ({', '.join(VISITOR_KEY)}) FROM STDIN"
+    driver_connection: Any = sql.connection.driver_connection
+    with driver_connection.cursor() as driver, driver.copy(copy) as into:
+        for row in rows:
+            into.write_row(row)
+
+
+def plan(start: int, end: int) -> Step:
+    """Return the step that counts the events with ids in (start, end]. Reads only."""
+    read = db.connection
+    dialect = read.dialect
+    found = read.execute(
+        select(*READ.columns).where(and_(events.c.id > start, events.c.id <= end))
+    ).all()
+    visitors, new = _new_visitors(read, {PAGE_VISITOR(row) for row in found})
+    copied, writes = [], []
+    if dialect.name == "postgresql":
+        copied = visitors
+    elif visitors:
+        writes.append(_prepare(dialect, counted_visitors, INSERT_VISITORS, visitors))
+    for target in TARGETS:
+        rows = _rows(target, found, new)
+        if rows:
+            statement = _upsert(dialect.name, target)
+            writes.append(_prepare(dialect, target.table, statement, rows))
+    return Step(start, end, len(found), copied, writes)
+
+
+def _prepare(
+    dialect: Dialect, table: Table, statement: Insert, rows: Sequence[Any]
+) -> tuple[Prepared, list[Any]]:
+    """Return ``statement`` compiled for ``rows`` (dicts, or tuples in VISITOR_KEY order),
+    with their parameters."""
+    dicts = [
+        row if isinstance(row, dict) else dict(zip(VISITOR_KEY, row, strict=True)) for row in rows
+    ]
+    prepared = _prepared(dialect, table, statement, tuple(dicts[0]))
+    return prepared, prepared.parameters(dicts)
+
+
+@functools.cache
+def _prepared(
+    dialect: Dialect, table: Table, statement: Insert, names: tuple[str, ...]
+) -> Prepared:
+    return Prepared.of(statement, table, names, dialect)
+
+
+@dataclass(frozen=True)
+class Keyed:
+    """How a grouping's rows are found in a read event: its key, whether it counts."""
+
+    grouping: Grouping
+    key: Callable[[Sequence[Any]], tuple[Any, ...]]  # the key columns that are not constants
+    where: int | None  # the read column that says whether the event counts; None: all do
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The columns a step reads of each event, and where each grouping finds its keys."""
+
+    columns: list[ColumnElement[Any]]  # type, visitor, then key expressions and conditions
+    place: dict[int, int]  # id() of an expression -> its position in columns
+    keyed: dict[Grouping, Keyed]
+
+
+def _reading() -> Reading:
+    columns: list[ColumnElement[Any]] = [events.c.type, events.c.visitor]
+    place: dict[int, int] = {}  # id() of an expression -> its position in columns
+
+    def at(expression: ColumnElement[Any]) -> int:
+        if id(expression) not in place:
+            place[id(expression)] = len(columns)
+            columns.append(expression.label(f"c{len(columns)}"))
+        return place[id(expression)]
+
+    keyed = {}
+    for target in TARGETS:
+        for grouping in target.groupings:
+            positions = [at(key) for _, key in grouping.keys if not isinstance(key, BindParameter)]
+            where = None if grouping.where is None else at(grouping.where)
+            keyed[grouping] = Keyed(grouping, _getter(positions), where)
+    return Reading(columns, place, keyed)
+
+
+def _getter(positions: list[int]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
+    """Return what takes the values at ``positions`` of a row, as a tuple."""
+    if len(positions) == 1:
+        (position,) = positions
+        return lambda row: (row[position],)
+    return itemgetter(*positions)
+
+
+READ = _reading()
+# An event's visitor and page: (visitor, comparison_id, day, origin, path).
+PAGE_VISITOR = _getter([1, *(READ.place[id(events.c[name])] for name in PAGE_VISITORS)])
 
 
 def _new_visitors(
-    read: Connection, batch: ColumnElement[bool]
-) -> tuple[list[dict[str, Any]], Counter[tuple[Any, ...]]]:
-    """Return the counted_visitors rows of the ``batch`` of events not counted yet, and
-    how many new visitors each scope has: (comparison_id, day) and (comparison_id, day,
-    origin, path) for a page.
+    read: Connection, seen: set[tuple[Any, ...]]
+) -> tuple[list[tuple[Any, ...]], Counter[tuple[Any, ...]]]:
+    """Return the counted_visitors rows of the (visitor, comparison_id, day, origin, path)
+    ``seen`` not counted yet, and how many new visitors each scope has: (comparison_id,
+    day) and (comparison_id, day, origin, path) for a page.
 
     Read outside the write transaction: only a step that holds the cursor where this one
     found it adds rows of events after it.
     """
-    page = (events.c.comparison_id, events.c.day, events.c.origin, events.c.path)
-    seen = read.execute(select(events.c.visitor, *page).where(batch).distinct()).all()
     table = counted_visitors
-    known = read.execute(
-        select(table.c.visitor, table.c.comparison_id, table.c.day, table.c.scope).where(
-            table.c.visitor.in_({visitor for visitor, *_ in seen})
+    asked = sorted({visitor for visitor, *_ in seen})
+    counted_pages: set[tuple[Any, ...]] = set()
+    for first in range(0, len(asked), LOOKUP):
+        counted_pages.update(
+            map(
+                tuple,
+                read.execute(
+                    select(*(table.c[name] for name in VISITOR_KEY)).where(
+                        table.c.visitor.in_(asked[first : first + LOOKUP])
+                    )
+                ),
+            )
         )
-    ).all()
-    counted_pages = set(map(tuple, known))
     counted = {row[:3] for row in counted_pages}
     rows, new = [], Counter[tuple[Any, ...]]()
     for visitor, comparison_id, day, origin, path in seen:
         scope = page_key(origin, path)
         if (visitor, comparison_id, day, scope) not in counted_pages:
-            rows.append(
-                {"visitor": visitor, "comparison_id": comparison_id, "day": day, "scope": scope}
-            )
+            rows.append((visitor, comparison_id, day, scope))
             new[(comparison_id, day, origin, path)] += 1
         if (visitor, comparison_id, day) not in counted:
             counted.add((visitor, comparison_id, day))
@@ -195,22 +295,45 @@ def _new_visitors(
     return rows, new
 
 
+TYPE_AT = {kind: at for at, kind in enumerate(COLUMNS)}  # an event type -> its counter's place
+
+
 def _rows(
-    read: Connection, target: Target, batch: ColumnElement[bool], new: Counter[tuple[Any, ...]]
+    target: Target, found: Sequence[Any], new: Counter[tuple[Any, ...]]
 ) -> list[dict[str, Any]]:
-    """Return what the ``batch`` of events adds to ``target``'s rows, a dict per row."""
-    found = []
+    """Return what the events ``found`` (rows of READ.columns) add to ``target``'s rows,
+    a dict per row."""
+    rows = []
     for grouping in target.groupings:
-        for row in read.execute(target.sums(grouping, batch, distinct_visitors=False)).mappings():
-            values = dict(row)
+        keyed = READ.keyed[grouping]
+        sums: dict[tuple[Any, ...], list[int]] = {}
+        for event in found:
+            if keyed.where is not None and not event[keyed.where]:
+                continue
+            key = keyed.key(event)
+            counts = sums.get(key)
+            if counts is None:
+                counts = sums[key] = [0] * len(COLUMNS)
+            at = TYPE_AT.get(event[0])
+            if at is not None:
+                counts[at] += 1
+        names = [name for name, _ in grouping.keys]
+        constants = {
+            name: key.value for name, key in grouping.keys if isinstance(key, BindParameter)
+        }
+        variables = [name for name in names if name not in constants]
+        counters = [(name, TYPE_AT[TYPES[name]]) for name in target.counters]
+        for key, counts in sums.items():
+            values = dict(zip(variables, key, strict=True), **constants)
+            values.update((name, counts[at]) for name, at in counters)
             if target.visitors:
                 values["visitors"] = new[tuple(values[name] for name in target.visitors)]
-            found.append(values)
-    return list(target.period_rows(found)) if target.periods else found
+            rows.append(values)
+    return list(target.period_rows(rows)) if target.periods else rows
 
 
 @functools.cache
-def _upsert(dialect: str, target: Target) -> Any:
+def _upsert(dialect: str, target: Target) -> Insert:
     """INSERT a row of ``target``, or add its counts to the row already there."""
     table = target.table
     added = [*target.counters, *(["visitors"] if target.visitors else [])]
@@ -221,4 +344,7 @@ def _upsert(dialect: str, target: Target) -> Any:
         first, last = table.c.first_day, table.c.last_day
         changes["first_day"] = case((new.first_day < first, new.first_day), else_=first)
         changes["last_day"] = case((new.last_day > last, new.last_day), else_=last)
-    return statement.on_conflict_do_update(index_elements=target.key_columns, set_=changes)
+    upsert: Insert = statement.on_conflict_do_update(
+        index_elements=target.key_columns, set_=changes
+    )
+    return upsert

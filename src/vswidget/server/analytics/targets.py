@@ -25,7 +25,6 @@ from sqlalchemy import (
     literal,
     literal_column,
     select,
-    true,
 )
 
 from ..models import daily_items, daily_pages, daily_segments, daily_totals, events, period_pages
@@ -41,7 +40,7 @@ class Grouping:
     """Events grouped by ``keys`` (column name, expression over events), those ``where``."""
 
     keys: tuple[tuple[str, ColumnElement[Any]], ...]
-    where: ColumnElement[bool]
+    where: ColumnElement[bool] | None  # None: all of them
 
 
 def by(*names: str, where: ColumnElement[bool] | None = None, **expressions: Any) -> Grouping:
@@ -49,7 +48,7 @@ def by(*names: str, where: ColumnElement[bool] | None = None, **expressions: Any
     keys: list[tuple[str, ColumnElement[Any]]] = [(name, events.c[name]) for name in names]
     for name, value in expressions.items():
         keys.append((name, literal(value) if isinstance(value, str) else value))
-    return Grouping(tuple(keys), true() if where is None else where)
+    return Grouping(tuple(keys), where)
 
 
 @dataclass(frozen=True, eq=False)
@@ -82,7 +81,7 @@ class Target:
         keys = [key for _, key in grouping.keys if not isinstance(key, BindParameter)]
         return (
             select(*(expression.label(name) for name, expression in grouping.keys), *counts)
-            .where(where, grouping.where)
+            .where(where, *([] if grouping.where is None else [grouping.where]))
             .group_by(*keys)
         )
 
