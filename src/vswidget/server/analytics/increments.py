@@ -55,7 +55,7 @@ from ..event_budgets import page_key
 from ..extensions import cache, db
 from ..models import counted_visitors, events, rollup_cursor
 from .counts import COLUMNS
-from .prepared import Prepared
+from .prepared import Prepared, unnested
 from .targets import PAGE_VISITORS, TARGETS, TYPES, Grouping, Target
 
 ROLLED_UP = "analytics:rolled-up"  # cache key: when the rollups last changed
@@ -134,7 +134,7 @@ class Step:
     end: int
     events: int
     copied: list[tuple[Any, ...]]  # counted_visitors rows to COPY, in VISITOR_KEY order
-    writes: list[tuple[Prepared, list[Any]]]  # statements, each with its rows' parameters
+    writes: list[tuple[Prepared, Any]]  # statements, each with its rows' parameters
 
     def apply(self) -> float | None:
         """Add the changes and move the cursor, in one write transaction; return how many
@@ -184,14 +184,14 @@ def plan(start: int, end: int) -> Step:
     for target in TARGETS:
         rows = _rows(target, found, new)
         if rows:
-            statement = _upsert(dialect.name, target)
+            statement = _upsert(dialect.name, target, tuple(rows[0]))
             writes.append(_prepare(dialect, target.table, statement, rows))
     return Step(start, end, len(found), copied, writes)
 
 
 def _prepare(
     dialect: Dialect, table: Table, statement: Insert, rows: Sequence[Any]
-) -> tuple[Prepared, list[Any]]:
+) -> tuple[Prepared, Any]:
     """Return ``statement`` compiled for ``rows`` (dicts, or tuples in VISITOR_KEY order),
     with their parameters."""
     dicts = [
@@ -333,11 +333,14 @@ def _rows(
 
 
 @functools.cache
-def _upsert(dialect: str, target: Target) -> Insert:
-    """INSERT a row of ``target``, or add its counts to the row already there."""
+def _upsert(dialect: str, target: Target, names: tuple[str, ...]) -> Insert:
+    """INSERT rows of ``target``'s columns ``names`` (on PostgreSQL, of arrays), or add
+    their counts to the rows already there."""
     table = target.table
     added = [*target.counters, *(["visitors"] if target.visitors else [])]
     statement = upserts.insert(dialect, table)
+    if dialect == "postgresql":
+        statement = statement.from_select(names, unnested(table, names))
     new = statement.excluded
     changes: dict[str, Any] = {name: table.c[name] + new[name] for name in added}
     if target.periods:
