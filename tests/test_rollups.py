@@ -185,3 +185,10 @@ def test_events_after_the_newest_ones_were_deleted_are_counted(
         stepped = rows()
         analytics.roll_up_all()
         assert stepped == rows()
+
+
+def test_a_step_takes_as_many_events_as_fit_in_the_write_time_at_most_twice_as_many() -> None:
+    assert increments.next_span(1000, took=0.06, budget=0.03) == 500  # a slow write: halved
+    assert increments.next_span(1000, took=0.02, budget=0.03) == 1500
+    assert increments.next_span(1000, took=0.001, budget=0.03) == 2000  # fast: at most doubled
+    assert increments.next_span(1, took=10.0, budget=0.03) == 1  # never none

@@ -6,6 +6,7 @@ events grow. One module a job:
 - ``counts.py``: what is counted (``Totals``) and how figures add up;
 - ``targets.py``: the rollup tables, each declared once: its key, what it counts;
 - ``increments.py``: the events since the last step added to the rollups;
+- ``prepared.py``: many rows a statement, their parameters made before the transaction;
 - ``rollups.py``: rollups recomputed from raw events (rebuild, repair), raw events pruned;
 - ``periods.py``: the weeks and four weeks of ``period_pages``;
 - ``figures.py``: a comparison's figures per day, per comparison and per item;

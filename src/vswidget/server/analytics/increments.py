@@ -14,8 +14,10 @@ WRITE_SECONDS["sqlite"] at most; on PostgreSQL a vote locks only its own rows, s
 may be longer. The next step takes as many events as the last one's write time says fit
 in that time (at most twice as many): a loaded machine takes smaller steps.
 
-A step reads its events once, only the columns its targets group by, and sums them in
-Python for every target at once.
+A step reads its events once, only the columns its targets group by, sums them in
+Python for every target at once, and makes the driver's parameters of its rows before
+the write transaction (prepared.py); PostgreSQL takes a table's rows in one statement
+over arrays, and the new visitors by COPY.
 
 Only committed ids are read. On SQLite writes take turns, so every id up to the largest
 committed one is committed. On PostgreSQL a sequence id may commit after a larger one,
