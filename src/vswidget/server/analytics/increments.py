@@ -150,6 +150,11 @@ class Step:
             for statement, parameters in self.writes:
                 statement.run(sql, parameters)
         took = time.perf_counter() - began  # with the COMMIT: the write lock is held till then
+        if sql.dialect.name == "sqlite":
+            # Copy the pages it added to the WAL into the database now, without the write
+            # lock, lest the COMMIT of a vote that finds the WAL full has to (SQLite's
+            # automatic checkpoint).
+            sql.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
         if self.events:
             cache.set(ROLLED_UP, time.time(), timeout=0)  # a new generation: cached reads go stale
         return took
