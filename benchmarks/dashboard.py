@@ -84,6 +84,17 @@ WITH_ITEM = {"vote", "click"}
 REFERRERS = (None, None, "www.google.com", "news.ycombinator.com", "t.co", "duckduckgo.com")
 GOAL_MS = {1_000_000: 50.0, 10_000_000: 200.0}
 TABLES = ("events", "daily_totals", "daily_pages", "period_pages", "daily_items")
+COLUMNS = (  # of the events the generator makes, in the order of its rows
+    "comparison_id",
+    "type",
+    "item_key",
+    "origin",
+    "path",
+    "referrer",
+    "day",
+    "visitor",
+    "created_at",
+)
 
 
 def log(message: str) -> None:
@@ -99,6 +110,7 @@ class Generator:
     item_keys: list[str]
     seed: int = 6
     rng: random.Random = field(init=False)
+    columns: tuple[str, ...] = field(init=False, default=COLUMNS)  # of the rows it makes
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
@@ -140,7 +152,7 @@ class Generator:
     def plan(self, total: int) -> Iterator[tuple[datetime.date, int]]:
         days = self.days()
         for index, day in enumerate(days):
-            yield day, total // DAYS + (1 if index < total % DAYS else 0)
+            yield day, total // len(days) + (1 if index < total % len(days) else 0)
 
 
 def _cumulate(weights: Any) -> Iterator[float]:
@@ -150,14 +162,12 @@ def _cumulate(weights: Any) -> Iterator[float]:
         yield running
 
 
-COLUMNS = "comparison_id, type, item_key, origin, path, referrer, day, visitor, created_at"
-
-
 def seed_sqlite(path: Path, generator: Generator, total: int) -> None:
     connection = sqlite3.connect(path)
     try:
         connection.execute("PRAGMA synchronous=OFF")  # seeding only; the app sets its own
-        sql = f"INSERT INTO events ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        names, marks = ", ".join(generator.columns), ", ".join("?" * len(generator.columns))
+        sql = f"INSERT INTO events ({names}) VALUES ({marks})"
         for day, count in generator.plan(total):
             with connection:
                 connection.executemany(sql, generator.day_rows(day, count))
@@ -176,7 +186,8 @@ def seed_postgresql(url: str, generator: Generator, total: int) -> None:
                 for row in generator.day_rows(day, count):
                     buffer.write("\t".join(r"\N" if v is None else str(v) for v in row))
                     buffer.write("\n")
-                with cursor.copy(f"COPY events ({COLUMNS}) FROM STDIN") as copy:
+                names = ", ".join(generator.columns)
+                with cursor.copy(f"COPY events ({names}) FROM STDIN") as copy:
                     copy.write(buffer.getvalue())
             connection.commit()
         connection.autocommit = True

@@ -122,8 +122,9 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "ROLLUP_SECONDS",
-        60.0,
-        "How often a server rolls up today's events for the dashboard and stats.",
+        10.0,
+        "How often a server counts the events stored since the last rollup into the "
+        "dashboard's and the stats' figures.",
         float,
     ),
     Setting(

@@ -22,10 +22,11 @@ if TYPE_CHECKING:
 
 
 def maintain() -> None:
-    """Roll up recent events, prune old ones and past days' salts, if no other process is."""
+    """Count the events stored since the last rollup, prune old ones and past days' salts,
+    if no other process is; the rollup steps stop within the lease's period."""
     period = current_app.config["ROLLUP_SECONDS"]
     if store.take_lease("rollup", period):
-        analytics.roll_up_recent()
+        analytics.roll_up_recent(period)
         analytics.prune(current_app.config["EVENT_RETENTION_DAYS"])
         visitors.prune_salts()
 

@@ -289,6 +289,8 @@ daily_pages = Table(
     required("origin", String(255)),
     required("path", String(1000)),
     *day_counters(),
+    # A rollup step adds to a page's row of a day (ON CONFLICT on this key).
+    Index("ux_daily_pages_key", "comparison_id", "day", "origin", "path", unique=True),
     # roll_up replaces a day's rows and sums a week's: by day, however long the history.
     Index("ix_daily_pages_day", "day"),
     # Covers analytics: a comparison's rows of some days, read from the index alone.
@@ -326,6 +328,32 @@ period_pages = Table(
     *day_counters(),
     # A rollup replaces one period of every comparison; a reader takes a few of one.
     Index("ix_period_pages_period", "days", "start", "comparison_id"),
+    # A rollup step adds to a page's row of a period (ON CONFLICT on this key).
+    Index("ux_period_pages_key", "comparison_id", "days", "start", "origin", "path", unique=True),
+)
+
+# The last event id the rollups have counted (one row): every event up to it is in the
+# rollup tables, none after it (analytics/increments.py).
+rollup_cursor = Table(
+    "rollup_cursor",
+    metadata,
+    Column("id", Integer, primary_key=True),  # always 1
+    required("event_id", BigInteger),
+)
+
+# The readers already counted among a day's distinct visitors of one host page of a
+# comparison (``scope`` the page's hash, event_budgets.page_key), so a rollup step counts
+# each once; a reader with no row for a comparison and day is new to it too. Keyed by
+# visitor first: a step looks up the visitors of its events. Kept for today and
+# yesterday only.
+counted_visitors = Table(
+    "counted_visitors",
+    metadata,
+    Column("visitor", String(32), primary_key=True),
+    comparison_id(primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("scope", String(32), primary_key=True),
+    Index("ix_counted_visitors_day", "day"),
 )
 
 # One comparison's counts on one host page on one day from one segment of its readers:

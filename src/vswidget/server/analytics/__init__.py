@@ -5,7 +5,11 @@ fast as events grow; only the last minutes (``trends.windows_of``) read the newe
 raw events. One module a job:
 
 - ``counts.py``: what is counted (``Totals``) and how figures add up;
-- ``rollups.py``: raw events summed per day and per period, and pruned;
+- ``targets.py``: the rollup tables, each declared once: its key, what it counts;
+- ``increments.py``: the events since the last step added to the rollups;
+- ``prepared.py``: many rows a statement, their parameters made before the transaction;
+- ``rollups.py``: rollups recomputed from raw events (rebuild, repair), raw events pruned;
+- ``periods.py``: the weeks and four weeks of ``period_pages``;
 - ``figures.py``: a comparison's figures per day, per comparison and per item;
 - ``host_pages.py``: the host pages that embed a comparison, and "other pages";
 - ``segments.py``: the top sources, devices and browsers, per comparison or host page;
@@ -16,8 +20,10 @@ raw events. One module a job:
 from .counts import COLUMNS, COUNTED, Totals, summed
 from .figures import dropped, item_series, series, series_of
 from .host_pages import Page, origins, other_pages, pages
+from .increments import roll_up_recent
+from .periods import period_start
 from .report import report
-from .rollups import period_start, prune, roll_up, roll_up_all, roll_up_recent
+from .rollups import prune, roll_up, roll_up_all
 from .segments import Scope, Segment, segment_lists, segments
 from .trends import Window, previous_range, window_report, windows_of
 

@@ -19,7 +19,8 @@ from ..event_budgets import OTHER_PAGES
 from ..extensions import cache, db
 from ..models import daily_pages, daily_totals, period_pages
 from .counts import COUNTED, Totals, totals_of
-from .rollups import PERIODS, ROLLED_UP
+from .increments import ROLLED_UP
+from .periods import PERIODS
 
 OTHER = OTHER_PAGES[0]  # the origin of "other pages": no host page has it
 

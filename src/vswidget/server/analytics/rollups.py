@@ -1,10 +1,13 @@
-"""Raw events summed per day into the rollup tables, and raw events pruned.
+"""The rollups recomputed from raw events (a rebuild, a repair, the tests' reference),
+and raw events pruned.
 
 Raw events (one row per impression, view, vote, click or sign-up) are summed per
-day into three small tables: per comparison, per comparison and host page, per
-comparison and item. The per-page rows are summed again over longer periods, weeks
-and spans of four weeks (``period_pages``), for ``host_pages.py``. Raw events are
-deleted after the retention period; rollups stay.
+day into small tables: per comparison, per comparison and host page, per comparison
+and item, per host page and segment of readers. The per-page rows are summed again
+over longer periods, weeks and spans of four weeks (``period_pages``), for
+``host_pages.py``. The server keeps them current a step at a time (increments.py);
+``roll_up`` recomputes whole days from the raw events, consistently with the
+incremental cursor. Raw events are deleted after the retention period; rollups stay.
 """
 
 from __future__ import annotations
@@ -15,113 +18,80 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     Select,
-    case,
+    and_,
     delete,
-    distinct,
     func,
     insert,
     literal,
-    literal_column,
     select,
 )
 
 from .. import event_budgets
 from ..extensions import cache, db
-from ..models import daily_items, daily_pages, daily_segments, daily_totals, events, period_pages
+from ..models import (
+    counted_visitors,
+    daily_pages,
+    events,
+    period_pages,
+)
 from ..visitors import today
-from .counts import COLUMNS, COUNTED
+from .counts import COUNTED
+from .increments import ROLLED_UP, hold_cursor, move_cursor, newest_committed
+from .periods import WEEK, period_start
+from .targets import TARGETS
 
-ROLLED_UP = "analytics:rolled-up"  # cache key: when the rollups last changed
-WEEK = 7
-PERIODS = (4 * WEEK, WEEK)  # lengths in days of period_pages' periods, longest first
-
-
-def _counters() -> list[Any]:
-    sums = [
-        func.sum(case((events.c.type == kind, 1), else_=0)).label(column)
-        for kind, column in COLUMNS.items()
-    ]
-    return [*sums, func.count(distinct(events.c.visitor)).label("visitors")]
+PAGE_ROWS = 5000  # distinct page visitors inserted a statement at a time
 
 
 def roll_up(days: Iterable[date]) -> None:
-    """Recompute the rollups of ``days`` from the raw events, one transaction a day."""
+    """Recompute the rollups of ``days`` from the raw events up to the cursor, one
+    transaction a day; the steps count the later ones, so none is counted twice or missed."""
     for day in days:
         with db.writing() as sql:
-            for table in (daily_totals, daily_pages, daily_items):
-                sql.execute(delete(table).where(table.c.day == day))
-            on_day = events.c.day == day
-            sql.execute(
-                insert(daily_totals).from_select(
-                    ["comparison_id", "day", *COUNTED],
-                    select(events.c.comparison_id, events.c.day, *_counters())
-                    .where(on_day)
-                    .group_by(events.c.comparison_id, events.c.day),
-                )
-            )
-            sql.execute(
-                insert(daily_pages).from_select(
-                    ["comparison_id", "day", "origin", "path", *COUNTED],
-                    select(
-                        events.c.comparison_id,
-                        events.c.day,
-                        events.c.origin,
-                        events.c.path,
-                        *_counters(),
-                    )
-                    .where(on_day)
-                    .group_by(events.c.comparison_id, events.c.day, events.c.origin, events.c.path),
-                )
-            )
-            sql.execute(
-                insert(daily_items).from_select(
-                    ["comparison_id", "day", "item_key", "votes", "clicks"],
-                    select(
-                        events.c.comparison_id,
-                        events.c.day,
-                        events.c.item_key,
-                        func.sum(case((events.c.type == "vote", 1), else_=0)),
-                        func.sum(case((events.c.type == "click", 1), else_=0)),
-                    )
-                    .where(on_day, events.c.item_key.is_not(None))
-                    .group_by(events.c.comparison_id, events.c.day, events.c.item_key),
-                )
-            )
-            _roll_up_periods(sql, day)
-            _roll_up_segments(sql, day)
+            recompute_day(sql, day, hold_cursor(sql), visitors=day >= today() - timedelta(days=1))
     cache.set(ROLLED_UP, time.time(), timeout=0)  # a new generation: cached reads go stale
 
 
-def _roll_up_segments(sql: Connection, day: date) -> None:
-    """Recompute a day's counts per host page and source, device and browser; events
-    stored without a device or browser count only for their source."""
-    sql.execute(delete(daily_segments).where(daily_segments.c.day == day))
-    for kind, value in (
-        ("source", func.coalesce(events.c.referrer, literal_column("''"))),
-        ("device", events.c.device),
-        ("browser", events.c.browser),
-    ):
-        page = (events.c.comparison_id, events.c.day, events.c.origin, events.c.path)
+def recompute_day(sql: Connection, day: date, last_id: int, *, visitors: bool) -> None:
+    """Replace the rollup rows of ``day`` with the sums of its events up to ``last_id``,
+    and the periods that hold it; with ``visitors``, its counted visitors too."""
+    on_day = and_(events.c.day == day, events.c.id <= last_id)
+    for target in TARGETS:
+        if not target.periods:
+            table = target.table
+            sql.execute(delete(table).where(table.c.day == day))
+            for grouping in target.groupings:
+                sums = target.sums(grouping, on_day, distinct_visitors=True)
+                sql.execute(insert(table).from_select(list(sums.selected_columns.keys()), sums))
+    _roll_up_periods(sql, day)
+    if visitors:
+        _recount_visitors(sql, day, on_day)
+
+
+def _recount_visitors(sql: Connection, day: date, on_day: ColumnElement[bool]) -> None:
+    """Replace the counted visitors of ``day`` with those of its events ``on_day``."""
+    sql.execute(delete(counted_visitors).where(counted_visitors.c.day == day))
+    found = sql.execute(
+        select(events.c.comparison_id, events.c.origin, events.c.path, events.c.visitor)
+        .where(on_day)
+        .distinct()
+    )
+    while rows := found.fetchmany(PAGE_ROWS):
         sql.execute(
-            insert(daily_segments).from_select(
-                ["comparison_id", "day", "origin", "path", "kind", "value", *COLUMNS.values()],
-                select(*page, literal(kind), value, *_counters()[:-1])
-                .where(events.c.day == day, value.is_not(None))
-                .group_by(*page, value),
-            )
+            insert(counted_visitors),
+            [
+                {
+                    "comparison_id": comparison_id,
+                    "day": day,
+                    "scope": event_budgets.page_key(origin, path),
+                    "visitor": visitor,
+                }
+                for comparison_id, origin, path, visitor in rows
+            ],
         )
-
-
-def period_start(day: date, days: int) -> date:
-    """Return the first day of the ``days``-long period that holds ``day``.
-
-    Periods are counted from 0001-01-01, a Monday: 7-day ones are ISO weeks, and
-    each 28-day one holds four of them.
-    """
-    ordinal = day.toordinal()
-    return date.fromordinal(ordinal - (ordinal - 1) % days)
 
 
 def _roll_up_periods(sql: Connection, day: date) -> None:
@@ -184,21 +154,30 @@ def _replace_period(sql: Connection, days: int, start: date, parts: Select[Any])
     )
 
 
-def roll_up_recent() -> None:
-    """Recompute today's and yesterday's rollups: the only days events still arrive for."""
-    roll_up([today() - timedelta(days=1), today()])
-
-
 def roll_up_all() -> None:
-    """Recompute the rollups of every day that still has raw events."""
+    """Recompute the rollups of every day that still has raw events, from all of them.
+
+    The cursor moves to the newest committed event first: every event up to it is in a
+    day recomputed afterwards.
+    """
+    newest = newest_committed(db.engine)
+    if newest is not None:
+        with db.writing() as sql:
+            if hold_cursor(sql) < newest:
+                move_cursor(sql, newest)
     roll_up(sorted(db.connection.scalars(select(events.c.day).distinct())))
 
 
 def prune(retention_days: int) -> int:
-    """Delete raw events older than ``retention_days``, and the event budgets' counts of
+    """Delete raw events older than ``retention_days``, the visitors counted before
+    yesterday (no event comes for those days any more) and the event budgets' counts of
     past days; return how many events. Rollups stay."""
     cutoff = today() - timedelta(days=retention_days)
     with db.writing() as sql:
         deleted = sql.execute(delete(events).where(events.c.day < cutoff))
+    with db.writing() as sql:
+        sql.execute(
+            delete(counted_visitors).where(counted_visitors.c.day < today() - timedelta(days=1))
+        )
     event_budgets.prune(today())
     return int(deleted.rowcount)
