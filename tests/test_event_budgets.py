@@ -132,7 +132,7 @@ def test_a_comparisons_budget_and_page_cap_hold_exactly_across_workers_from_many
     app: Flask, database_url: str, tmp_path: Path, token: str
 ) -> None:
     # Each request another address and another page: only the comparison's budget (300)
-    # and the day's page cap (5) bind, the counts PostgreSQL commits before the events.
+    # and the day's page cap (5) bind, the counts PostgreSQL commits with the events.
     other = make_app(database_url, tmp_path, **BUDGETS)
     clients = [app.test_client(), other.test_client()]
 

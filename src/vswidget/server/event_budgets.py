@@ -12,8 +12,9 @@ batches of 50 events a minute added 30,000 rows a minute. So, per UTC day:
 
 The counts live in the database, so each budget holds exactly whichever worker or host a
 request reaches, on SQLite and PostgreSQL alike. They change in the transaction that
-stores the events; on PostgreSQL one transaction stores the batches a worker's requests
-handed over meanwhile (``_flush``, gathering.py).
+stores the events, after the events are stored, so that a comparison's day row is locked
+for the counts and the COMMIT only (``store_batches``); on PostgreSQL one transaction
+stores the batches a worker's requests handed over meanwhile (``_flush``, gathering.py).
 
 What a budget drops, and the events of a site a comparison does not take events from, are
 counted per comparison and day by reason (``event_days``); the widget is answered 204 all
@@ -115,7 +116,8 @@ def _flush(batches: list[Batch]) -> list[int]:
     Every event write of a comparison waits for its day row, held until a COMMIT that
     waits for the disk: one transaction a batch let one popular post store some 230
     batches a second. A transaction a flush holds it as long, for every batch its worker
-    gathered meanwhile (up to MAX_GATHERED), and the counts stay exactly what is stored.
+    gathered meanwhile (up to MAX_GATHERED), and the counts stay exactly what is stored;
+    counted after the events' COPY, it is held for the counts and the COMMIT only.
     """
     with db.writing_sql() as sql:
         return store_batches(sql, batches, Budgets.of(current_app.config))
