@@ -173,7 +173,8 @@ class WriteTimes:
     ``GET /bench/writes`` answers this process's id; per write transaction since the last
     call (``Database.writing_sql``: with group commit, one per batch, entered by the thread that
     leads it) the seconds from its call to BEGIN IMMEDIATE done (waiting for the writers'
-    turn and SQLite's write lock), from then to COMMIT done, and in COMMIT; and per grouped
+    turn and SQLite's write lock), from then to COMMIT done, in COMMIT, and from the event
+    budgets' first count to COMMIT done (how long the counted rows stay locked); and per grouped
     write (``WriterQueue.together``: a vote, an event batch) the seconds from its call until
     its transaction was committed.
     """
@@ -182,13 +183,13 @@ class WriteTimes:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.samples: list[tuple[float, float, float]] = []
+        self.samples: list[tuple[float, float, float, float]] = []
         self.writes: list[float] = []
 
-    def add(self, wait: float, hold: float, commit: float) -> None:
+    def add(self, wait: float, hold: float, commit: float, counted: float) -> None:
         with self.lock:
             if len(self.samples) < self.LIMIT:
-                self.samples.append((wait, hold, commit))
+                self.samples.append((wait, hold, commit, counted))
 
     def add_write(self, seconds: float) -> None:
         with self.lock:
@@ -206,21 +207,27 @@ class WriteTimes:
 
 def time_writes() -> WriteTimes:
     """Time every write transaction of this worker, and every grouped write, as they run."""
-    from vswidget.server import extensions, sqlite_writers
+    from vswidget.server import event_budgets, extensions, sqlite_writers
 
     timings = WriteTimes()
+    counting = threading.local()  # when this thread's transaction began counting events
+    admit = event_budgets._admit
     original = extensions.Database.writing_sql
     together = sqlite_writers.WriterQueue.together
 
     @contextmanager
     def writing(self: Any) -> Iterator[Any]:
-        t0 = time.perf_counter()
+        t0 = counting.start = time.perf_counter()
         with original(self) as sql:  # our turn, then BEGIN IMMEDIATE: SQLite's lock taken
-            t1 = time.perf_counter()
+            t1 = counting.start = time.perf_counter()
             yield sql
             t2 = time.perf_counter()
         t3 = time.perf_counter()  # COMMIT is done
-        timings.add(t1 - t0, t3 - t1, t3 - t2)
+        timings.add(t1 - t0, t3 - t1, t3 - t2, t3 - counting.start)
+
+    def admit_timed(*args: Any) -> Any:
+        counting.start = time.perf_counter()
+        return admit(*args)
 
     def grouped(self: Any, work: Any, writing: Any) -> Any:
         t0 = time.perf_counter()
@@ -232,6 +239,7 @@ def time_writes() -> WriteTimes:
     # Database.write passes ``self.writing_sql`` to together(): the wrapped one, looked up per call.
     extensions.Database.writing_sql = writing  # type: ignore[method-assign]
     sqlite_writers.WriterQueue.together = grouped  # type: ignore[method-assign]
+    event_budgets._admit = admit_timed
     return timings
 
 
@@ -364,6 +372,7 @@ class WriteStats:
     commit: float  # median milliseconds in COMMIT
     hold_p90: float
     hold_max: float
+    counted: float  # median milliseconds from the event budgets' first count to COMMIT done
     busy: float  # sum of hold times / duration of the run: 1.0 = the lock never free
     grouped: int  # writes that went through group commit (WriterQueue.together)
     queued: float  # median milliseconds from such a write's call to its COMMIT done
@@ -375,7 +384,7 @@ class WriteStats:
     ) -> WriteStats | None:
         if not samples:
             return None
-        waits, holds, commits = (sorted(1000 * x[i] for x in samples) for i in range(3))
+        waits, holds, commits, counted = (sorted(1000 * x[i] for x in samples) for i in range(4))
         queued = sorted(1000 * x for x in writes) or [0.0]
         return cls(
             count=len(samples),
@@ -384,6 +393,7 @@ class WriteStats:
             commit=statistics.median(commits),
             hold_p90=holds[int(0.9 * (len(holds) - 1))],
             hold_max=holds[-1],
+            counted=statistics.median(counted),
             busy=sum(holds) / 1000 / seconds if seconds > 0 else 0.0,
             grouped=len(writes),
             queued=statistics.median(queued),
@@ -538,7 +548,8 @@ def measure(
                 w = run.writes
                 check += (
                     f"  {run.acknowledged / w.count:.1f} writes/tx  wait {w.wait:.1f} hold "
-                    f"{w.hold:.2f} commit {w.commit:.2f} ms  busy {100 * w.busy:.0f}%"
+                    f"{w.hold:.2f} counted {w.counted:.2f} commit {w.commit:.2f} ms  "
+                    f"busy {100 * w.busy:.0f}%"
                 )
             bad = f"  {run.other} other statuses" if run.other else ""
             bad += f"  {run.unanswered} unanswered" if run.unanswered else ""

@@ -20,6 +20,7 @@ from sqlalchemy import distinct, func, select
 from vswidget import Client
 from vswidget.errors import NotFound
 from vswidget.server import analytics, models, store
+from vswidget.server.event_budgets import Batch, Budgets, Offer, store_batches
 from vswidget.server.extensions import db
 from vswidget.server.visitors import today
 
@@ -131,7 +132,7 @@ def test_a_comparisons_budget_and_page_cap_hold_exactly_across_workers_from_many
     app: Flask, database_url: str, tmp_path: Path, token: str
 ) -> None:
     # Each request another address and another page: only the comparison's budget (300)
-    # and the day's page cap (5) bind, the counts PostgreSQL commits before the events.
+    # and the day's page cap (5) bind, the counts PostgreSQL commits with the events.
     other = make_app(database_url, tmp_path, **BUDGETS)
     clients = [app.test_client(), other.test_client()]
 
@@ -215,3 +216,32 @@ def test_a_thousand_host_pages_store_the_cap_and_the_stats_answer_them_a_page_at
     assert last.pages_total == 200 and len(last.pages) == 100
     assert len({page["path"] for page in every}) == 200
     assert sum(page["impressions"] for page in every) == 200
+
+
+def test_a_flush_keeps_exactly_the_first_events_each_budget_admits_of_each_batch(
+    app: Flask, token: str
+) -> None:
+    # The events are stored before they are counted: what the budgets drop is deleted, and
+    # what goes past the page cap moved under other pages, before the COMMIT.
+    comparison, day = comparison_id(app), today()
+
+    def offered(n: int, address: str, count: int = 40) -> Batch:
+        events = [
+            {"type": "impression", "item_key": None, "visitor": f"v{n}-{i}"} for i in range(count)
+        ]
+        return Batch(
+            day, address, "https://blog.example", f"/post-{n}", None, [Offer(comparison, events)]
+        )
+
+    batches = [offered(n, f"a{n % 2}") for n in range(8)] + [offered(8, "a2", 100)]
+    with app.app_context(), db.writing_sql() as sql:
+        stored = store_batches(sql, batches, Budgets.of(app.config))
+    # Addresses a0 and a1 fill their 120 with three batches each; a2's 100 fill the
+    # comparison's 300; the pages of the first five batches are listed, the rest are not.
+    assert stored == [40] * 6 + [0, 0, 60]
+    with app.app_context():
+        kept = db.connection.execute(select(models.events.c.visitor, models.events.c.path)).all()
+    expected = {(f"v{n}-{i}", f"/post-{n}" if n < 5 else "") for n in range(6) for i in range(40)}
+    assert set(kept) == expected | {(f"v8-{i}", "") for i in range(60)}
+    assert len(kept) == 300 == counted_stored(app)
+    assert dropped(app)["over_budget"] == 2 * 40 + 40

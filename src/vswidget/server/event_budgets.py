@@ -12,8 +12,9 @@ batches of 50 events a minute added 30,000 rows a minute. So, per UTC day:
 
 The counts live in the database, so each budget holds exactly whichever worker or host a
 request reaches, on SQLite and PostgreSQL alike. They change in the transaction that
-stores the events; on PostgreSQL one transaction stores the batches a worker's requests
-handed over meanwhile (``_flush``, gathering.py).
+stores the events, after the events are stored, so that a comparison's day row is locked
+for the counts and the COMMIT only (``store_batches``); on PostgreSQL one transaction
+stores the batches a worker's requests handed over meanwhile (``_flush``, gathering.py).
 
 What a budget drops, and the events of a site a comparison does not take events from, are
 counted per comparison and day by reason (``event_days``); the widget is answered 204 all
@@ -42,9 +43,9 @@ from sqlalchemy import (
 from . import upserts
 from .extensions import db
 from .gathering import Gathering
-from .models import address_days, event_days, event_pages
+from .models import address_days, event_days, event_pages, events
 from .prepared import Prepared
-from .store.events import insert_events
+from .store.events import insert_events, new_event_ids
 
 OTHER_PAGES = ("", "")  # the origin and path of the events of pages past the day's cap
 OVER_BUDGET, OTHER_HOST = "over_budget", "other_host"  # why events were dropped
@@ -115,24 +116,34 @@ def _flush(batches: list[Batch]) -> list[int]:
     Every event write of a comparison waits for its day row, held until a COMMIT that
     waits for the disk: one transaction a batch let one popular post store some 230
     batches a second. A transaction a flush holds it as long, for every batch its worker
-    gathered meanwhile (up to MAX_GATHERED), and the counts stay exactly what is stored.
+    gathered meanwhile (up to MAX_GATHERED), and the counts stay exactly what is stored;
+    counted after the events' COPY, it is held for the counts and the COMMIT only.
     """
     with db.writing_sql() as sql:
         return store_batches(sql, batches, Budgets.of(current_app.config))
 
 
 def store_batches(sql: Connection, batches: list[Batch], budgets: Budgets) -> list[int]:
-    """Count batches against the day's budgets and store what they admit, in the
-    transaction of ``sql``; return how many events of each were stored."""
-    return _insert(sql, batches, _admit(sql, batches, budgets))
+    """Store batches' events, count them against the day's budgets and take back what
+    the budgets do not admit, in the transaction of ``sql``; return how many events of
+    each batch were stored.
+
+    Stored first, counted last: a comparison's day row stays locked from its count until
+    the transaction ends, so it is held for the counts and the COMMIT only, not for the
+    events' COPY too. Nothing is seen outside the transaction before its COMMIT, so the
+    outcome is the same as counting first: the events the budgets drop are deleted, and
+    those of pages past the day's cap moved under OTHER_PAGES, before it.
+    """
+    offered = _store_offered(sql, batches)
+    return _take_back(sql, offered, _admit(sql, batches, budgets))
 
 
 class Admitted(NamedTuple):
-    """What the budgets let in of one comparison's events in one batch, and whether they
-    are stored under the batch's page (else under OTHER_PAGES)."""
+    """What the budgets let in of one offer of a batch: its first ``taken`` events, stored
+    under the batch's page if ``listed``, else under OTHER_PAGES."""
 
-    comparison_id: int
-    events: list[dict[str, Any]]
+    offer: int  # the offer's index in its batch
+    taken: int
     listed: bool
 
 
@@ -140,6 +151,7 @@ class _Claim(NamedTuple):
     """One comparison's events in one batch that its address's budget let through."""
 
     batch: int  # the batch's index in the flush
+    offer: int  # the offer's index in its batch
     comparison_id: int
     kept: list[dict[str, Any]]
     dropped: dict[str, int]  # by reason
@@ -155,17 +167,17 @@ def _admit(sql: Connection, batches: list[Batch], budgets: Budgets) -> list[list
     rooms = _address_rooms(sql, batches, budgets.per_address)
     claims: dict[tuple[int, date], list[_Claim]] = {}
     for index, (batch, room) in enumerate(zip(batches, rooms, strict=True)):
-        for offer in sorted(batch.offers, key=lambda offer: offer.comparison_id):
+        for place, offer in sorted(enumerate(batch.offers), key=lambda o: o[1].comparison_id):
             kept = [] if offer.refused else offer.events[:room]
             room -= len(kept)
             dropped = {offer.refused or OVER_BUDGET: len(offer.events) - len(kept)}
-            claim = _Claim(index, offer.comparison_id, kept, dropped)
+            claim = _Claim(index, place, offer.comparison_id, kept, dropped)
             claims.setdefault((offer.comparison_id, batch.day), []).append(claim)
     admitted: list[list[Admitted]] = [[] for _ in batches]
     for (comparison_id, day), of_day in sorted(claims.items()):
         for claim, fit, listed in _count_day(sql, batches, budgets, comparison_id, day, of_day):
             if fit:
-                admitted[claim.batch].append(Admitted(comparison_id, claim.kept[:fit], listed))
+                admitted[claim.batch].append(Admitted(claim.offer, fit, listed))
     return admitted
 
 
@@ -307,26 +319,57 @@ def _listed(sql: Connection, key: dict[str, Any], pages: set[str]) -> set[str]:
     return {page for page in pages if _IS_LISTED.run(sql, **key, page=page).rows}
 
 
-def _insert(sql: Connection, batches: list[Batch], admitted: list[list[Admitted]]) -> list[int]:
-    """Store the admitted events of every batch in one INSERT; return how many of each."""
+def _store_offered(sql: Connection, batches: list[Batch]) -> list[dict[int, list[int]]]:
+    """Store every event the batches offer (but those of refused offers) under its
+    batch's page, in one INSERT; return the ids of each batch's events by offer."""
     rows: list[dict[str, Any]] = []
+    placed: list[dict[int, tuple[int, int]]] = []  # by batch and offer: where its rows are
+    for batch in batches:
+        placed.append({})
+        for place, offer in enumerate(batch.offers):
+            if offer.refused is None:
+                placed[-1][place] = (len(rows), len(rows) + len(offer.events))
+                rows += [
+                    {
+                        **event,
+                        "comparison_id": offer.comparison_id,
+                        "origin": batch.origin,
+                        "path": batch.path,
+                        "referrer": batch.referrer,
+                        "day": batch.day,
+                    }
+                    for event in offer.events
+                ]
+    ids = new_event_ids(sql, len(rows))
+    insert_events(sql, [{"id": id_, **row} for id_, row in zip(ids, rows, strict=True)])
+    return [{place: ids[start:end] for place, (start, end) in of.items()} for of in placed]
+
+
+def _take_back(
+    sql: Connection, offered: list[dict[int, list[int]]], admitted: list[list[Admitted]]
+) -> list[int]:
+    """Delete the stored events the budgets did not admit, and move those of unlisted
+    pages under OTHER_PAGES; return how many events of each batch stay stored."""
+    excess: list[int] = []
+    unlisted: list[int] = []
     stored = []
-    for batch, of_batch in zip(batches, admitted, strict=True):
-        before = len(rows)
-        rows += [
-            {
-                **event,
-                "comparison_id": each.comparison_id,
-                "origin": batch.origin if each.listed else OTHER_PAGES[0],
-                "path": batch.path if each.listed else OTHER_PAGES[1],
-                "referrer": batch.referrer,
-                "day": batch.day,
-            }
-            for each in of_batch
-            for event in each.events
-        ]
-        stored.append(len(rows) - before)
-    insert_events(sql, rows)
+    for ids_by_offer, of_batch in zip(offered, admitted, strict=True):
+        taken = {each.offer: each for each in of_batch}
+        for place, ids in ids_by_offer.items():
+            each = taken.get(place)
+            fit = each.taken if each else 0
+            excess += ids[fit:]
+            if each and not each.listed:
+                unlisted += ids[:fit]
+        stored.append(sum(each.taken for each in of_batch))
+    if excess:
+        sql.execute(delete(events).where(events.c.id.in_(excess)))
+    if unlisted:
+        sql.execute(
+            update(events)
+            .where(events.c.id.in_(unlisted))
+            .values(origin=OTHER_PAGES[0], path=OTHER_PAGES[1])
+        )
     return stored
 
 

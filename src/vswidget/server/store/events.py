@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection, Integer, bindparam, func, insert, literal_column, select, text
 from sqlalchemy.exc import DBAPIError
 
 from ..extensions import db
 from ..models import events, utcnow
+from ..prepared import Prepared
 
 
 def add_events(batch: list[dict[str, Any]]) -> None:
@@ -51,3 +52,26 @@ def insert_events(sql: Connection, rows: list[dict[str, Any]]) -> None:
         ) from error
     finally:
         cursor.close()
+
+
+def new_event_ids(sql: Connection, count: int) -> list[int]:
+    """Return ``count`` ids for new events: none has them, nor will anyone else give them.
+
+    On PostgreSQL from the events' sequence; on SQLite, which has one writer at a time
+    (BEGIN IMMEDIATE), the ones after the highest, as SQLite would give them.
+    """
+    if not count:
+        return []
+    if sql.dialect.name == "postgresql":
+        return [row[0] for row in _NEXT_IDS.run(sql, count=count).rows]
+    ((highest,),) = _HIGHEST_ID.run(sql).rows
+    return list(range(highest + 1, highest + 1 + count))
+
+
+_NEXT_IDS = Prepared(
+    text(
+        f"SELECT nextval(pg_get_serial_sequence('{events.name}', 'id'))"
+        " FROM generate_series(1, :count)"
+    ).bindparams(bindparam("count", type_=Integer))
+)
+_HIGHEST_ID = Prepared(select(func.coalesce(func.max(events.c.id), literal_column("0"))))
