@@ -149,12 +149,21 @@ def test_steps_after_a_recompute_count_each_later_event_once(
         assert stepped == rows()
 
 
+# One view by reader "a" of the first comparison, today, as ``stored`` takes it.
+A_VIEW = {"comparison_id": 0, "type": "view", "item_key": None, "origin": "", "path": ""} | {
+    "referrer": None,
+    "device": None,
+    "browser": None,
+    "day": 0,
+    "visitor": "a",
+}
+
+
 def test_a_step_counts_nothing_once_another_process_moved_the_cursor(
     world: tuple[Flask, list[int]],
 ) -> None:
     app, ids = world
-    event = {"comparison_id": 0, "type": "view", "item_key": None, "origin": "", "path": ""}
-    event.update(referrer=None, device=None, browser=None, day=0, visitor="a")
+    event = A_VIEW
     with app.app_context():
         start_empty()
         store.add_events(stored([event, event], ids))
@@ -171,8 +180,7 @@ def test_events_after_the_newest_ones_were_deleted_are_counted(
 ) -> None:
     """On SQLite the ids of deleted newest events are given again; none is missed."""
     app, ids = world
-    event = {"comparison_id": 0, "type": "view", "item_key": None, "origin": "", "path": ""}
-    event.update(referrer=None, device=None, browser=None, day=0, visitor="a")
+    event = A_VIEW
     with app.app_context():
         start_empty()
         store.add_events(stored([event, {**event, "comparison_id": 1}], ids))
