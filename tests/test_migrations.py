@@ -1,5 +1,6 @@
 """Every revision upgrades and downgrades on both databases; 0004 fills the period rollups,
-0005 gives every item a tally, 0008 merges an address signed up twice, 0009 gives public ids."""
+0005 gives every item a tally, 0008 merges an address signed up twice, 0009 gives public ids,
+0015 leaves room in the rollup tables' pages, 0016 recounts visitors in another scope."""
 
 from __future__ import annotations
 
@@ -15,13 +16,17 @@ from alembic import command
 from alembic.script import ScriptDirectory
 from flask import Flask
 from helpers import DOCUMENT, make_app, postgresql_schema
-from sqlalchemy import create_engine, insert, inspect, select
+from sqlalchemy import create_engine, insert, inspect, select, text
 
 from vswidget.schemas import load_comparison
 from vswidget.server import analytics, models, signing, store
+from vswidget.server.analytics.targets import visitor_scope
+from vswidget.server.event_budgets import page_key
 from vswidget.server.extensions import db
 from vswidget.server.migrations import alembic_config, heads, revisions, upgrade
 from vswidget.server.visitors import today
+
+COUNTED_TABLES = ("daily_totals", "daily_pages", "period_pages", "daily_items", "daily_segments")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
@@ -49,6 +54,28 @@ def test_every_revision_upgrades_and_downgrades_again(empty_url: str) -> None:
     assert tables(empty_url) == set()
     upgrade(empty_url)
     assert tables(empty_url) == set(models.metadata.tables)
+
+
+@pytest.mark.postgresql
+def test_the_rollup_tables_leave_room_in_their_pages_for_updated_counters(
+    postgresql_url: str,
+) -> None:
+    """So that a rollup step's updates stay on their rows' pages (HOT) on PostgreSQL."""
+    engine = create_engine(postgresql_url)
+    try:
+        with engine.connect() as sql:
+            options = dict(
+                sql.execute(
+                    text(
+                        "SELECT relname, reloptions FROM pg_class WHERE relname = ANY(:names)"
+                        " AND relnamespace = current_schema()::regnamespace"
+                    ),
+                    {"names": list(COUNTED_TABLES)},
+                ).all()
+            )
+    finally:
+        engine.dispose()
+    assert options == {table: ["fillfactor=70"] for table in COUNTED_TABLES}
 
 
 def period_rows(app: Flask) -> list[tuple[Any, ...]]:
@@ -213,3 +240,44 @@ def test_the_revisions_readiness_knows_are_those_alembic_finds() -> None:
         for revision in script.walk_revisions()
     }
     assert heads() == frozenset(script.get_heads())
+
+
+def scopes(app: Flask) -> set[tuple[str, str]]:
+    with app.app_context():
+        return set(
+            db.connection.execute(
+                select(models.counted_visitors.c.visitor, models.counted_visitors.c.scope)
+            )
+        )
+
+
+def test_0016_recounts_the_counted_visitors_in_the_scope_the_database_computes_and_back(
+    empty_url: str, tmp_path: Path
+) -> None:
+    app, comparison = published(empty_url, tmp_path)
+    pages = [("https://blog.example", "/coffee"), ("https://b\u00e9b\u00e9.example", "/th\u00e9")]
+    with app.app_context():
+        store.add_events(
+            [
+                {
+                    "comparison_id": comparison.id,
+                    "type": "view",
+                    "origin": origin,
+                    "path": path,
+                    "day": today(),
+                    "visitor": f"reader-{n}",
+                }
+                for n, (origin, path) in enumerate(pages)
+            ]
+        )
+        analytics.roll_up_recent()
+    counted = {(f"reader-{n}", visitor_scope(*page)) for n, page in enumerate(pages)}
+    assert scopes(app) == counted
+    db.dispose(app)
+
+    command.downgrade(alembic_config(empty_url), "0015")
+    assert scopes(app) == {(f"reader-{n}", page_key(*page)) for n, page in enumerate(pages)}
+    db.dispose(app)
+    upgrade(empty_url)
+    assert scopes(app) == counted
+    db.dispose(app)

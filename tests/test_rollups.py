@@ -118,7 +118,7 @@ def test_steps_between_arrivals_give_the_rows_a_recompute_gives(
     """However few events a step may take."""
     app, ids = world
     with app.app_context(), pytest.MonkeyPatch.context() as patch:
-        patch.setattr(increments, "FIRST_EVENTS", first_events)
+        patch.setitem(increments.FIRST_EVENTS, db.engine.dialect.name, first_events)
         patch.setattr(increments, "MOST_EVENTS", most_events)
         start_empty()
         for chunk in arrivals:
@@ -168,8 +168,8 @@ def test_a_step_counts_nothing_once_another_process_moved_the_cursor(
         start_empty()
         store.add_events(stored([event, event], ids))
         first = db.connection.scalar(select(func.min(models.events.c.id)))
-        assert increments.plan(0, first).apply() is not None
-        assert increments.plan(0, first + 1).apply() is None  # the cursor is at ``first`` now
+        assert increments.apply(increments.plan(0, first)) is not None
+        assert increments.apply(increments.plan(0, first + 1)) is None  # the cursor is at ``first`` now
         assert [row[2:4] for row in rows()["daily_totals"]] == [(0, 1)]  # impressions, views
         assert analytics.roll_up_recent() == 1
         assert [row[2:4] for row in rows()["daily_totals"]] == [(0, 2)]

@@ -342,7 +342,7 @@ rollup_cursor = Table(
 )
 
 # The readers already counted among a day's distinct visitors of one host page of a
-# comparison (``scope`` the page's hash, event_budgets.page_key), so a rollup step counts
+# comparison (``scope`` the page's hash, analytics.targets.visitor_scope), so a step counts
 # each once; a reader with no row for a comparison and day is new to it too. Keyed by
 # visitor first: a step looks up the visitors of its events. Kept for today and
 # yesterday only.

@@ -41,7 +41,7 @@ from ..visitors import today
 from .counts import COUNTED
 from .increments import ROLLED_UP, hold_cursor, move_cursor, newest_committed
 from .periods import WEEK, period_start
-from .targets import TARGETS
+from .targets import TARGETS, visitor_scope
 
 PAGE_ROWS = 5000  # distinct page visitors inserted a statement at a time
 
@@ -86,7 +86,7 @@ def _recount_visitors(sql: Connection, day: date, on_day: ColumnElement[bool]) -
                 {
                     "comparison_id": comparison_id,
                     "day": day,
-                    "scope": event_budgets.page_key(origin, path),
+                    "scope": visitor_scope(origin, path),
                     "visitor": visitor,
                 }
                 for comparison_id, origin, path, visitor in rows

@@ -10,6 +10,7 @@ visitors are counted in (the comparison's, or a host page's, a day); a target wi
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,7 @@ from sqlalchemy import (
     literal_column,
     select,
 )
+from sqlalchemy.sql.dml import Insert
 
 from ..models import daily_items, daily_pages, daily_segments, daily_totals, events, period_pages
 from .counts import COLUMNS
@@ -67,6 +69,26 @@ class Target:
         names = [name for name, _ in self.groupings[0].keys]
         return [names[0], "days", "start", *names[2:]] if self.periods else names
 
+    def adding(self, statement: Any) -> Insert:
+        """Return ``statement``, an INSERT into the table (upserts.insert), made to add its
+        rows' counts to those of the rows already there."""
+        table = self.table
+        new = statement.excluded
+        changes: dict[str, Any] = {name: table.c[name] + new[name] for name in self.added}
+        if self.periods:
+            first, last = table.c.first_day, table.c.last_day
+            changes["first_day"] = case((new.first_day < first, new.first_day), else_=first)
+            changes["last_day"] = case((new.last_day > last, new.last_day), else_=last)
+        upsert: Insert = statement.on_conflict_do_update(
+            index_elements=self.key_columns, set_=changes
+        )
+        return upsert
+
+    @property
+    def added(self) -> list[str]:
+        """The columns that add up: its counters, and its visitors if it counts them."""
+        return [*self.counters, *(["visitors"] if self.visitors else [])]
+
     def sums(
         self, grouping: Grouping, where: ColumnElement[bool], *, distinct_visitors: bool
     ) -> Select[Any]:
@@ -88,7 +110,7 @@ class Target:
     def period_rows(self, rows: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         """Return the rows of daily ``rows`` summed per period, with their first and last day."""
         found: dict[tuple[Any, ...], dict[str, Any]] = {}
-        added = [*self.counters, *(["visitors"] if self.visitors else [])]
+        added = self.added
         for row in rows:
             for days in PERIODS:
                 start = period_start(row["day"], days)
@@ -115,6 +137,17 @@ PAGE_VISITORS = (*DAY, "origin", "path")
 NO_REFERRER: ColumnElement[str] = literal_column(
     "''"
 )  # not a parameter: GROUP BY must repeat it exactly
+SEPARATOR = "\x1f"  # between a page's origin and path in its scope
+
+
+def visitor_scope(origin: str, path: str) -> str:
+    """Return a host page's scope among those its visitors are counted in
+    (``counted_visitors.scope``): the MD5 of its origin and path, which PostgreSQL
+    computes as well (VISITOR_SCOPE). Not a secret; it only keeps the key short."""
+    return hashlib.md5(f"{origin}{SEPARATOR}{path}".encode(), usedforsecurity=False).hexdigest()
+
+
+VISITOR_SCOPE = func.md5(events.c.origin.concat(SEPARATOR).concat(events.c.path))
 HAS_DEVICE, HAS_BROWSER = events.c.device.is_not(None), events.c.browser.is_not(None)
 
 TARGETS = (
