@@ -14,6 +14,7 @@ import threading
 import time
 import types
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,7 @@ from helpers import (
 from werkzeug.serving import make_server
 
 from vswidget import Client
-from vswidget.server import login_limits, store
+from vswidget.server import login_limits, store, visitors
 from vswidget.server.extensions import db
 from vswidget.server.migrations import upgrade
 
@@ -148,6 +149,13 @@ def one_login_window(monkeypatch: pytest.MonkeyPatch) -> None:
     this run within one, whenever they start."""
     moment = float(int(time.time()) // 60 * 60 + 30)
     monkeypatch.setattr(login_limits, "time", types.SimpleNamespace(time=lambda: moment))
+
+
+@pytest.fixture
+def today() -> date:
+    """Today's UTC day as the app reads it, when the test runs: never at collection, which
+    may be on the day before."""
+    return visitors.today()
 
 
 @pytest.fixture

@@ -16,13 +16,10 @@ from sqlalchemy import func, select
 
 from vswidget import Client
 from vswidget.cli import main
-from vswidget.server import analytics, models, store
+from vswidget.server import analytics, models, store, visitors
 from vswidget.server.analytics import host_pages
 from vswidget.server.extensions import db
 from vswidget.server.jobs import maintain
-from vswidget.server.visitors import today
-
-TODAY = today()
 
 
 @pytest.fixture
@@ -47,45 +44,49 @@ def seeded(app: Flask, comparison_id: int) -> int:
     return comparison_id
 
 
-def test_a_day_rolls_up_into_counts_and_distinct_visitors(app: Flask, seeded: int) -> None:
+def test_a_day_rolls_up_into_counts_and_distinct_visitors(
+    app: Flask, seeded: int, today: date
+) -> None:
     with app.app_context():
-        (today_row,) = [c for day, c in analytics.series(seeded, TODAY, TODAY)]
+        (today_row,) = [c for day, c in analytics.series(seeded, today, today)]
     assert today_row == analytics.Totals(
         impressions=3, views=2, votes=1, clicks=1, signups=0, visitors=2
     )
 
 
-def test_days_without_events_are_zeros(app: Flask, seeded: int) -> None:
+def test_days_without_events_are_zeros(app: Flask, seeded: int, today: date) -> None:
     with app.app_context():
-        days = analytics.series(seeded, TODAY - timedelta(days=4), TODAY)
-    assert [d for d, _ in days] == [TODAY - timedelta(days=n) for n in range(4, -1, -1)]
+        days = analytics.series(seeded, today - timedelta(days=4), today)
+    assert [d for d, _ in days] == [today - timedelta(days=n) for n in range(4, -1, -1)]
     assert [c.impressions for _, c in days] == [0, 0, 0, 1, 3]
 
 
-def test_host_pages_are_listed_with_first_and_last_seen(app: Flask, seeded: int) -> None:
+def test_host_pages_are_listed_with_first_and_last_seen(
+    app: Flask, seeded: int, today: date
+) -> None:
     with app.app_context():
-        pages = analytics.pages(seeded, TODAY - timedelta(days=60), TODAY)
+        pages = analytics.pages(seeded, today - timedelta(days=60), today)
     rows = [(p.origin, p.path, p.first_seen, p.last_seen, p.totals.impressions) for p in pages]
     assert rows == [
-        ("https://blog.example", "/post", TODAY - timedelta(days=40), TODAY, 3),
-        ("https://blog.example", "/other", TODAY, TODAY, 1),
-        ("https://other.example", "/post", TODAY - timedelta(days=1), TODAY - timedelta(days=1), 1),
+        ("https://blog.example", "/post", today - timedelta(days=40), today, 3),
+        ("https://blog.example", "/other", today, today, 1),
+        ("https://other.example", "/post", today - timedelta(days=1), today - timedelta(days=1), 1),
     ]
 
 
-def test_figures_can_be_limited_to_one_host_site(app: Flask, seeded: int) -> None:
-    since, site = TODAY - timedelta(days=6), "https://other.example"
+def test_figures_can_be_limited_to_one_host_site(app: Flask, seeded: int, today: date) -> None:
+    since, site = today - timedelta(days=6), "https://other.example"
     with app.app_context():
-        days = analytics.series(seeded, since, TODAY, site)
-        pages = analytics.pages(seeded, since, TODAY, site)
+        days = analytics.series(seeded, since, today, site)
+        pages = analytics.pages(seeded, since, today, site)
     assert sum(counts.impressions for _, counts in days) == 1
     assert sum(counts.signups for _, counts in days) == 1
     assert {page.origin for page in pages} == {site}
 
 
-def test_conversion_rates_are_shares_of_views(app: Flask, seeded: int) -> None:
+def test_conversion_rates_are_shares_of_views(app: Flask, seeded: int, today: date) -> None:
     with app.app_context():
-        report, _ = analytics.report(seeded, TODAY - timedelta(days=6), TODAY)
+        report, _ = analytics.report(seeded, today - timedelta(days=6), today)
     assert report["totals"]["views"] == 3
     assert report["rates"] == {"view_to_vote": 33, "view_to_click": 33, "view_to_signup": 33}
     assert report["items"] == {
@@ -102,31 +103,35 @@ def test_without_views_there_is_no_rate() -> None:
     }
 
 
-def test_rolling_up_again_gives_the_same_figures(app: Flask, seeded: int) -> None:
+def test_rolling_up_again_gives_the_same_figures(app: Flask, seeded: int, today: date) -> None:
     with app.app_context():
-        before = analytics.report(seeded, TODAY - timedelta(days=60), TODAY)
+        before = analytics.report(seeded, today - timedelta(days=60), today)
         analytics.roll_up_all()
         analytics.roll_up_recent()
-        assert analytics.report(seeded, TODAY - timedelta(days=60), TODAY) == before
+        assert analytics.report(seeded, today - timedelta(days=60), today) == before
 
 
-def test_pruning_deletes_old_raw_events_and_keeps_their_rollups(app: Flask, seeded: int) -> None:
+def test_pruning_deletes_old_raw_events_and_keeps_their_rollups(
+    app: Flask, seeded: int, today: date
+) -> None:
     with app.app_context():
         assert analytics.prune(30) == 1
         oldest = db.connection.scalar(select(func.min(models.events.c.day)))
-        assert oldest == TODAY - timedelta(days=1)
+        assert oldest == today - timedelta(days=1)
         rolled = db.connection.scalar(select(func.min(models.daily_totals.c.day)))
-        assert rolled == TODAY - timedelta(days=40)
+        assert rolled == today - timedelta(days=40)
 
 
-def test_maintenance_runs_in_one_process_per_period(app: Flask, comparison_id: int) -> None:
+def test_maintenance_runs_in_one_process_per_period(
+    app: Flask, comparison_id: int, today: date
+) -> None:
     app.config["ROLLUP_SECONDS"] = 60
     with app.app_context():
         store.add_events([event(comparison_id, "view")])
         maintain()
         store.add_events([event(comparison_id, "view", visitor="b")])
         maintain()  # within the period: another process's turn, nothing rolled up
-        (counts,) = [c for _, c in analytics.series(comparison_id, TODAY, TODAY)]
+        (counts,) = [c for _, c in analytics.series(comparison_id, today, today)]
     assert counts.views == 1
 
 
@@ -138,17 +143,17 @@ def test_a_lease_is_held_until_it_ends(app: Flask) -> None:
         assert store.take_lease("short", -1) and store.take_lease("short", 60)
 
 
-def test_the_stats_api_answers_the_range(sdk: Client, seeded: int) -> None:
-    stats = sdk.stats("kettle-vs-moka-pot", since=TODAY - timedelta(days=1), until=TODAY)
-    assert (stats.since, stats.until) == (str(TODAY - timedelta(days=1)), str(TODAY))
+def test_the_stats_api_answers_the_range(sdk: Client, seeded: int, today: date) -> None:
+    stats = sdk.stats("kettle-vs-moka-pot", since=today - timedelta(days=1), until=today)
+    assert (stats.since, stats.until) == (str(today - timedelta(days=1)), str(today))
     assert [day["impressions"] for day in stats.days] == [1, 3]
     assert stats.totals["visitors"] == 3
     assert len(stats.pages) == 3
 
 
-def test_the_stats_default_to_the_last_30_days(sdk: Client, seeded: int) -> None:
+def test_the_stats_default_to_the_last_30_days(sdk: Client, seeded: int, today: date) -> None:
     stats = sdk.stats("kettle-vs-moka-pot")
-    assert len(stats.days) == 30 and stats.until == str(TODAY)
+    assert len(stats.days) == 30 and stats.until == str(today)
     assert stats.totals["impressions"] == 4  # the event of 40 days ago is outside
 
 
@@ -174,10 +179,10 @@ def test_another_publishers_stats_are_not_found(app: Flask, client: Any, seeded:
 
 
 def test_the_cli_prints_stats_as_a_table_json_or_csv(
-    runner: CliRunner, live_server: str, api_key: str, seeded: int
+    runner: CliRunner, live_server: str, api_key: str, seeded: int, today: date
 ) -> None:
     env = {"VSWIDGET_URL": live_server, "VSWIDGET_API_KEY": api_key}
-    since = ["--since", str(TODAY - timedelta(days=1))]
+    since = ["--since", str(today - timedelta(days=1))]
     table = runner.invoke(main, ["stats", "kettle-vs-moka-pot", *since], env=env).stdout
     assert "impressions" in table and "conversion: view to vote 33%" in table
     (total,) = [line for line in table.splitlines() if line.startswith("total")]
@@ -189,26 +194,27 @@ def test_the_cli_prints_stats_as_a_table_json_or_csv(
     as_csv = runner.invoke(main, ["stats", "kettle-vs-moka-pot", "--csv", *since], env=env).stdout
     assert as_csv.splitlines() == [
         "day,impressions,views,votes,clicks,signups,visitors",
-        f"{TODAY - timedelta(days=1)},1,1,0,0,1,1",
-        f"{TODAY},3,2,1,1,0,2",
+        f"{today - timedelta(days=1)},1,1,0,0,1,1",
+        f"{today},3,2,1,1,0,2",
     ]
     pages = runner.invoke(main, ["stats", "kettle-vs-moka-pot", "--pages", "--csv"], env=env)
     assert pages.stdout.splitlines()[1:] == [
-        f"https://blog.example,/post,{TODAY},{TODAY},2,2,1,1,0,2",  # the last 30 days
-        f"https://blog.example,/other,{TODAY},{TODAY},1,0,0,0,0,1",
-        f"https://other.example,/post,{TODAY - timedelta(days=1)},{TODAY - timedelta(days=1)},"
+        f"https://blog.example,/post,{today},{today},2,2,1,1,0,2",  # the last 30 days
+        f"https://blog.example,/other,{today},{today},1,0,0,0,0,1",
+        f"https://other.example,/post,{today - timedelta(days=1)},{today - timedelta(days=1)},"
         "1,1,0,0,1,1",
     ]
 
 
 def test_an_event_day_is_the_servers_utc_day(
-    app: Flask, client: Any, auth: dict[str, str], seeded: int
+    app: Flask, client: Any, auth: dict[str, str], seeded: int, today: date
 ) -> None:
     token = client.get("/api/v1/comparisons/kettle-vs-moka-pot/embed", headers=auth).json["token"]
     body = {"page": "https://blog.example/x", "events": [{"type": "view", "token": token}]}
     client.post("/v1/events", data=json.dumps(body), headers={"User-Agent": "Mozilla/5.0 test"})
     with app.app_context():
-        assert db.connection.scalar(select(func.max(models.events.c.day))) == today()
+        day = db.connection.scalar(select(models.events.c.day).where(models.events.c.path == "/x"))
+    assert today <= day <= visitors.today()  # the server's UTC day while it took the event
 
 
 # -- sums per host page over any range ----------------------------------------------------
@@ -261,34 +267,40 @@ def day_sums(comparison_id: int, since: date, until: date, origin: str | None) -
     return sorted(found.values(), key=lambda p: (-p.totals.impressions, p.origin, p.path))
 
 
-def ranges() -> Iterator[tuple[date, date]]:
+def ranges(today: date) -> Iterator[tuple[date, date]]:
     """Ranges with ragged edges: every start and end a few days apart, and some far ones."""
     for start in range(-3, 80, 4):
         for length in (1, 2, 6, 7, 8, 13, 27, 28, 29, 30, 45, 56, 90):
-            since = TODAY - timedelta(days=start)
+            since = today - timedelta(days=start)
             yield since, since + timedelta(days=length - 1)
-    yield TODAY - timedelta(days=365), TODAY
-    yield TODAY - timedelta(days=400), TODAY - timedelta(days=100)  # before every event
+    yield today - timedelta(days=365), today
+    yield today - timedelta(days=400), today - timedelta(days=100)  # before every event
 
 
-def test_page_sums_over_any_range_equal_the_sums_of_their_days(app: Flask, months: int) -> None:
+def test_page_sums_over_any_range_equal_the_sums_of_their_days(
+    app: Flask, months: int, today: date
+) -> None:
     with app.app_context():
-        for since, until in ranges():
+        for since, until in ranges(today):
             expected = day_sums(months, since, until, None)
             periods = host_pages._periods(months, since, until)
             assert host_pages._page_sums(months, periods, None) == expected, (since, until)
             assert analytics.pages(months, since, until) == expected
 
 
-def test_page_sums_of_one_host_site_equal_the_sums_of_its_days(app: Flask, months: int) -> None:
+def test_page_sums_of_one_host_site_equal_the_sums_of_its_days(
+    app: Flask, months: int, today: date
+) -> None:
     with app.app_context():
-        for since, until in list(ranges())[::5]:
+        for since, until in list(ranges(today))[::5]:
             found = analytics.pages(months, since, until, SITES[1])
             assert found == day_sums(months, since, until, SITES[1]), (since, until)
 
 
-def test_a_long_range_reads_whole_weeks_and_four_weeks(app: Flask, months: int) -> None:
-    since, until = TODAY - timedelta(days=58), TODAY - timedelta(days=2)
+def test_a_long_range_reads_whole_weeks_and_four_weeks(
+    app: Flask, months: int, today: date
+) -> None:
+    since, until = today - timedelta(days=58), today - timedelta(days=2)
     with app.app_context():
         periods = host_pages._periods(months, since, until)
     lengths = [days for days, _ in periods]
@@ -334,10 +346,10 @@ def test_the_period_rows_are_the_sums_of_the_daily_rows_after_each_rollup(
 
 
 def test_a_period_holding_a_day_outside_the_range_is_not_counted(
-    app: Flask, months: int, monkeypatch: pytest.MonkeyPatch
+    app: Flask, months: int, monkeypatch: pytest.MonkeyPatch, today: date
 ) -> None:
     # As if a rollup added such a day to the period after the range was split up.
-    since, until = TODAY - timedelta(days=20), TODAY - timedelta(days=10)
+    since, until = today - timedelta(days=20), today - timedelta(days=10)
     four = analytics.period_start(since, 28)
     periods = [(28, four), (28, four + timedelta(28))]
     monkeypatch.setattr(host_pages, "_periods", lambda *args: periods)

@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import date, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -33,14 +33,12 @@ from vswidget.server import analytics, models, signing, store
 from vswidget.server.extensions import db
 from vswidget.server.models import utcnow
 from vswidget.server.views.dashboard.inputs import MAX_PAGE
-from vswidget.server.visitors import today
 
 # Failed logins count in windows of the clock: these tests run within one.
 pytestmark = pytest.mark.usefixtures("one_login_window")
 
 SLUG = "kettle-vs-moka-pot"
 PAGE = f"/dashboard/c/{SLUG}"
-TODAY = today()
 BLOG = "https://blog.example"
 OTHER = "https://other.example"
 
@@ -528,7 +526,9 @@ def test_the_overview_of_a_publisher_without_comparisons_says_how_to_publish(
 # -- a comparison's page ------------------------------------------------------------------------
 
 
-def test_the_comparison_page_shows_the_totals_of_the_range(owner: FlaskClient, seeded: int) -> None:
+def test_the_comparison_page_shows_the_totals_of_the_range(
+    owner: FlaskClient, seeded: int, today: date
+) -> None:
     page = owner.get(PAGE).text
     shown = {name: figure(page, name) for name in analytics.COUNTED}
     assert shown == {
@@ -540,7 +540,7 @@ def test_the_comparison_page_shows_the_totals_of_the_range(owner: FlaskClient, s
         "visitors": "7",
     }
     assert 'class="vsw-chart"' in page and "<details" in page
-    assert row(page, TODAY.isoformat())[:6] == ["5", "2", "1", "1", "0", "5"]
+    assert row(page, today.isoformat())[:6] == ["5", "2", "1", "1", "0", "5"]
 
 
 def test_the_comparison_page_shows_conversion_rates_from_views(
@@ -560,20 +560,20 @@ def test_rates_are_a_dash_without_views(app: Flask, owner: FlaskClient, comparis
 
 
 def test_the_comparison_page_lists_the_embed_locations_busiest_first(
-    owner: FlaskClient, seeded: int
+    owner: FlaskClient, seeded: int, today: date
 ) -> None:
     page = owner.get(PAGE).text
     (locations,) = [t for t in parsed(page).tables if t[0][0] == "Host page"]
     hosts = [cells[0] for cells in locations[1:]]
     assert hosts == [f"{BLOG}/post", f"{BLOG}/other-post", f"{OTHER}/review"]  # ties by name
-    ten_days_ago = (TODAY - timedelta(days=10)).isoformat()
+    ten_days_ago = (today - timedelta(days=10)).isoformat()
     # impressions with their change: the event 40 days ago was on that page
     assert locations[1][1:4] == [
         ten_days_ago,
-        TODAY.isoformat(),
+        today.isoformat(),
         "5 ▲ +4up 4 from 1 in the previous 30 days",
     ]
-    assert locations[3][1:] == [(TODAY - timedelta(days=1)).isoformat()] * 2 + [
+    assert locations[3][1:] == [(today - timedelta(days=1)).isoformat()] * 2 + [
         "1 ▲ newnew: none in the previous 30 days",
         "1",
         "1",
@@ -607,13 +607,13 @@ def test_the_embed_locations_come_100_a_page_with_next_and_previous_links(
 
 
 def test_the_events_of_pages_past_the_cap_and_the_dropped_ones_are_shown(
-    app: Flask, owner: FlaskClient, comparison_id: int
+    app: Flask, owner: FlaskClient, comparison_id: int, today: date
 ) -> None:
     seed(app, [event(comparison_id, "impression", origin="", path="") for _ in range(3)])
     with app.app_context(), db.writing() as sql:
         sql.execute(
             insert(models.event_days).values(
-                comparison_id=comparison_id, day=TODAY, over_budget=7, other_host=2
+                comparison_id=comparison_id, day=today, over_budget=7, other_host=2
             )
         )
     page = owner.get(PAGE).text
@@ -675,19 +675,19 @@ def test_without_votes_the_community_is_a_dash_and_nothing_is_flagged(
     [("", 30), ("?days=7", 7), ("?days=30", 30), ("?days=90", 90)],
 )
 def test_ranges_of_7_30_or_90_days_end_today(
-    owner: FlaskClient, seeded: int, query: str, days: int
+    owner: FlaskClient, seeded: int, query: str, days: int, today: date
 ) -> None:
     page = owner.get(PAGE + query).text
-    since = TODAY - timedelta(days=days - 1)
-    assert f"{since.isoformat()} to {TODAY.isoformat()}" in page
+    since = today - timedelta(days=days - 1)
+    assert f"{since.isoformat()} to {today.isoformat()}" in page
     assert f'aria-current="true">{days} days' in page
     per_day = [t for t in parsed(page).tables if t[0][0] == "Day"][0]
     assert len(per_day) == days + 1
     assert figure(page, "impressions") == {7: "6", 30: "7", 90: "8"}[days]
 
 
-def test_a_custom_range_shows_only_its_days(owner: FlaskClient, seeded: int) -> None:
-    day = (TODAY - timedelta(days=1)).isoformat()
+def test_a_custom_range_shows_only_its_days(owner: FlaskClient, seeded: int, today: date) -> None:
+    day = (today - timedelta(days=1)).isoformat()
     page = owner.get(f"{PAGE}?since={day}&until={day}").text
     assert figure(page, "impressions") == "1"
     assert figure(page, "signups") == "1"
@@ -696,9 +696,9 @@ def test_a_custom_range_shows_only_its_days(owner: FlaskClient, seeded: int) -> 
 
 
 def test_a_custom_range_with_only_an_end_shows_the_30_days_before_it(
-    owner: FlaskClient, seeded: int
+    owner: FlaskClient, seeded: int, today: date
 ) -> None:
-    until = TODAY - timedelta(days=2)
+    until = today - timedelta(days=2)
     page = owner.get(f"{PAGE}?until={until.isoformat()}").text
     since = until - timedelta(days=29)
     assert f"{since.isoformat()} to {until.isoformat()}" in page
@@ -727,27 +727,29 @@ def test_bad_ranges_answer_a_readable_400_page(owner: FlaskClient, seeded: int, 
 
 
 def test_the_csv_export_has_one_row_per_day_with_every_count(
-    owner: FlaskClient, seeded: int
+    owner: FlaskClient, seeded: int, today: date
 ) -> None:
-    since = TODAY - timedelta(days=2)
-    response = owner.get(f"{PAGE}.csv?since={since.isoformat()}&until={TODAY.isoformat()}")
+    since = today - timedelta(days=2)
+    response = owner.get(f"{PAGE}.csv?since={since.isoformat()}&until={today.isoformat()}")
     assert response.status_code == 200
     assert response.mimetype == "text/csv"
     assert response.headers["Content-Disposition"] == (
-        f'attachment; filename="{SLUG}-{since.isoformat()}-{TODAY.isoformat()}.csv"'
+        f'attachment; filename="{SLUG}-{since.isoformat()}-{today.isoformat()}.csv"'
     )
     lines = response.text.splitlines()
     assert lines == [
         "day,impressions,views,votes,clicks,signups,visitors",
         f"{since.isoformat()},0,0,0,0,0,0",
-        f"{(TODAY - timedelta(days=1)).isoformat()},1,1,1,0,1,1",
-        f"{TODAY.isoformat()},5,2,1,1,0,5",
+        f"{(today - timedelta(days=1)).isoformat()},1,1,1,0,1,1",
+        f"{today.isoformat()},5,2,1,1,0,5",
     ]
 
 
-def test_the_page_links_to_the_csv_of_the_range_it_shows(owner: FlaskClient, seeded: int) -> None:
+def test_the_page_links_to_the_csv_of_the_range_it_shows(
+    owner: FlaskClient, seeded: int, today: date
+) -> None:
     page = owner.get(f"{PAGE}?days=7").text
-    since = (TODAY - timedelta(days=6)).isoformat()
+    since = (today - timedelta(days=6)).isoformat()
     link = re.search(r'href="([^"]+\.csv[^"]*)"', page)
     assert link is not None
     assert link[1] == f"{PAGE}.csv?days=7"
@@ -774,11 +776,11 @@ def cli_env(url: str = "http://127.0.0.1:9", key: str = "unused") -> dict[str, s
 
 
 def test_the_range_form_takes_days_as_text_written_yyyy_mm_dd_whatever_the_locale(
-    owner: FlaskClient, seeded: int
+    owner: FlaskClient, seeded: int, today: date
 ) -> None:
     page = owner.get(f"{PAGE}?days=7").text
     assert 'type="date"' not in page  # a date field would show the browser's format
-    for name, day in (("since", TODAY - timedelta(days=6)), ("until", TODAY)):
+    for name, day in (("since", today - timedelta(days=6)), ("until", today)):
         field = re.search(rf'<input id="{name}"[^>]*>', page)
         assert field is not None, name
         for attribute in (
@@ -817,8 +819,9 @@ def test_the_dashboard_api_and_cli_take_and_print_the_same_yyyy_mm_dd_days(
     live_server: str,
     api_key: str,
     seeded: int,
+    today: date,
 ) -> None:
-    since, until = (TODAY - timedelta(days=1)).isoformat(), TODAY.isoformat()
+    since, until = (today - timedelta(days=1)).isoformat(), today.isoformat()
     query = f"since={since}&until={until}"
     page = owner.get(f"{PAGE}?{query}").text
     assert f"{since} to {until} (UTC)" in page
@@ -836,21 +839,23 @@ def test_the_dashboard_api_and_cli_take_and_print_the_same_yyyy_mm_dd_days(
     assert [line.split()[0] for line in lines[2:4]] == [since, until]
 
 
-def test_every_date_the_dashboard_prints_is_yyyy_mm_dd(owner: FlaskClient, seeded: int) -> None:
+def test_every_date_the_dashboard_prints_is_yyyy_mm_dd(
+    owner: FlaskClient, seeded: int, today: date
+) -> None:
     for path in ("/dashboard/", PAGE, f"{PAGE}?days=7", f"{PAGE}?days=90"):
         text = owner.get(path).text
         dates = {found[0] for found in LOCAL_DATE.finditer(text)}
         assert dates and all(re.fullmatch(DAY_PATTERN, day) for day in dates), (path, dates)
-        assert TODAY.isoformat() in text, path
+        assert today.isoformat() in text, path
 
 
 def test_counts_of_a_thousand_and_more_are_grouped(
-    app: Flask, owner: FlaskClient, comparison_id: int
+    app: Flask, owner: FlaskClient, comparison_id: int, today: date
 ) -> None:
     seed(app, [event(comparison_id, "impression", visitor="a") for _ in range(1234)])
     page = owner.get(PAGE).text
     assert figure(page, "impressions") == "1,234"
-    assert row(page, TODAY.isoformat(), "Day")[0] == "1,234"  # the figures per day
+    assert row(page, today.isoformat(), "Day")[0] == "1,234"  # the figures per day
     assert row(page, BLOG, "Host page")[2].startswith("1,234 ")  # after first and last seen
     assert "Impressions: 1,234" in page  # the chart's description
     assert row(owner.get("/dashboard/").text, "Electric Kettle vs Moka Pot")[0].startswith("1,234 ")

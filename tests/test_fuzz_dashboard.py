@@ -66,6 +66,7 @@ class Target:
     backend: str
     app: Flask
     token: str
+    day: str  # of the stored event, YYYY-MM-DD
 
     def browser(self) -> tuple[FlaskClient, str]:
         """Return a client logged in as acme, in a session of its own, and its CSRF token."""
@@ -109,27 +110,30 @@ def target(
         store.add_events([{**event, "type": "view"}])
         analytics.roll_up_all()
         token, _ = share_token(comparison, None, 7)
-    yield Target(request.param, app, token)
+    yield Target(request.param, app, token, event["day"].isoformat())
     db.dispose(app)
 
 
-TODAY = today().isoformat()
-TYPICAL = [
-    *("", "1", "0", "-1", "7", "30", "90", "8", "1.5", "1e3", " 7", "99999999999999999999"),
-    *(TODAY, "2025-01-01", "2025-02-30", "0001-01-01", "1970-01-01", "9999-12-01"),
-    *("9999-12-31", "2025-W01-1", "yesterday"),
-    *("acme", PASSWORD, ORIGIN, "https://other.example", "/dashboard/c/x", "//evil.example"),
-]
-values = st.one_of(
-    st.sampled_from(TYPICAL),
-    st.text(max_size=40),
-    st.integers().map(str),
-    st.dates().map(lambda day: day.isoformat()),
-)
 names = st.text(min_size=1, max_size=10)
 
 
-def aimed_value(name: str, csrf: str) -> str:
+def values(day: str) -> st.SearchStrategy[str]:
+    """A parameter's value: a typical one (``day`` the one with an event), or any text."""
+    typical = [
+        *("", "1", "0", "-1", "7", "30", "90", "8", "1.5", "1e3", " 7", "99999999999999999999"),
+        *(day, "2025-01-01", "2025-02-30", "0001-01-01", "1970-01-01", "9999-12-01"),
+        *("9999-12-31", "2025-W01-1", "yesterday"),
+        *("acme", PASSWORD, ORIGIN, "https://other.example", "/dashboard/c/x", "//evil.example"),
+    ]
+    return st.one_of(
+        st.sampled_from(typical),
+        st.text(max_size=40),
+        st.integers().map(str),
+        st.dates().map(lambda each: each.isoformat()),
+    )
+
+
+def aimed_value(name: str, csrf: str, day: str) -> str:
     """A value that names what exists, for the parameter ``name``."""
     return {
         "csrf": csrf,
@@ -137,8 +141,8 @@ def aimed_value(name: str, csrf: str) -> str:
         "password": PASSWORD,
         "origin": ORIGIN,
         "days": "7",
-        "since": TODAY,
-        "until": TODAY,
+        "since": day,
+        "until": day,
         "page": "1",
         "next": "/dashboard/",
     }[name]
@@ -151,6 +155,7 @@ def test_generated_input_gets_no_5xx_and_a_refusal_changes_nothing(
     target: Target, method: str, path: str, reads: tuple[str, ...]
 ) -> None:
     sent = 0
+    value = values(target.day)
 
     @settings(
         max_examples=CASES[target.backend],
@@ -160,8 +165,8 @@ def test_generated_input_gets_no_5xx_and_a_refusal_changes_nothing(
         suppress_health_check=list(HealthCheck),
     )
     @given(
-        generated=st.fixed_dictionaries({}, optional={name: values for name in reads}),
-        extra=st.dictionaries(names, values, max_size=1),
+        generated=st.fixed_dictionaries({}, optional={name: value for name in reads}),
+        extra=st.dictionaries(names, value, max_size=1),
         slug=st.text(max_size=30),
         aimed=st.booleans(),
     )
@@ -174,7 +179,11 @@ def test_generated_input_gets_no_5xx_and_a_refusal_changes_nothing(
         where = where.replace("TOKEN", target.token if aimed else quote(slug, safe=""))
         if aimed:
             params.update(
-                {name: aimed_value(name, csrf) for name in reads if name not in generated}
+                {
+                    name: aimed_value(name, csrf, target.day)
+                    for name in reads
+                    if name not in generated
+                }
             )
             if "csrf" in reads:
                 params["csrf"] = csrf

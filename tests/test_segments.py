@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,9 +19,7 @@ from vswidget.cli import main
 from vswidget.server import analytics, models, store
 from vswidget.server.analytics import Scope
 from vswidget.server.extensions import db
-from vswidget.server.visitors import today
 
-TODAY = today()
 SLUG = "kettle-vs-moka-pot"
 STATS = f"/api/v1/comparisons/{SLUG}/stats"
 
@@ -58,25 +56,25 @@ def rows(app: Flask, kind: str) -> set[tuple[Any, ...]]:
 
 
 def test_a_day_rolls_up_per_host_page_and_source_device_and_browser(
-    app: Flask, seeded: int
+    app: Flask, seeded: int, today: date
 ) -> None:
-    yesterday = TODAY - timedelta(days=1)
+    yesterday = today - timedelta(days=1)
     assert rows(app, "source") == {
-        (TODAY, "/post", "news.example", 0, 3, 1),
-        (TODAY, "/post", "search.example", 0, 2, 0),
-        (TODAY, "/other", "mail.example", 0, 1, 0),
-        (TODAY, "/other", "", 1, 1, 0),
+        (today, "/post", "news.example", 0, 3, 1),
+        (today, "/post", "search.example", 0, 2, 0),
+        (today, "/other", "mail.example", 0, 1, 0),
+        (today, "/other", "", 1, 1, 0),
         (yesterday, "/post", "news.example", 0, 1, 0),
     }
     assert rows(app, "device") == {
-        (TODAY, "/post", "phone", 0, 3, 1),
-        (TODAY, "/post", "desktop", 0, 2, 0),
-        (TODAY, "/other", "desktop", 1, 2, 0),
+        (today, "/post", "phone", 0, 3, 1),
+        (today, "/post", "desktop", 0, 2, 0),
+        (today, "/other", "desktop", 1, 2, 0),
     }
     assert rows(app, "browser") == {
-        (TODAY, "/post", "safari", 0, 3, 1),
-        (TODAY, "/post", "chrome", 0, 2, 0),
-        (TODAY, "/other", "chrome", 1, 2, 0),
+        (today, "/post", "safari", 0, 3, 1),
+        (today, "/post", "chrome", 0, 2, 0),
+        (today, "/other", "chrome", 1, 2, 0),
     }
 
 
@@ -97,9 +95,9 @@ def listed(app: Flask, scope: Scope, limit: int) -> dict[str, list[tuple[Any, ..
 
 
 def test_the_top_values_come_busiest_first_with_shares_of_their_kinds_views(
-    app: Flask, seeded: int
+    app: Flask, seeded: int, today: date
 ) -> None:
-    found = listed(app, Scope(seeded, TODAY - timedelta(days=1), TODAY), limit=10)
+    found = listed(app, Scope(seeded, today - timedelta(days=1), today), limit=10)
     assert found["sources"] == [
         ("news.example", 4, 1, 50),
         ("search.example", 2, 0, 25),
@@ -110,21 +108,23 @@ def test_the_top_values_come_busiest_first_with_shares_of_their_kinds_views(
     assert found["browsers"] == [("chrome", 4, 0, 57), ("safari", 3, 1, 43)]
 
 
-def test_what_does_not_fit_in_the_top_is_summed_as_the_others(app: Flask, seeded: int) -> None:
-    found = listed(app, Scope(seeded, TODAY, TODAY), limit=1)
+def test_what_does_not_fit_in_the_top_is_summed_as_the_others(
+    app: Flask, seeded: int, today: date
+) -> None:
+    found = listed(app, Scope(seeded, today, today), limit=1)
     assert found["sources"] == [("news.example", 3, 1, 43), (None, 4, 0, 57)]
     assert found["devices"] == [("desktop", 4, 0, 57), (None, 3, 1, 43)]
 
 
-def test_segments_can_be_read_for_one_host_page(app: Flask, seeded: int) -> None:
-    scope = Scope(seeded, TODAY, TODAY, "https://blog.example", "/other")
+def test_segments_can_be_read_for_one_host_page(app: Flask, seeded: int, today: date) -> None:
+    scope = Scope(seeded, today, today, "https://blog.example", "/other")
     found = listed(app, scope, limit=10)
     assert found["sources"] == [("", 1, 0, 50), ("mail.example", 1, 0, 50)]
     assert found["devices"] == [("desktop", 2, 0, 100)]
 
 
-def test_a_range_without_events_has_no_segments(app: Flask, seeded: int) -> None:
-    since = TODAY - timedelta(days=9)
+def test_a_range_without_events_has_no_segments(app: Flask, seeded: int, today: date) -> None:
+    since = today - timedelta(days=9)
     assert listed(app, Scope(seeded, since, since), limit=10) == {
         "sources": [],
         "devices": [],

@@ -4,7 +4,8 @@ read from the newest events, and the overview's ranges (issue 17, parts 4 and 6)
 from __future__ import annotations
 
 import html
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -22,11 +23,9 @@ from vswidget.server import analytics, models, store
 from vswidget.server.extensions import db
 from vswidget.server.models import utcnow
 from vswidget.server.views.dashboard import pages
-from vswidget.server.visitors import today
 
 SLUG = "kettle-vs-moka-pot"
 PAGE = f"/dashboard/c/{SLUG}"
-TODAY = today()
 MINUTE = timedelta(minutes=1)
 # A window that crosses midnight UTC: its events are on two days.
 UNTIL = datetime(2026, 3, 1, 0, 10, tzinfo=UTC)
@@ -46,8 +45,15 @@ def event(comparison_id: int, kind: str, at: datetime, **values: Any) -> dict[st
     }
 
 
-def days_ago(days: int) -> datetime:
-    return datetime.combine(TODAY - timedelta(days=days), datetime.min.time(), UTC)
+@pytest.fixture
+def days_ago(today: date) -> Callable[[int], datetime]:
+    """Return midnight UTC of the day ``days`` before today."""
+    return lambda days: datetime.combine(today - timedelta(days=days), datetime.min.time(), UTC)
+
+
+def dated(query: str, today: date) -> str:
+    """Return ``query`` with each ``{+N}`` or ``{-N}`` written as the day N days from today."""
+    return re.sub(r"\{([+-]\d+)\}", lambda n: str(today + timedelta(days=int(n[1]))), query)
 
 
 def stored(app: Flask, events: list[dict[str, Any]], rolled_up: bool = False) -> None:
@@ -129,7 +135,12 @@ def test_the_previous_period_is_as_many_days_just_before_the_first(
 
 
 def test_the_stats_api_answers_the_previous_periods_totals_and_rates(
-    app: Flask, client: FlaskClient, auth: dict[str, str], comparison_id: int
+    app: Flask,
+    client: FlaskClient,
+    auth: dict[str, str],
+    comparison_id: int,
+    today: date,
+    days_ago: Callable[[int], datetime],
 ) -> None:
     stored(
         app,
@@ -143,13 +154,13 @@ def test_the_stats_api_answers_the_previous_periods_totals_and_rates(
         ],
         rolled_up=True,
     )
-    since, until = TODAY - timedelta(days=5), TODAY
+    since, until = today - timedelta(days=5), today
     answer = client.get(
         f"/api/v1/comparisons/{SLUG}/stats?since={since}&until={until}", headers=auth
     ).json
     assert answer["previous"] == {
-        "since": str(TODAY - timedelta(days=11)),
-        "until": str(TODAY - timedelta(days=6)),
+        "since": str(today - timedelta(days=11)),
+        "until": str(today - timedelta(days=6)),
         "totals": {
             "impressions": 0,
             "views": 3,
@@ -163,7 +174,11 @@ def test_the_stats_api_answers_the_previous_periods_totals_and_rates(
 
 
 def test_an_empty_previous_period_answers_zeros_and_no_rates(
-    app: Flask, client: FlaskClient, auth: dict[str, str], comparison_id: int
+    app: Flask,
+    client: FlaskClient,
+    auth: dict[str, str],
+    comparison_id: int,
+    days_ago: Callable[[int], datetime],
 ) -> None:
     stored(app, [event(comparison_id, "view", days_ago(0))], rolled_up=True)
     previous = client.get(f"/api/v1/comparisons/{SLUG}/stats", headers=auth).json["previous"]
@@ -288,7 +303,13 @@ def test_the_sdk_reads_the_previous_period_and_the_last_minutes(sdk: Client, lat
 
 
 def test_the_cli_prints_each_totals_change_under_it(
-    app: Flask, runner: CliRunner, live_server: str, api_key: str, comparison_id: int
+    app: Flask,
+    runner: CliRunner,
+    live_server: str,
+    api_key: str,
+    comparison_id: int,
+    today: date,
+    days_ago: Callable[[int], datetime],
 ) -> None:
     stored(
         app,
@@ -300,11 +321,11 @@ def test_the_cli_prints_each_totals_change_under_it(
         rolled_up=True,
     )
     env = {"VSWIDGET_URL": live_server, "VSWIDGET_API_KEY": api_key}
-    lines = runner.invoke(main, ["stats", SLUG, "--since", str(TODAY - timedelta(days=6))], env=env)
+    lines = runner.invoke(main, ["stats", SLUG, "--since", str(today - timedelta(days=6))], env=env)
     (change,) = [line for line in lines.stdout.splitlines() if line.startswith("change ")]
     # impressions, views, votes, clicks, sign-ups, visitors
     assert change.split() == ["change", "±0", "+50%", "new", "±0", "±0", "+55%"]
-    previous = f"{TODAY - timedelta(days=13)} to {TODAY - timedelta(days=7)}"
+    previous = f"{today - timedelta(days=13)} to {today - timedelta(days=7)}"
     assert f"change: against {previous}; conversion view to vote +3 pts" in lines.stdout
 
 
@@ -312,7 +333,11 @@ def test_the_cli_prints_each_totals_change_under_it(
 
 
 def test_each_figure_on_a_comparisons_page_shows_its_change_in_signs_and_words(
-    app: Flask, owner: FlaskClient, comparison_id: int
+    app: Flask,
+    owner: FlaskClient,
+    comparison_id: int,
+    today: date,
+    days_ago: Callable[[int], datetime],
 ) -> None:
     stored(
         app,
@@ -324,7 +349,7 @@ def test_each_figure_on_a_comparisons_page_shows_its_change_in_signs_and_words(
         rolled_up=True,
     )
     page = owner.get(f"{PAGE}?days=7").text
-    previous = f"{TODAY - timedelta(days=13)} to {TODAY - timedelta(days=7)}"
+    previous = f"{today - timedelta(days=13)} to {today - timedelta(days=7)}"
     assert f"Changes: against the previous 7 days, {previous}." in page
     assert '<span aria-hidden="true">▲ +50%</span>' in page
     assert "up 50% from 20 in the previous 7 days" in page  # views, for screen readers
@@ -346,7 +371,11 @@ def test_the_last_30_minutes_of_a_comparisons_page_read_the_newest_events(
 
 
 def test_the_overview_takes_the_ranges_a_comparisons_page_takes(
-    app: Flask, owner: FlaskClient, comparison_id: int
+    app: Flask,
+    owner: FlaskClient,
+    comparison_id: int,
+    today: date,
+    days_ago: Callable[[int], datetime],
 ) -> None:
     stored(
         app,
@@ -357,12 +386,12 @@ def test_the_overview_takes_the_ranges_a_comparisons_page_takes(
         rolled_up=True,
     )
     week = owner.get("/dashboard/?days=7").text
-    assert f"{TODAY - timedelta(days=6)} to {TODAY} (UTC) · 7 days" in week
+    assert f"{today - timedelta(days=6)} to {today} (UTC) · 7 days" in week
     assert "the same as 1 in the previous 7 days" in week  # views: 10 days ago
     month = owner.get("/dashboard/").text
     assert "30 days" in month and "new: none in the previous 30 days" in month  # both views
-    custom = owner.get(f"/dashboard/?since={TODAY - timedelta(days=10)}&until={TODAY}").text
-    assert "11 days" in custom and 'value="' + str(TODAY - timedelta(days=10)) in custom
+    custom = owner.get(f"/dashboard/?since={today - timedelta(days=10)}&until={today}").text
+    assert "11 days" in custom and 'value="' + str(today - timedelta(days=10)) in custom
     for choice in ("?minutes=30", "?days=7", "?days=30", "?days=90"):
         assert f'href="/dashboard/{choice}"' in month
 
@@ -382,15 +411,15 @@ def test_the_overviews_last_30_minutes_read_the_newest_events(
         ("minutes=15", "minutes"),
         ("minutes=30&days=7", "minutes"),
         ("since=2026-13-01", "since"),
-        (f"since={TODAY + timedelta(days=1)}&until={TODAY}", "since"),
-        (f"since={TODAY - timedelta(days=500)}", "since"),
+        ("since={+1}&until={+0}", "since"),
+        ("since={-500}", "since"),
     ],
 )
 @pytest.mark.parametrize("path", ["/dashboard/", PAGE])
 def test_the_overview_and_a_comparisons_page_refuse_bad_ranges_alike(
-    owner: FlaskClient, comparison_id: int, path: str, query: str, field: str
+    owner: FlaskClient, comparison_id: int, today: date, path: str, query: str, field: str
 ) -> None:
-    response = owner.get(f"{path}?{query}")
+    response = owner.get(f"{path}?{dated(query, today)}")
     assert response.status_code == 400
     assert field in html.unescape(response.text)
 
