@@ -149,6 +149,23 @@ def test_long_legend_labels_are_cut_but_kept_whole_in_a_title() -> None:
     assert texts(svg, ".//svg:g[@class='vsw-legend']//svg:title") == [label]
 
 
+def test_a_count_scale_repeats_the_charts_count_labels_at_the_same_heights() -> None:
+    series = {"Impressions": [n * 10 for n in range(10)], "Views": list(range(10))}
+    chart = parse(charts.line_chart(series, DAYS, title="Reach"))
+    scale = parse(charts.count_scale(series))
+    labels = scale.iterfind(".//svg:g[@class='vsw-scale-labels']/svg:text", NS)
+    assert {node.text: float(node.get("y", "nan")) for node in labels} == y_ticks(chart)
+    assert scale.get("viewBox") == f"0 0 {charts.LEFT} 260"
+
+
+def test_a_count_scale_is_as_wide_as_the_charts_margin_and_hidden_from_screen_readers() -> None:
+    scale = parse(charts.count_scale({"Views": [3]}, width=480, height=200))
+    assert scale.get("style") == f"width: {100 * charts.LEFT / 480:g}%"
+    assert scale.get("viewBox") == f"0 0 {charts.LEFT} 200"
+    assert scale.get("aria-hidden") == "true"
+    assert scale.find("svg:title", NS) is None  # the chart beside it carries the text
+
+
 @pytest.mark.parametrize(
     ("largest", "ticks"),
     [

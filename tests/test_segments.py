@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
+from html import unescape
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from click.testing import CliRunner
@@ -271,6 +272,37 @@ def test_the_dashboard_shows_the_segments_of_an_embed_location_chosen_from_a_lis
         ["mail.example", "1", "0", "50%"],
     ]
     assert segment_rows(one_page, "browsers") == [["Chrome", "2", "0", "100%"]]
+
+
+def submitted(page: str, form_class: str, **changed: str) -> str:
+    """Return the address a browser asks for when it sends the page's GET form of
+    ``form_class`` with ``changed`` fields: the action's path, the query the fields make."""
+    form = re.search(
+        rf'<form class="{form_class}"[^>]*action="([^"?#]*)[^"]*"[^>]*>(.*?)</form>', page, re.S
+    )
+    assert form, form_class
+    found = re.findall(r'<input[^>]* name="([^"]+)"[^>]* value="([^"]*)"', form[2])
+    fields = {name: unescape(value) for name, value in found}
+    return f"{unescape(form[1])}?{urlencode(fields | changed)}"
+
+
+def test_the_custom_range_form_keeps_the_chosen_host_page(
+    client: FlaskClient, seeded: int, today: date
+) -> None:
+    assert log_in(client).status_code == 303
+    one_page = client.get(PAGE, query_string={"host_page": "https://blog.example/other"}).text
+    since, until = (today - timedelta(days=1)).isoformat(), today.isoformat()
+    address = submitted(one_page, "dash-custom", since=since, until=until)
+    assert parse_qs(urlsplit(address).query) == {
+        "host_page": ["https://blog.example/other"],
+        "since": [since],
+        "until": [until],
+    }
+    shown = client.get(address).text
+    assert "Of <strong>https://blog.example/other</strong> only" in shown
+    assert segment_rows(shown, "browsers") == [["Chrome", "2", "0", "100%"]]
+    every_page = client.get(PAGE).text
+    assert "host_page" not in urlsplit(submitted(every_page, "dash-custom")).query
 
 
 def test_a_bad_host_page_answers_a_readable_400_page(client: FlaskClient, seeded: int) -> None:

@@ -56,6 +56,28 @@ NEWEST_DAY_SHOWN = """() => [...document.querySelectorAll(".dash-chart")].map((c
 })"""
 
 
+# Each chart, brought into view: whether it is wider than its box, opened at its newest day
+# (a right-to-left scroller is at 0 there), and its count scale's labels shown on top
+# (what the page shows at each label's centre is the scale) inside the box and the screen.
+SCALE_SHOWN = """() => [...document.querySelectorAll(".dash-chart")].map((chart) => {
+  chart.scrollIntoView({block: "center"});
+  const scroller = chart.getBoundingClientRect();
+  const labels = [...chart.querySelectorAll(".vsw-scale text")];
+  const shown = (label) => {
+    const box = label.getBoundingClientRect();
+    const top = document.elementFromPoint((box.left + box.right) / 2, (box.top + box.bottom) / 2);
+    return box.left >= scroller.left - 0.5 && box.left >= 0
+      && box.right <= Math.min(scroller.right, document.documentElement.clientWidth) + 0.5
+      && top !== null && label.closest("svg").contains(top);
+  };
+  return {
+    wider: chart.scrollWidth > chart.clientWidth,
+    newest: Math.abs(chart.scrollLeft) < 0.5,
+    scale: labels.length > 1 && labels.every(shown),
+  };
+})"""
+
+
 @pytest.fixture(scope="module")
 def seen(request: pytest.FixtureRequest) -> Published:
     """A comparison one reader saw on two host pages and voted on, rolled up (``busy``)."""
@@ -143,6 +165,20 @@ def test_on_a_phone_each_chart_opens_at_its_newest_day_with_its_legend(
     )
     charts = 2 if query.startswith("minutes") else 3  # votes per item are by day only
     assert page.evaluate(NEWEST_DAY_SHOWN) == [True] * charts
+
+
+@pytest.mark.parametrize("query", ["days=30", "minutes=30"])
+def test_on_a_phone_each_charts_count_scale_shows_beside_its_newest_day(
+    phone: Tab, server: Server, seen: Published, query: str
+) -> None:
+    page = opened(
+        phone,
+        f"scales-{query.replace('=', '-')}",
+        f"{server.base}/dashboard/c/{seen.slug}?{query}",
+        PHONE["width"],
+    )
+    charts = 2 if query.startswith("minutes") else 3
+    assert page.evaluate(SCALE_SHOWN) == [{"wider": True, "newest": True, "scale": True}] * charts
 
 
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["375", "1280"])

@@ -102,6 +102,37 @@ def _cut(label: str) -> str:
     return label if len(label) <= LEGEND_CHARS else label[: LEGEND_CHARS - 1] + "…"
 
 
+def _count_scale(
+    series: Mapping[str, Sequence[int]], height: int
+) -> tuple[list[int], Callable[[int], float]]:
+    """Return the counts to mark on a chart ``height`` high, and the y of a count."""
+    largest = max((max(values, default=0) for values in series.values()), default=0)
+    ticks = count_ticks(largest)
+    plot_height = height - TOP - BOTTOM
+
+    def y_of(value: int) -> float:
+        return TOP + plot_height - plot_height * value / ticks[-1]
+
+    return ticks, y_of
+
+
+def _count_labels(axis: ET.Element, ticks: Sequence[int], y_of: Callable[[int], float]) -> None:
+    """Write each count's label into ``axis``, right-aligned in the left margin."""
+    for tick in ticks:
+        label = ET.SubElement(
+            axis,
+            "text",
+            {
+                "class": "vsw-tick",
+                "x": str(LEFT - 8),
+                "y": _number(y_of(tick)),
+                "dy": "4",
+                "text-anchor": "end",
+            },
+        )
+        label.text = short_count(tick)
+
+
 def line_chart(
     series: Mapping[str, Sequence[int]],
     days: Sequence[date],
@@ -154,12 +185,7 @@ def line_chart(
         ET.SubElement(item, "text", {"x": _number(x + 22), "y": "18"}).text = _cut(label)
         x += _legend_width(label)
 
-    largest = max((max(values, default=0) for values in series.values()), default=0)
-    ticks = count_ticks(largest)
-    top_value = ticks[-1]
-
-    def y_of(value: int) -> float:
-        return bottom - plot_height * value / top_value
+    ticks, y_of = _count_scale(series, height)
 
     def x_of(index: int) -> float:
         if len(days) <= 1:
@@ -167,18 +193,12 @@ def line_chart(
         return LEFT + plot_width * index / (len(days) - 1)
 
     grid = ET.SubElement(svg, "g", {"class": "vsw-grid"})
-    axis_y = ET.SubElement(svg, "g", {"class": "vsw-axis vsw-axis-y"})
     for tick in ticks:
         at = _number(y_of(tick))
         ET.SubElement(
             grid, "line", {"x1": str(LEFT), "x2": str(LEFT + plot_width), "y1": at, "y2": at}
         )
-        tick_text = ET.SubElement(
-            axis_y,
-            "text",
-            {"class": "vsw-tick", "x": str(LEFT - 8), "y": at, "dy": "4", "text-anchor": "end"},
-        )
-        tick_text.text = short_count(tick)
+    _count_labels(ET.SubElement(svg, "g", {"class": "vsw-axis vsw-axis-y"}), ticks, y_of)
 
     axis_x = ET.SubElement(svg, "g", {"class": "vsw-axis vsw-axis-x"})
     ET.SubElement(
@@ -265,6 +285,46 @@ def line_chart(
         )
         counts = ", ".join(f"{label} {values[index]:,}" for label, values in series.items())
         ET.SubElement(rect, "title").text = f"{when(day)}: {counts}"
+    return _markup(svg)
+
+
+def count_scale(
+    series: Mapping[str, Sequence[int]], *, width: int = 960, height: int = 260
+) -> Markup:
+    """Return the count labels of ``line_chart`` of ``series`` at this size, alone in an SVG
+    as wide as the chart's left margin, on the card's colour.
+
+    A page keeps it in view over a chart that scrolls sideways (the dashboard's, on a
+    phone). Its width is set as the margin's share of the chart's, so that both scale
+    alike. It repeats what the chart says, so assistive technology skips it.
+    """
+    ticks, y_of = _count_scale(series, height)
+    svg = ET.Element(
+        "svg",
+        {
+            "xmlns": SVG_NS,
+            "viewBox": f"0 0 {LEFT} {height}",
+            "class": "vsw-scale",
+            "style": f"width: {_number(100 * LEFT / width)}%",
+            "aria-hidden": "true",
+            "focusable": "false",
+        },
+    )
+    # Behind the labels only, from above the top count to above the dates and short of
+    # the plot: the legend (which may reach the left edge), the dates and the lines' ends
+    # stay uncovered.
+    ET.SubElement(
+        svg,
+        "rect",
+        {
+            "class": "vsw-scale-back",
+            "x": "0",
+            "y": str(TOP - 10),
+            "width": str(LEFT - 4),
+            "height": str(height - TOP - BOTTOM + 18),
+        },
+    )
+    _count_labels(ET.SubElement(svg, "g", {"class": "vsw-scale-labels"}), ticks, y_of)
     return _markup(svg)
 
 

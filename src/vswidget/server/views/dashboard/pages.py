@@ -104,5 +104,6 @@ def comparison_html(
         shared=link,
         publisher=None if link else me(),
         page_url=lambda **query: url_for(page_endpoint, **address, **(kept | query)),
+        host_page=kept["host_page"],
         csv_url=url_for(csv_endpoint, **address, **chosen.query()),
     )

@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any
 
 from flask import current_app
+from markupsafe import Markup
 
 from ....changes import Change
 from ....errors import BadRequest, NotFound
@@ -51,6 +52,14 @@ def parse_range(args: Mapping[str, str]) -> Range:
     """Return the range a query asks for: ``days`` (7, 30, 90) or ``since``/``until``."""
     chosen: Range = load(RangeQuery(), args)
     return chosen
+
+
+def scrolling_chart(
+    series: Mapping[str, Sequence[int]], days: Sequence[date], **options: Any
+) -> Markup:
+    """Return ``charts.line_chart`` of ``series`` led by its count scale, which the page
+    keeps in view while the chart scrolls (``.dash-chart`` in static/dashboard.css)."""
+    return charts.count_scale(series) + charts.line_chart(series, days, **options)
 
 
 def _top(values: Mapping[str, int]) -> str | None:
@@ -139,7 +148,7 @@ def vote_shares(
         }
         for key in labels
     ]
-    chart = charts.line_chart(
+    chart = scrolling_chart(
         {labels[key]: values for key, values in daily.items()},
         days,
         classes={label: f"vsw-i{n}" for n, label in enumerate(labels.values(), start=1)},
@@ -266,7 +275,7 @@ def _counted(
     def chart(names: tuple[str, ...], what: str) -> Any:
         values = {LABELS[name]: [getattr(each, name) for _, each in counts] for name in names}
         summary = ", ".join(f"{label}: {sum(each):,}" for label, each in values.items())
-        return charts.line_chart(
+        return scrolling_chart(
             values,
             moments,
             title=f"{what} per {per}{where}, {span}",
