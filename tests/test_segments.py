@@ -218,7 +218,9 @@ PAGE = f"/dashboard/c/{SLUG}"
 
 
 def segment_rows(html: str, kind: str) -> list[list[str]]:
-    """Return the rows of the dashboard's list of ``kind`` as cell texts."""
+    """Return the rows of the dashboard's list of ``kind`` as cell texts, as they are seen
+    (not the words a screen reader hears in place of a change's arrow)."""
+    html = re.sub(r'<span class="dash-visually-hidden">[^<]*</span>', "", html)
     table = re.search(rf'<table[^>]*aria-labelledby="segments-{kind}-h">(.*?)</table>', html, re.S)
     assert table, kind
     rows = re.findall(r"<tr[^>]*>(.*?)</tr>", table[1], re.S)
@@ -237,16 +239,33 @@ def test_the_dashboard_shows_sources_devices_and_browsers_with_their_share_of_vi
     assert log_in(client).status_code == 303
     html = client.get(PAGE, query_string={"days": 7}).text
     assert segment_rows(html, "sources") == [
-        ["news.example", "4", "1", "50%"],
-        ["search.example", "2", "0", "25%"],
-        ["Direct or unknown", "1", "0", "13%"],
-        ["mail.example", "1", "0", "13%"],
+        ["news.example", "4 ▲ new", "1", "50%"],
+        ["search.example", "2 ▲ new", "0", "25%"],
+        ["Direct or unknown", "1 ▲ new", "0", "13%"],
+        ["mail.example", "1 ▲ new", "0", "13%"],
     ]
     assert segment_rows(html, "devices") == [
-        ["Desktop", "4", "0", "57%"],
-        ["Phone", "3", "1", "43%"],
+        ["Desktop", "4 ▲ new", "0", "57%"],
+        ["Phone", "3 ▲ new", "1", "43%"],
     ]
     assert "Share of views" in html and "never a reader's user agent" in html
+
+
+def test_each_sources_views_show_their_change_against_the_previous_period(
+    client: FlaskClient, seeded: int, today: date
+) -> None:
+    assert log_in(client).status_code == 303
+    html = client.get(PAGE, query_string={"since": str(today), "until": str(today)}).text
+    assert segment_rows(html, "sources")[0] == ["news.example", "3 ▲ +2", "1", "43%"]
+    assert "up 2 from 1 in the previous day" in html  # what a screen reader hears
+    assert "Each value's views with their change against the previous day" in html
+
+
+def test_the_segments_of_the_last_minutes_show_no_change(client: FlaskClient, seeded: int) -> None:
+    assert log_in(client).status_code == 303
+    html = client.get(PAGE, query_string={"minutes": 30}).text
+    assert segment_rows(html, "sources")[0][1] == "3"
+    assert "Each value's views with their change" not in html
 
 
 def test_the_dashboard_shows_the_segments_of_an_embed_location_chosen_from_a_list(
@@ -268,10 +287,10 @@ def test_the_dashboard_shows_the_segments_of_an_embed_location_chosen_from_a_lis
     assert f'href="{PAGE}?days=30#segments-h">every host page' in one_page
     assert "Of <strong>https://blog.example/other</strong> only" in one_page
     assert segment_rows(one_page, "sources") == [
-        ["Direct or unknown", "1", "0", "50%"],
-        ["mail.example", "1", "0", "50%"],
+        ["Direct or unknown", "1 ▲ new", "0", "50%"],
+        ["mail.example", "1 ▲ new", "0", "50%"],
     ]
-    assert segment_rows(one_page, "browsers") == [["Chrome", "2", "0", "100%"]]
+    assert segment_rows(one_page, "browsers") == [["Chrome", "2 ▲ new", "0", "100%"]]
 
 
 def submitted(page: str, form_class: str, **changed: str) -> str:
@@ -300,7 +319,7 @@ def test_the_custom_range_form_keeps_the_chosen_host_page(
     }
     shown = client.get(address).text
     assert "Of <strong>https://blog.example/other</strong> only" in shown
-    assert segment_rows(shown, "browsers") == [["Chrome", "2", "0", "100%"]]
+    assert segment_rows(shown, "browsers") == [["Chrome", "2 ▲ new", "0", "100%"]]
     every_page = client.get(PAGE).text
     assert "host_page" not in urlsplit(submitted(every_page, "dash-custom")).query
 
@@ -324,8 +343,8 @@ def test_a_share_link_of_one_site_shows_its_pages_segments_and_no_other_sites(
     link = urlsplit(found[1]).path
     mine = client.get(link, query_string={"host_page": "https://blog.example/post"})
     assert segment_rows(mine.text, "devices") == [
-        ["Phone", "3", "1", "60%"],
-        ["Desktop", "2", "0", "40%"],
+        ["Phone", "3 ▲ new", "1", "60%"],
+        ["Desktop", "2 ▲ new", "0", "40%"],
     ]
     other = client.get(link, query_string={"host_page": "https://rival.example/post"})
     assert other.status_code == 404

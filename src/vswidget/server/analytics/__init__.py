@@ -24,7 +24,7 @@ from .increments import roll_up_recent
 from .periods import period_start
 from .report import report
 from .rollups import prune, roll_up, roll_up_all
-from .segments import Scope, Segment, segment_lists, segments
+from .segments import Scope, Segment, segment_lists, segments, views_by_value
 from .trends import Window, previous_range, window_report, windows_of
 
 __all__ = [
@@ -49,6 +49,7 @@ __all__ = [
     "roll_up_recent",
     "segment_lists",
     "segments",
+    "views_by_value",
     "series",
     "series_of",
     "summed",

@@ -69,6 +69,21 @@ class Scope:
 def segments(scope: Scope, limit: int) -> dict[str, list[Segment]]:
     """Return each kind's top ``limit`` values, busiest first (views, then votes), and
     a last Segment summing the others when there are more."""
+    found = _summed(scope)
+    return {plural: _top(found[kind], limit) for kind, plural in KINDS.items()}
+
+
+def views_by_value(scope: Scope) -> dict[str, dict[str, int]]:
+    """Return each kind's views per value (every value), as ``segments`` names the kinds."""
+    found = _summed(scope)
+    return {
+        plural: {segment.value or "": segment.views for segment in found[kind]}
+        for kind, plural in KINDS.items()
+    }
+
+
+def _summed(scope: Scope) -> dict[str, list[Segment]]:
+    """Return every value of each kind with its figures summed over ``scope``."""
     table = daily_segments.c
     query = (
         select(table.kind, table.value, *(func.sum(table[name]) for name in COUNTERS))
@@ -86,7 +101,7 @@ def segments(scope: Scope, limit: int) -> dict[str, list[Segment]]:
     found: dict[str, list[Segment]] = {kind: [] for kind in KINDS}
     for kind, value, *counts in db.connection.execute(query):
         found[kind].append(Segment(value, *(int(count or 0) for count in counts)))
-    return {plural: _top(found[kind], limit) for kind, plural in KINDS.items()}
+    return found
 
 
 def segment_lists(scope: Scope, limit: int) -> dict[str, list[dict[str, Any]]]:

@@ -4,8 +4,10 @@ page covers, or of the one ``?host_page=<url>`` names."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
+from ....changes import Change
 from ....errors import NotFound
 from ... import analytics
 from ...api_schemas import HostPageQuerySchema
@@ -35,19 +37,46 @@ OTHERS = "Others"
 def segment_section(
     comparison: Comparison, chosen: Range, origin: str | None, args: Mapping[str, str]
 ) -> dict[str, Any]:
-    """Return each kind's top values over the range, named for people, and the host page
-    they are limited to (None: every page, or every page of ``origin``)."""
+    """Return each kind's top values over the range, named for people, with the change of
+    their views against the previous period, and the host page they are limited to (None:
+    every page, or every page of ``origin``)."""
     page: HostPage | None = load(HostPageQuerySchema(), args)
     if page is not None and origin is not None and page.origin != origin:
         raise NotFound(f"This view shows only {origin}, and that page is not on it.")
-    found = analytics.segments(analytics.Scope.of(comparison.id, chosen, page, origin), TOP_SHOWN)
+    scope = analytics.Scope.of(comparison.id, chosen, page, origin)
+    found = analytics.segments(scope, TOP_SHOWN)
+    before = _views_before(scope, chosen)
     return {
         "page": page,
         "kinds": [
-            (plural, HEADINGS[plural], [(_name(plural, row.value), row) for row in found[plural]])
+            (
+                plural,
+                HEADINGS[plural],
+                [
+                    (_name(plural, row.value), row, _change(row, before.get(plural)))
+                    for row in found[plural]
+                ],
+            )
             for plural in HEADINGS
         ],
     }
+
+
+def _views_before(scope: analytics.Scope, chosen: Range) -> dict[str, dict[str, int]]:
+    """Return each kind's views per value over the previous period (none for the last
+    minutes, whose segments are the day's)."""
+    if chosen.minutes is not None:
+        return {}
+    since, until = analytics.previous_range(chosen.since, chosen.until)
+    return analytics.views_by_value(replace(scope, since=since, until=until))
+
+
+def _change(row: analytics.Segment, before: dict[str, int] | None) -> Change | None:
+    """Return the change of a value's views against the previous period; None for the
+    others, whose values differ from one period to the next."""
+    if before is None or row.value is None:
+        return None
+    return Change(row.views, before.get(row.value, 0))
 
 
 def _name(kind: str, value: str | None) -> str:
