@@ -26,6 +26,7 @@ transaction is under way (waited for at most LOCK_TIMEOUT; else not this round).
 
 from __future__ import annotations
 
+import functools
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -188,7 +189,7 @@ def plan(start: int, end: int) -> Step:
     for target in TARGETS:
         rows = _rows(read, target, in_step, new)
         if rows:
-            statement = target.adding(upserts.insert(dialect.name, target.table))
+            statement = _upsert(dialect.name, target)
             writes.append(_prepare(dialect, target.table, statement, rows))
     return Planned(start, end, counted, writes)
 
@@ -201,8 +202,21 @@ def _prepare(
     dicts = [
         row if isinstance(row, dict) else dict(zip(VISITOR_KEY, row, strict=True)) for row in rows
     ]
-    prepared = Prepared.of(statement, table, tuple(dicts[0]), dialect)
+    prepared = _prepared(dialect, table, statement, tuple(dicts[0]))
     return prepared, prepared.parameters(dicts)
+
+
+@functools.cache
+def _prepared(
+    dialect: Dialect, table: Table, statement: Insert, names: tuple[str, ...]
+) -> Prepared:
+    return Prepared.of(statement, table, names, dialect)
+
+
+@functools.cache
+def _upsert(dialect: str, target: Target) -> Insert:
+    """INSERT rows into ``target``'s table, or add their counts to the rows there."""
+    return target.adding(upserts.insert(dialect, target.table))
 
 
 # An event's visitor and page: (visitor, comparison_id, day, origin, path).
