@@ -1,8 +1,16 @@
-"""Background jobs start every period, counted from one start to the next."""
+"""Background jobs start every period, counted from one start to the next; the rollup's
+lease ends before the next start."""
 
 from __future__ import annotations
 
-from vswidget.server.jobs import every
+from datetime import timedelta
+
+from flask import Flask
+from sqlalchemy import select
+
+from vswidget.server.extensions import db
+from vswidget.server.jobs import every, maintain
+from vswidget.server.models import leases, utcnow
 
 
 def run(work_seconds: float, stop_after: int) -> tuple[list[float], int]:
@@ -33,3 +41,14 @@ def test_a_run_longer_than_the_period_is_followed_at_once() -> None:
 
 def test_a_stop_during_the_first_wait_starts_nothing() -> None:
     assert run(work_seconds=1.0, stop_after=0) == ([10.0], 0)
+
+
+def test_the_rollup_lease_ends_before_the_next_start_so_its_holder_takes_it_again(
+    app: Flask,
+) -> None:
+    app.config["ROLLUP_SECONDS"] = 10
+    with app.app_context():
+        before = utcnow()
+        maintain()
+        until = db.connection.scalar(select(leases.c.until).where(leases.c.name == "rollup"))
+    assert before + timedelta(seconds=8.9) <= until <= utcnow() + timedelta(seconds=9)
