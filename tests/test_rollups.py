@@ -169,7 +169,8 @@ def test_a_step_counts_nothing_once_another_process_moved_the_cursor(
         store.add_events(stored([event, event], ids))
         first = db.connection.scalar(select(func.min(models.events.c.id)))
         assert increments.apply(increments.plan(0, first)) is not None
-        assert increments.apply(increments.plan(0, first + 1)) is None  # the cursor is at ``first`` now
+        # The cursor is at ``first`` now: a step from 0 writes nothing.
+        assert increments.apply(increments.plan(0, first + 1)) is None
         assert [row[2:4] for row in rows()["daily_totals"]] == [(0, 1)]  # impressions, views
         assert analytics.roll_up_recent() == 1
         assert [row[2:4] for row in rows()["daily_totals"]] == [(0, 2)]
