@@ -115,6 +115,17 @@ def opened(tab: Tab, name: str, address: str, width: int) -> Any:
     return tab.page
 
 
+# The tables that stick out of their card, and by how much, on a screen wide enough for
+# them to stay tables (on a phone they are lists).
+OUT_OF_CARD = """() => [...document.querySelectorAll(".dash-card")].flatMap((card) => {
+  const edge = card.getBoundingClientRect().right - parseFloat(getComputedStyle(card).paddingRight);
+  return [...card.querySelectorAll("table")]
+    .filter((table) => table.getBoundingClientRect().right > edge + 0.5)
+    .map((table) => `${table.getAttribute("aria-labelledby") || table.className}`
+                    + ` by ${Math.round(table.getBoundingClientRect().right - edge)} px`);
+})"""
+
+
 def assert_fits(page: Any) -> None:
     assert page.evaluate("document.scrollingElement.scrollWidth <= innerWidth")
     assert page.evaluate(OVERFLOWING) == []
@@ -135,6 +146,23 @@ def test_every_dashboard_page_fits_a_375_px_phone_without_sideways_scrolling(
     assert_fits(opened(logged_out, "login", f"{server.base}/dashboard/login", PHONE["width"]))
     assert_no_errors(phone)
     assert_no_errors(logged_out)
+
+
+@pytest.mark.parametrize("width", [1024, 1280])
+def test_on_a_laptop_or_desktop_every_table_stays_inside_its_card(
+    new_tab: Callable[..., Tab],
+    signed_in: dict[str, Any],
+    server: Server,
+    seen: Published,
+    first_page: str,
+    width: int,
+) -> None:
+    owner = new_tab(viewport={**DESKTOP, "width": width}, storage_state=signed_in)
+    found = {
+        name: opened(owner, name, address, width).evaluate(OUT_OF_CARD)
+        for name, address in pages(server, seen, first_page).items()
+    }
+    assert found == {name: [] for name in found}
 
 
 def test_on_a_phone_the_overview_shows_each_comparisons_figures_under_its_title(
