@@ -40,7 +40,6 @@ import datetime
 import json
 import multiprocessing
 import os
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -54,7 +53,6 @@ import harness
 import inprocess
 import record
 import rollups
-from harness import postgresql_schema
 from record import load_average, percentile
 from render import markdown
 
@@ -252,12 +250,8 @@ def main() -> int:
         if backend == "postgresql" and not args.postgresql:
             skipped.append("PostgreSQL (no --postgresql URL)")
             continue
-        if backend == "sqlite":
-            with tempfile.TemporaryDirectory(prefix="vsw-bench-lag-") as folder:
-                trials.append(run_trial(backend, f"sqlite:///{folder}/vswidget.sqlite3", args))
-        else:
-            with postgresql_schema(args.postgresql, PG_SCHEMA) as url:
-                trials.append(run_trial(backend, url, args))
+        with dashboard.database(backend, args.postgresql, PG_SCHEMA) as url:
+            trials.append(run_trial(backend, url, args))
         print(markdown(tables(trials[-1:])["lag"]), flush=True)
     if not trials:
         return 1
