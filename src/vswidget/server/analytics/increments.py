@@ -53,7 +53,7 @@ from ..extensions import cache, db
 from ..models import counted_visitors, events, rollup_cursor
 from . import summed_in_place
 from .prepared import Prepared
-from .targets import PAGE_VISITORS, TARGETS, Target, visitor_scope
+from .targets import PAGE_VISITORS, TARGETS, VISITOR_KEY, Target, visitor_scope
 
 ROLLED_UP = "analytics:rolled-up"  # cache key: when the rollups last changed
 WRITE_SECONDS = {"sqlite": 0.03, "postgresql": 2.0}  # about how long a step writes
@@ -169,7 +169,6 @@ class Planned:
             statement.run(sql, parameters)
 
 
-VISITOR_KEY = ("visitor", "comparison_id", "day", "scope")
 INSERT_VISITORS = insert(counted_visitors)
 
 

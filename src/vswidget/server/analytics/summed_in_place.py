@@ -18,7 +18,7 @@ test in tests/test_rollups.py holds them to it.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -46,11 +46,10 @@ from sqlalchemy.sql.selectable import CompoundSelect
 
 from .. import upserts
 from ..models import counted_visitors, daily_totals, events
-from .periods import PERIODS
-from .targets import PAGE_VISITORS, TARGETS, VISITOR_SCOPE, Grouping, Target
+from .periods import FIRST_DAY, PERIODS
+from .targets import PAGE_VISITORS, TARGETS, VISITOR_KEY, VISITOR_SCOPE, Grouping, Target
 
 IN_STEP = and_(events.c.id > bindparam("start"), events.c.id <= bindparam("end"))
-FIRST_DAY = date(1, 1, 1)  # periods are counted from it (periods.period_start)
 
 
 @dataclass
@@ -59,7 +58,7 @@ class Step:
 
     start: int
     end: int
-    events: int = field(default=0)  # how many, once applied
+    events: int = 0  # how many, once written
 
     def write(self, sql: Connection) -> None:
         """Count the step's events into the rollups, in ``sql``'s write transaction (which
@@ -124,7 +123,6 @@ def _new_visitors() -> CompoundSelect[Any]:
     return statement
 
 
-VISITOR_KEY = ("visitor", "comparison_id", "day", "scope")
 NEW_VISITORS = _new_visitors()
 
 

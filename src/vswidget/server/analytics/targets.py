@@ -134,6 +134,7 @@ DAY = ("comparison_id", "day")
 PAGE = by(*DAY, "origin", "path")
 COMPARISON_VISITORS = DAY
 PAGE_VISITORS = (*DAY, "origin", "path")
+VISITOR_KEY = ("visitor", "comparison_id", "day", "scope")  # a counted_visitors row
 NO_REFERRER: ColumnElement[str] = literal_column(
     "''"
 )  # not a parameter: GROUP BY must repeat it exactly
