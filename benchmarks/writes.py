@@ -7,13 +7,16 @@ In one run, on 127.0.0.1 only, this script
 
 1. makes a temporary instance folder under /var/tmp (a disk: fsync must be real), runs
    `vswidget db upgrade`, creates a publisher and publishes examples/comparisons/
-   sqlite-vs-postgresql.yaml with the SDK, then serves this module (`writes:make_application()`:
-   vswidget's app as `vswidget serve` loads it and, under `/baseline`, a minimal Flask app
-   whose POST endpoints parse the same bodies and store nothing) with gunicorn, 2 gthread
-   workers, the settings of `vswidget serve --workers 2`, rate limits raised;
+   sqlite-vs-postgresql.yaml with the SDK, then serves this module with gunicorn, 2 gthread
+   workers, the settings of `vswidget serve --workers 2`, rate limits raised, behind a proxy
+   (TRUSTED_PROXIES 1): `writes:make_application()`, vswidget's app as `vswidget serve`
+   loads it, and, in a gunicorn of its own with the same settings, the baseline
+   (`writes:baseline_application()`: a minimal Flask app whose POST endpoints parse the
+   same bodies and store nothing);
 2. measures with wrk, rounds alternating baseline and subject: durable votes (`POST /v1/votes`,
    each request a new reader: its own User-Agent, so every vote inserts) and event batches
-   (`POST /v1/events`, 10 events a request, a desktop Chrome User-Agent). Each wrk thread
+   (`POST /v1/events`, 10 events a request, a desktop Chrome User-Agent), each reader
+   (X-Forwarded-For) sending READS requests. Each wrk thread
    stops itself at its first answer after the deadline, so no request is in flight when wrk
    ends, and after every measurement the script checks that what wrk got acknowledged (200
    for a vote, 204 for a batch) is exactly what the database holds. The workers time each
@@ -86,6 +89,7 @@ from record import LoadRun, load_average, median_run, ratios
 
 PG_SCHEMA = "vsw_bench"
 APP = "writes:make_application()"
+BASELINE_APP = "writes:baseline_application()"
 BUDGET = str(2**31 - 1)  # and the daily event budgets (event_budgets.py), for the same reason
 BATCH = 10  # events per POST /v1/events
 CHROME = (
@@ -112,17 +116,26 @@ WRITE_SETTINGS = {
     "VSWIDGET_EVENT_RATE_LIMIT": RAISED_LIMIT,
     "VSWIDGET_EVENT_ADDRESS_BUDGET": BUDGET,
     "VSWIDGET_EVENT_COMPARISON_BUDGET": BUDGET,
+    # Behind a proxy, as in production: wrk's requests say which reader sent them
+    # (X-Forwarded-For), each reader READS of them.
+    "VSWIDGET_TRUSTED_PROXIES": "1",
 }
+READS = 4
 
 
 # -- the WSGI app gunicorn serves ------------------------------------------------------------
 
 
-def baseline_app() -> Any:
-    """Return the minimal Flask app: POST endpoints that parse a JSON body and store nothing."""
+def baseline_application() -> Any:
+    """Return the minimal Flask app, served by a gunicorn of its own: POST endpoints that
+    parse a JSON body and store nothing."""
     from flask import Flask, request
 
     app = Flask("baseline")
+
+    @app.get("/healthz")
+    def ready() -> str:
+        return "ok"
 
     @app.post("/vote")
     def vote() -> dict[str, Any]:
@@ -152,7 +165,7 @@ def vary(variant: str) -> None:
 
 
 def make_application(variant: str | None = None) -> Any:
-    """Return the WSGI app: vswidget as `vswidget serve` loads it, the baseline under /baseline.
+    """Return the WSGI app: vswidget as `vswidget serve` loads it, its timings at /bench.
 
     gunicorn calls it in each worker (`writes:make_application()`), so importing this module
     builds nothing and starts nothing.
@@ -164,7 +177,7 @@ def make_application(variant: str | None = None) -> Any:
     vary(variant or os.environ.get("WRITES_BENCH_VARIANT", "as-is"))
     timings = time_writes()
     product = Server.__new__(Server).load()  # load() reads no gunicorn setting
-    return DispatcherMiddleware(product, {"/baseline": baseline_app(), "/bench": timings})
+    return DispatcherMiddleware(product, {"/bench": timings})
 
 
 class WriteTimes:
@@ -210,24 +223,37 @@ def time_writes() -> WriteTimes:
     from vswidget.server import event_budgets, extensions, sqlite_writers
 
     timings = WriteTimes()
-    counting = threading.local()  # when this thread's transaction began counting events
-    admit = event_budgets._admit
-    original = extensions.Database.writing_sql
+    counting = threading.local()  # when this thread began counting on comparisons' days
+    count_days, fits = event_budgets._count_days, event_budgets._fits
+    writing_sql = extensions.Database.writing_sql
+    own_transactions = extensions.Database.own_transactions
     together = sqlite_writers.WriterQueue.together
 
-    @contextmanager
-    def writing(self: Any) -> Iterator[Any]:
-        t0 = counting.start = time.perf_counter()
-        with original(self) as sql:  # our turn, then BEGIN IMMEDIATE: SQLite's lock taken
-            t1 = counting.start = time.perf_counter()
-            yield sql
-            t2 = time.perf_counter()
-        t3 = time.perf_counter()  # COMMIT is done
-        timings.add(t1 - t0, t3 - t1, t3 - t2, t3 - counting.start)
+    def timed(original: Any, durable_at_exit: bool) -> Any:
+        """Wrap a context manager that yields a connection and ends in a COMMIT
+        (``durable_at_exit``: SQLite's writing_sql) or whose block commits (an event flush
+        on PostgreSQL, whose comparisons' days are committed when ``_fits`` reads them)."""
 
-    def admit_timed(*args: Any) -> Any:
+        @contextmanager
+        def writing(self: Any) -> Iterator[Any]:
+            t0 = counting.start = time.perf_counter()
+            with original(self) as sql:  # our turn, then BEGIN IMMEDIATE: SQLite's lock taken
+                t1 = counting.start = counting.end = time.perf_counter()
+                yield sql
+                t2 = time.perf_counter()
+            t3 = time.perf_counter()  # COMMIT is done
+            held = t3 if durable_at_exit else counting.end
+            timings.add(t1 - t0, t3 - t1, t3 - t2, held - counting.start)
+
+        return writing
+
+    def count_days_timed(*args: Any) -> Any:
         counting.start = time.perf_counter()
-        return admit(*args)
+        return count_days(*args)
+
+    def fits_timed(*args: Any) -> Any:
+        counting.end = time.perf_counter()
+        return fits(*args)
 
     def grouped(self: Any, work: Any, writing: Any) -> Any:
         t0 = time.perf_counter()
@@ -237,9 +263,13 @@ def time_writes() -> WriteTimes:
             timings.add_write(time.perf_counter() - t0)
 
     # Database.write passes ``self.writing_sql`` to together(): the wrapped one, looked up per call.
-    extensions.Database.writing_sql = writing  # type: ignore[method-assign]
+    extensions.Database.writing_sql = timed(writing_sql, True)  # type: ignore[method-assign]
+    extensions.Database.own_transactions = timed(  # type: ignore[method-assign]
+        own_transactions, False
+    )
     sqlite_writers.WriterQueue.together = grouped  # type: ignore[method-assign]
-    event_budgets._admit = admit_timed
+    event_budgets._count_days = count_days_timed
+    event_budgets._fits = fits_timed
     return timings
 
 
@@ -265,6 +295,7 @@ end
 local SECONDS = @SECONDS@
 local EXPECTED = @EXPECTED@
 local REOPEN = @REOPEN@
+local READS = @READS@
 local PATH = @PATH@
 local AGENT = @AGENT@ -- nil: a new reader, with a User-Agent of its own, in every request
 local PREFIX = @PREFIX@
@@ -291,6 +322,10 @@ function request()
   end
   sent = sent + 1
   headers["User-Agent"] = AGENT or (PREFIX .. "-" .. id .. "-" .. sent)
+  -- Many readers, as behind a proxy: each address sends READS requests, then the next.
+  local reader = math.floor(sent / READS)
+  headers["X-Forwarded-For"] = "10." .. (id % 256) .. "." .. (math.floor(reader / 256) % 256)
+    .. "." .. (reader % 256)
   if sent % REOPEN == 0 then headers["Connection"] = "close" end
   if first < 0 then first = now() end
   return wrk.format("POST", PATH, headers, BODIES[sent % #BODIES + 1])
@@ -428,6 +463,7 @@ def lua_script(target: Target, seconds: float, prefix: str) -> str:
         "SECONDS": f"{seconds:.3f}",
         "EXPECTED": str(target.expected),
         "REOPEN": str(REOPEN),
+        "READS": str(READS),
         "PATH": lua_text(target.path),
         "AGENT": "nil" if target.agent is None else lua_text(target.agent),
         "PREFIX": lua_text(prefix),
@@ -570,6 +606,7 @@ def measure(
 class Backend:
     name: str  # "SQLite" or "PostgreSQL"
     server: Server
+    baseline: Server  # the minimal Flask app, in processes of its own
     key: str
     slug: str
     token: str
@@ -636,8 +673,10 @@ def check_endpoints(backend: Backend) -> None:
             f"POST /v1/events answered {status} and stored "
             f"{backend.count_events() - before} of {BATCH}: {body[:300]!r}"
         )
-    for path, body_, expected in (("/baseline/vote", vote, 200), ("/baseline/events", events, 204)):
-        status, _, body = http(base + path, "POST", body_, {**text, "User-Agent": CHROME})
+    for path, body_, expected in (("/vote", vote, 200), ("/events", events, 204)):
+        status, _, body = http(
+            backend.baseline.base + path, "POST", body_, {**text, "User-Agent": CHROME}
+        )
         if status != expected:
             raise Failed(f"POST {path} answered {status}: {body[:300]!r}")
 
@@ -655,6 +694,8 @@ def backend(
     key = new_instance(env)
     with ExitStack() as stack:
         server = stack.enter_context(gunicorn(f"{name.lower()}-{variant}", env, temp, APP))
+        name_ = f"{name.lower()}-{variant}-baseline"
+        baseline = stack.enter_context(gunicorn(name_, env, temp, BASELINE_APP))
         slug, token, items = publish(server.base, key)
         status, _, body = http(f"{server.base}/v1/payload/{quote(token)}")
         if status != 200:
@@ -679,13 +720,15 @@ def backend(
 
             normal = variant == "sync-normal"
             detail = f"SQLite, WAL, synchronous={'NORMAL' if normal else 'FULL'}"
-        found = Backend(name, server, key, slug, token, ticket, items, count_events, detail)
+        found = Backend(
+            name, server, baseline, key, slug, token, ticket, items, count_events, detail
+        )
         check_endpoints(found)
         yield found
 
 
 def targets_for(found: Backend, variant: str = "as-is") -> list[Target]:
-    """Return (baseline, subject) pairs for votes and events on one server."""
+    """Return (baseline, subject) pairs for votes and events on one server and its baseline."""
     base, tag = found.server.base, f"{found.name}-{variant}:"
     votes = vote_bodies(found.ticket, found.items)
     events = [event_body(found.token)]
@@ -695,8 +738,8 @@ def targets_for(found: Backend, variant: str = "as-is") -> list[Target]:
             tag + "vote-baseline",
             "baseline",
             "baseline POST (JSON 200)",
-            base,
-            "/baseline/vote",
+            found.baseline.base,
+            "/vote",
             200,
             votes,
         ),
@@ -715,8 +758,8 @@ def targets_for(found: Backend, variant: str = "as-is") -> list[Target]:
             tag + "event-baseline",
             "baseline",
             "baseline POST (204)",
-            base,
-            "/baseline/events",
+            found.baseline.base,
+            "/events",
             204,
             events,
             agent=CHROME,
@@ -736,7 +779,8 @@ def targets_for(found: Backend, variant: str = "as-is") -> list[Target]:
         ),
     ]
     for target in pairs:
-        target.group = found.server.process.pid
+        server = found.baseline if target.kind == "baseline" else found.server
+        target.group = server.process.pid
     return pairs
 
 

@@ -19,8 +19,8 @@ from sqlalchemy import distinct, func, select
 
 from vswidget import Client
 from vswidget.errors import NotFound
-from vswidget.server import analytics, models, store
-from vswidget.server.event_budgets import Batch, Budgets, Offer, store_batches
+from vswidget.server import analytics, event_budgets, models, store
+from vswidget.server.event_budgets import Batch, Budgets, Offer
 from vswidget.server.extensions import db
 from vswidget.server.visitors import today
 
@@ -221,8 +221,8 @@ def test_a_thousand_host_pages_store_the_cap_and_the_stats_answer_them_a_page_at
 def test_a_flush_keeps_exactly_the_first_events_each_budget_admits_of_each_batch(
     app: Flask, token: str
 ) -> None:
-    # The events are stored before they are counted: what the budgets drop is deleted, and
-    # what goes past the page cap moved under other pages, before the COMMIT.
+    # Counted first, in the batches' order as if each came alone: only what the budgets
+    # admit is stored, what goes past the page cap under other pages.
     comparison, day = comparison_id(app), today()
 
     def offered(n: int, address: str, count: int = 40) -> Batch:
@@ -234,8 +234,8 @@ def test_a_flush_keeps_exactly_the_first_events_each_budget_admits_of_each_batch
         )
 
     batches = [offered(n, f"a{n % 2}") for n in range(8)] + [offered(8, "a2", 100)]
-    with app.app_context(), db.writing_sql() as sql:
-        stored = store_batches(sql, batches, Budgets.of(app.config))
+    with app.app_context():
+        stored = event_budgets.store(batches, Budgets.of(app.config))
     # Addresses a0 and a1 fill their 120 with three batches each; a2's 100 fill the
     # comparison's 300; the pages of the first five batches are listed, the rest are not.
     assert stored == [40] * 6 + [0, 0, 60]

@@ -18,12 +18,13 @@ import pytest
 from flask import Flask
 from helpers import PUBLIC_URL, empty_postgresql, make_app, new_publisher
 from live import LiveServer
-from sqlalchemy import create_engine, delete, func, select
+from sqlalchemy import create_engine, delete, func, select, text
 
 from vswidget import Client
-from vswidget.server import models
+from vswidget.server import event_budgets, models
 from vswidget.server.extensions import db
 from vswidget.server.gathering import Gathering
+from vswidget.server.prepared import Prepared
 
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/124.0 Safari/537.36"
 UNLIMITED = "1000000/minute"
@@ -140,6 +141,37 @@ def test_a_flush_that_fails_answers_every_batch_in_it_5xx_and_stores_none_of_the
         assert count(app, table) == 0
     assert post(0) == 204  # the next flush stores as ever
     assert count(app, models.events) == PER_BATCH
+
+
+@pytest.mark.postgresql
+def test_a_flush_whose_events_fail_to_store_answers_5xx_and_leaves_only_their_counts(
+    app: Flask, document: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The counts commit on their own before the events (event_budgets.store_batches): when
+    # storing fails after them, nothing is stored nor acknowledged, and the day's budget
+    # is that many events short.
+    key = new_publisher(app, "acme")
+    with Client(PUBLIC_URL, key, transport=httpx.WSGITransport(app=app)) as sdk:
+        token = sdk.publish(document).token
+
+    def post() -> int:
+        headers = {"Content-Type": "text/plain", "User-Agent": BROWSER}
+        return app.test_client().post("/v1/events", data=batch(token), headers=headers).status_code
+
+    def insert_failing(sql: Any, rows: list[dict[str, Any]]) -> None:
+        FAILING.send(sql)
+
+    monkeypatch.setattr(event_budgets, "insert_events", insert_failing)
+    assert post() == 500
+    assert count(app, models.events) == 0
+    with app.app_context():
+        assert db.connection.scalar(select(models.event_days.c.stored)) == PER_BATCH
+    monkeypatch.undo()
+    assert post() == 204  # the connection went back to the pool fit for the next flush
+    assert count(app, models.events) == PER_BATCH
+
+
+FAILING = Prepared(text("SELECT 1 / 0"))
 
 
 @pytest.fixture

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from flask import Flask
+from helpers import empty_postgresql, make_app
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from vswidget.server import models, store
 from vswidget.server.extensions import db
-from vswidget.server.prepared import Prepared
+from vswidget.server.prepared import Prepared, pipelined_transaction
 
 NEW_PUBLISHER = Prepared(
     insert(models.publishers)
@@ -52,3 +55,43 @@ def test_a_statement_outside_a_transaction_is_refused_rather_than_lost(app: Flas
     with app.app_context(), db.engine.connect() as sql:
         with pytest.raises(RuntimeError, match="inside a transaction"):
             NEW_PUBLISHER.run(sql, handle="acme", at=AT)
+
+
+@pytest.fixture
+def postgresql_app(postgresql_url: str, tmp_path: Path) -> Iterator[Flask]:
+    empty_postgresql(postgresql_url)
+    app = make_app(postgresql_url, tmp_path)
+    yield app
+    db.dispose(app)
+
+
+def handles(app: Flask) -> list[str]:
+    with app.app_context():
+        query = select(models.publishers.c.handle).order_by(models.publishers.c.id)
+        return list(db.connection.scalars(query))
+
+
+@pytest.mark.postgresql
+def test_statements_sent_in_a_pipelined_transaction_are_read_once_it_is_committed(
+    postgresql_app: Flask,
+) -> None:
+    with postgresql_app.app_context(), db.own_transactions() as sql:
+        with pipelined_transaction(sql, durable=False):
+            first = NEW_PUBLISHER.send(sql, handle="first", at=AT)
+            second = NEW_PUBLISHER.send(sql, handle="second", at=AT)
+        assert first.done().rows[0][0] < second.done().rows[0][0]
+    assert handles(postgresql_app) == ["first", "second"]
+
+
+@pytest.mark.postgresql
+def test_a_failed_statement_in_a_pipelined_transaction_rolls_all_of_it_back(
+    postgresql_app: Flask,
+) -> None:
+    with postgresql_app.app_context():
+        store.create_publisher("acme")
+        with db.own_transactions() as sql:
+            with pytest.raises(IntegrityError), pipelined_transaction(sql):
+                NEW_PUBLISHER.send(sql, handle="first", at=AT)
+                NEW_PUBLISHER.send(sql, handle="acme", at=AT)
+            NEW_PUBLISHER.run(sql, handle="after", at=AT)  # the connection is fit again
+    assert handles(postgresql_app) == ["acme", "after"]

@@ -11,10 +11,11 @@ batches of 50 events a minute added 30,000 rows a minute. So, per UTC day:
   events of further pages are stored under ``OTHER_PAGES``, so every total stays right.
 
 The counts live in the database, so each budget holds exactly whichever worker or host a
-request reaches, on SQLite and PostgreSQL alike. They change in the transaction that
-stores the events, after the events are stored, so that a comparison's day row is locked
-for the counts and the COMMIT only (``store_batches``); on PostgreSQL one transaction
-stores the batches a worker's requests handed over meanwhile (``_flush``, gathering.py).
+request reaches, on SQLite and PostgreSQL alike. The events are counted first and only
+what the budgets admit is stored (``store_batches``); on PostgreSQL the counts commit on
+their own, so that a comparison's day row, which every write of its events waits for, is
+held for the time its statement runs, and one flush stores the batches a worker's requests
+handed over meanwhile (``_flush``, gathering.py).
 
 What a budget drops, and the events of a site a comparison does not take events from, are
 counted per comparison and day by reason (``event_days``); the widget is answered 204 all
@@ -43,9 +44,9 @@ from sqlalchemy import (
 from . import upserts
 from .extensions import db
 from .gathering import Gathering
-from .models import address_days, event_days, event_pages, events
-from .prepared import Prepared
-from .store.events import insert_events, new_event_ids
+from .models import address_days, event_days, event_pages
+from .prepared import Prepared, Sent, pipelined_transaction
+from .store.events import insert_events
 
 OTHER_PAGES = ("", "")  # the origin and path of the events of pages past the day's cap
 OVER_BUDGET, OTHER_HOST = "over_budget", "other_host"  # why events were dropped
@@ -98,7 +99,7 @@ def take(batch: Batch, budgets: Budgets) -> int:
     if db.engine.dialect.name == "postgresql":
         gathering: Gathering[Batch, int] = current_app.extensions["vswidget.event-batches"]
         return gathering.submit(batch)
-    return db.write(lambda sql: store_batches(sql, [batch], budgets)[0])
+    return store([batch], budgets)[0]
 
 
 def init_app(app: Flask) -> None:
@@ -110,75 +111,197 @@ MAX_GATHERED = 64  # event batches in one flush at most
 
 
 def _flush(batches: list[Batch]) -> list[int]:
-    """On PostgreSQL: count and store a worker's gathered batches in one transaction, one
-    COMMIT and one fsync for them all; return how many events of each were stored.
+    """On PostgreSQL: store a worker's gathered batches (up to MAX_GATHERED) together, with
+    one durable COMMIT for them all."""
+    return store(batches, Budgets.of(current_app.config))
 
-    Every event write of a comparison waits for its day row, held until a COMMIT that
-    waits for the disk: one transaction a batch let one popular post store some 230
-    batches a second. A transaction a flush holds it as long, for every batch its worker
-    gathered meanwhile (up to MAX_GATHERED), and the counts stay exactly what is stored;
-    counted after the events' COPY, it is held for the counts and the COMMIT only.
-    """
-    with db.writing_sql() as sql:
-        return store_batches(sql, batches, Budgets.of(current_app.config))
+
+def store(batches: list[Batch], budgets: Budgets) -> list[int]:
+    """Store batches with ``store_batches`` on a connection of their own: on SQLite in the
+    writers' turn; return how many events of each were stored, once they are durable."""
+    if db.engine.dialect.name == "postgresql":
+        with db.own_transactions() as sql:
+            return store_batches(sql, batches, budgets)
+    return db.write(lambda sql: store_batches(sql, batches, budgets))
 
 
 def store_batches(sql: Connection, batches: list[Batch], budgets: Budgets) -> list[int]:
-    """Store batches' events, count them against the day's budgets and take back what
-    the budgets do not admit, in the transaction of ``sql``; return how many events of
-    each batch were stored.
-
-    Stored first, counted last: a comparison's day row stays locked from its count until
-    the transaction ends, so it is held for the counts and the COMMIT only, not for the
-    events' COPY too. Nothing is seen outside the transaction before its COMMIT, so the
-    outcome is the same as counting first: the events the budgets drop are deleted, and
-    those of pages past the day's cap moved under OTHER_PAGES, before it.
-    """
-    offered = _store_offered(sql, batches)
-    return _take_back(sql, offered, _admit(sql, batches, budgets))
-
-
-class Admitted(NamedTuple):
-    """What the budgets let in of one offer of a batch: its first ``taken`` events, stored
-    under the batch's page if ``listed``, else under OTHER_PAGES."""
-
-    offer: int  # the offer's index in its batch
-    taken: int
-    listed: bool
-
-
-class _Claim(NamedTuple):
-    """One comparison's events in one batch that its address's budget let through."""
-
-    batch: int  # the batch's index in the flush
-    offer: int  # the offer's index in its batch
-    comparison_id: int
-    kept: list[dict[str, Any]]
-    dropped: dict[str, int]  # by reason
-
-
-def _admit(sql: Connection, batches: list[Batch], budgets: Budgets) -> list[list[Admitted]]:
     """Count batches' events against the day's budgets, in their order, as if each came
-    alone; return what they admit of each.
+    alone, and store what the budgets admit; return how many events of each batch were
+    stored.
 
-    One statement per address and one per comparison, whatever the number of batches.
-    One lock order for every transaction: addresses' rows, then comparisons' by id.
+    Two transactions on PostgreSQL, of two round trips and of one (``pipelined_transaction``):
+
+    1. count the events on each address's day, then on each comparison's day those their
+       addresses let through, and read which of their pages the day lists;
+    2. store the events the comparison's budget admits, under their page or OTHER_PAGES,
+       and give back to each day what it does not admit, counted as over budget.
+
+    The counts commit without waiting for the disk. A comparison's day row, which every
+    write of its events waits for, is then held while its statement runs: not while the
+    worker reads the counts, nor for an fsync. The events' COMMIT waits for the disk, and
+    puts the counts' COMMIT, written before it, on the disk first. Should the second
+    transaction fail, or the server stop between the two, the days count events that were
+    never stored, nor acknowledged: their budgets are that many events short.
+    On SQLite, which has one writer at a time, both run in the transaction of ``sql``.
     """
-    rooms = _address_rooms(sql, batches, budgets.per_address)
-    claims: dict[tuple[int, date], list[_Claim]] = {}
-    for index, (batch, room) in enumerate(zip(batches, rooms, strict=True)):
+    with pipelined_transaction(sql, durable=False):
+        by_address = _count_addresses(sql, batches)
+        kept = _kept(batches, by_address, budgets.per_address)
+        days = _count_days(sql, batches, kept)
+    fits = _fits(batches, days, budgets.per_comparison)
+    with pipelined_transaction(sql):
+        listed = {key: _settle(sql, batches, budgets.pages, day, fits) for key, day in days.items()}
+        rows = []
+        for index, batch in enumerate(batches):
+            for place, offer in enumerate(batch.offers):
+                if fits[index][place]:
+                    page = _page(batch) in listed[(offer.comparison_id, batch.day)]
+                    rows += _rows(batch, offer, fits[index][place], page)
+        insert_events(sql, rows)
+    return [sum(of_batch) for of_batch in fits]
+
+
+class _DayCount(NamedTuple):
+    """A comparison's day, counted: the offers of the flush on it, in order, how many
+    events were added to its ``stored``, and which of their pages it listed."""
+
+    key: dict[str, Any]  # comparison and day
+    offers: list[tuple[int, int]]  # (batch, offer) indexes
+    kept: list[int]  # of each offer, the events its address let through
+    added: int
+    counted: Sent  # of _add_to_day: the day's counts with these events
+    listed: dict[str, Sent]  # page key -> of _IS_LISTED
+
+
+def _count_addresses(sql: Connection, batches: list[Batch]) -> list[tuple[list[int], Sent]]:
+    """Send the count of the batches' offered events on each address's day; return the
+    batches of each address, in order, with the statement that returns its new count.
+    One statement per address, in one order for every transaction."""
+    by_address: dict[tuple[date, str], list[int]] = {}
+    for index, batch in enumerate(batches):
+        if _offered(batch):
+            by_address.setdefault((batch.day, batch.address), []).append(index)
+    count = _add_to_address(sql.dialect.name)
+    return [
+        (
+            indexes,
+            count.send(
+                sql, day=day, address=address, offered=sum(_offered(batches[i]) for i in indexes)
+            ),
+        )
+        for (day, address), indexes in sorted(by_address.items())
+    ]
+
+
+def _kept(
+    batches: list[Batch], by_address: list[tuple[list[int], Sent]], budget: int
+) -> list[list[int]]:
+    """Return how many events of each offer of each batch its address's budget lets
+    through: its room goes to the batch's offers by comparison id; none of a refused one."""
+    rooms = [0] * len(batches)
+    for indexes, counted in by_address:
+        before = counted.done().rows[0][0] - sum(_offered(batches[i]) for i in indexes)
+        for index in indexes:  # sent before these batches
+            rooms[index] = max(0, min(_offered(batches[index]), budget - before))
+            before += _offered(batches[index])
+    kept = [[0] * len(batch.offers) for batch in batches]
+    for index, batch in enumerate(batches):
         for place, offer in sorted(enumerate(batch.offers), key=lambda o: o[1].comparison_id):
-            kept = [] if offer.refused else offer.events[:room]
-            room -= len(kept)
-            dropped = {offer.refused or OVER_BUDGET: len(offer.events) - len(kept)}
-            claim = _Claim(index, place, offer.comparison_id, kept, dropped)
-            claims.setdefault((offer.comparison_id, batch.day), []).append(claim)
-    admitted: list[list[Admitted]] = [[] for _ in batches]
-    for (comparison_id, day), of_day in sorted(claims.items()):
-        for claim, fit, listed in _count_day(sql, batches, budgets, comparison_id, day, of_day):
-            if fit:
-                admitted[claim.batch].append(Admitted(claim.offer, fit, listed))
-    return admitted
+            if offer.refused is None:
+                kept[index][place] = min(len(offer.events), rooms[index])
+                rooms[index] -= kept[index][place]
+    return kept
+
+
+def _count_days(
+    sql: Connection, batches: list[Batch], kept: list[list[int]]
+) -> dict[tuple[int, date], _DayCount]:
+    """Send the count of what the addresses let through, and what was dropped, on each
+    comparison's day, then the reads of which of their pages the day lists. One statement
+    per comparison, in one order for every transaction; the pages are read after the
+    day's row is locked, by statements of their own: on PostgreSQL their snapshots then
+    hold every page listed by the transactions it waited for."""
+    by_day: dict[tuple[int, date], list[tuple[int, int]]] = {}
+    for index, batch in enumerate(batches):
+        for place, offer in enumerate(batch.offers):
+            by_day.setdefault((offer.comparison_id, batch.day), []).append((index, place))
+    days = {}
+    for (comparison_id, day), offers in sorted(by_day.items()):
+        key = {"comparison": comparison_id, "day": day}
+        added = sum(kept[b][o] for b, o in offers)
+        dropped = dict.fromkeys(_REASONS, 0)
+        for b, o in offers:
+            offer = batches[b].offers[o]
+            dropped[offer.refused or OVER_BUDGET] += len(offer.events) - kept[b][o]
+        counted = _add_to_day(sql.dialect.name).send(sql, **key, stored=added, **dropped)
+        pages = sorted({_page(batches[b]) for b, o in offers if kept[b][o]})
+        listed = {page: _IS_LISTED.send(sql, **key, page=page) for page in pages}
+        kept_here = [kept[b][o] for b, o in offers]
+        days[(comparison_id, day)] = _DayCount(key, offers, kept_here, added, counted, listed)
+    return days
+
+
+def _fits(
+    batches: list[Batch], days: dict[tuple[int, date], _DayCount], budget: int
+) -> list[list[int]]:
+    """Return how many events of each offer of each batch its comparison's day budget
+    admits, in the order the batches came."""
+    fits = [[0] * len(batch.offers) for batch in batches]
+    for day in days.values():
+        ((stored, _),) = day.counted.done().rows
+        before = stored - day.added  # stored before these batches
+        for (index, place), kept in zip(day.offers, day.kept, strict=True):
+            fits[index][place] = max(0, min(kept, budget - before))
+            before += fits[index][place]
+    return fits
+
+
+def _settle(
+    sql: Connection, batches: list[Batch], cap: int, day: _DayCount, fits: list[list[int]]
+) -> set[str]:
+    """Give back to a comparison's day what its budget does not admit, counted as over
+    budget, and list the pages of its admitted events that it does not list yet, while
+    it has room for them; return the pages it lists.
+
+    Listing a page is rare (its first events of the day): the day's row is locked again
+    to do it, and which pages it lists read once more.
+    """
+    wanted = [_page(batches[b]) for b, o in day.offers if fits[b][o]]
+    listed = {page for page, read in day.listed.items() if read.done().rows}
+    excess = day.added - sum(fits[b][o] for b, o in day.offers)
+    new_pages = 0
+    if not listed.issuperset(wanted):
+        ((pages,),) = _LOCK_DAY.run(sql, **day.key).rows
+        listed = {page for page in set(wanted) if _IS_LISTED.run(sql, **day.key, page=page).rows}
+        for page in wanted:
+            if page not in listed and pages + new_pages < cap:
+                new_pages += len(_list_page(sql.dialect.name).run(sql, **day.key, page=page).rows)
+                listed.add(page)  # by this transaction, or by one before it
+    if excess or new_pages:
+        _GIVE_BACK.send(sql, **day.key, excess=excess, new_pages=new_pages)
+    return listed
+
+
+def _offered(batch: Batch) -> int:
+    """Return how many events a batch offers to the budgets: those of offers not refused."""
+    return sum(len(offer.events) for offer in batch.offers if offer.refused is None)
+
+
+def _page(batch: Batch) -> str:
+    return page_key(batch.origin, batch.path)
+
+
+def _rows(batch: Batch, offer: Offer, taken: int, listed: bool) -> list[dict[str, Any]]:
+    """Return the rows of an offer's first ``taken`` events, under its batch's page if
+    ``listed``, else under OTHER_PAGES."""
+    origin, path = (batch.origin, batch.path) if listed else OTHER_PAGES
+    where = {"comparison_id": offer.comparison_id, "origin": origin, "path": path}
+    where |= {"referrer": batch.referrer, "day": batch.day}
+    return [{**event, **where} for event in offer.events[:taken]]
+
+
+_REASONS = (OVER_BUDGET, OTHER_HOST)
 
 
 # Compiled once per database and run on the driver's cursor (prepared.py): built and
@@ -243,64 +366,13 @@ _GIVE_BACK = Prepared(
 )
 
 
-def _address_rooms(sql: Connection, batches: list[Batch], budget: int) -> list[int]:
-    """Count each batch's offered events against its address's day; return how many of
-    each fit the address's budget."""
-    offered = [sum(len(o.events) for o in batch.offers if o.refused is None) for batch in batches]
-    by_address: dict[tuple[date, str], list[int]] = {}
-    for index, batch in enumerate(batches):
-        if offered[index]:
-            by_address.setdefault((batch.day, batch.address), []).append(index)
-    rooms = [0] * len(batches)
-    count = _add_to_address(sql.dialect.name)
-    for (day, address), indexes in sorted(by_address.items()):
-        total = sum(offered[index] for index in indexes)
-        sent: int = count.run(sql, day=day, address=address, offered=total).rows[0][0]
-        before = sent - total  # sent before these batches
-        for index in indexes:
-            rooms[index] = max(0, min(offered[index], budget - before))
-            before += offered[index]
-    return rooms
-
-
-def _count_day(
-    sql: Connection,
-    batches: list[Batch],
-    budgets: Budgets,
-    comparison_id: int,
-    day: date,
-    claims: list[_Claim],
-) -> list[tuple[_Claim, int, bool]]:
-    """Count claims on one comparison's day, and what they dropped; return each claim with
-    how many of its events fit, and whether they are stored under its batch's page."""
-    dialect = sql.dialect.name
-    key = {"comparison": comparison_id, "day": day}
-    offered = sum(len(claim.kept) for claim in claims)
-    counts = {reason: sum(c.dropped.get(reason, 0) for c in claims) for reason in _REASONS}
-    ((stored, pages),) = _add_to_day(dialect).run(sql, **key, stored=offered, **counts).rows
-    before = stored - offered  # stored before these claims
-    fits = []
-    for claim in claims:
-        fits.append(max(0, min(len(claim.kept), budgets.per_comparison - before)))
-        before += fits[-1]
-    wanted = [page_key(batches[c.batch].origin, batches[c.batch].path) for c in claims]
-    listed = _listed(sql, key, {p for p, fit in zip(wanted, fits, strict=True) if fit})
-    new_pages = 0
-    for page, fit in zip(wanted, fits, strict=True):
-        if fit and page not in listed and pages + new_pages < budgets.pages:
-            new_pages += len(_list_page(dialect).run(sql, **key, page=page).rows)
-            listed.add(page)  # by this transaction, or by one before it
-    excess = offered - sum(fits)
-    if excess or new_pages:
-        _GIVE_BACK.run(sql, **key, excess=excess, new_pages=new_pages)
-    return [
-        (claim, fit, page in listed) for claim, fit, page in zip(claims, fits, wanted, strict=True)
-    ]
-
-
-_REASONS = (OVER_BUDGET, OTHER_HOST)
-
-
+_LOCK_DAY = Prepared(
+    select(event_days.c.pages)
+    .where(
+        event_days.c.comparison_id == bindparam("comparison"), event_days.c.day == bindparam("day")
+    )
+    .with_for_update()
+)
 _IS_LISTED = Prepared(
     select(event_pages.c.page).where(
         event_pages.c.comparison_id == bindparam("comparison"),
@@ -308,69 +380,6 @@ _IS_LISTED = Prepared(
         event_pages.c.page == bindparam("page"),
     )
 )
-
-
-def _listed(sql: Connection, key: dict[str, Any], pages: set[str]) -> set[str]:
-    """Return which of ``pages`` are listed for a comparison's day (``key``).
-
-    Run after the day's row is locked, by statements of their own: on PostgreSQL their
-    snapshots then hold every page listed by the transactions it waited for.
-    """
-    return {page for page in pages if _IS_LISTED.run(sql, **key, page=page).rows}
-
-
-def _store_offered(sql: Connection, batches: list[Batch]) -> list[dict[int, list[int]]]:
-    """Store every event the batches offer (but those of refused offers) under its
-    batch's page, in one INSERT; return the ids of each batch's events by offer."""
-    rows: list[dict[str, Any]] = []
-    placed: list[dict[int, tuple[int, int]]] = []  # by batch and offer: where its rows are
-    for batch in batches:
-        placed.append({})
-        for place, offer in enumerate(batch.offers):
-            if offer.refused is None:
-                placed[-1][place] = (len(rows), len(rows) + len(offer.events))
-                rows += [
-                    {
-                        **event,
-                        "comparison_id": offer.comparison_id,
-                        "origin": batch.origin,
-                        "path": batch.path,
-                        "referrer": batch.referrer,
-                        "day": batch.day,
-                    }
-                    for event in offer.events
-                ]
-    ids = new_event_ids(sql, len(rows))
-    insert_events(sql, [{"id": id_, **row} for id_, row in zip(ids, rows, strict=True)])
-    return [{place: ids[start:end] for place, (start, end) in of.items()} for of in placed]
-
-
-def _take_back(
-    sql: Connection, offered: list[dict[int, list[int]]], admitted: list[list[Admitted]]
-) -> list[int]:
-    """Delete the stored events the budgets did not admit, and move those of unlisted
-    pages under OTHER_PAGES; return how many events of each batch stay stored."""
-    excess: list[int] = []
-    unlisted: list[int] = []
-    stored = []
-    for ids_by_offer, of_batch in zip(offered, admitted, strict=True):
-        taken = {each.offer: each for each in of_batch}
-        for place, ids in ids_by_offer.items():
-            each = taken.get(place)
-            fit = each.taken if each else 0
-            excess += ids[fit:]
-            if each and not each.listed:
-                unlisted += ids[:fit]
-        stored.append(sum(each.taken for each in of_batch))
-    if excess:
-        sql.execute(delete(events).where(events.c.id.in_(excess)))
-    if unlisted:
-        sql.execute(
-            update(events)
-            .where(events.c.id.in_(unlisted))
-            .values(origin=OTHER_PAGES[0], path=OTHER_PAGES[1])
-        )
-    return stored
 
 
 def page_key(origin: str, path: str) -> str:

@@ -140,6 +140,15 @@ class Database:
         with writers.turn() if writers else nullcontext(), writing_sql(self.engine) as sql:
             yield sql
 
+    @contextmanager
+    def own_transactions(self) -> Iterator[Connection]:
+        """A connection of its own whose statements begin and end their transactions
+        themselves (AUTOCOMMIT in the driver; prepared.pipelined_transaction sends them)."""
+        with self.engine.connect() as sql:
+            sql.execution_options(isolation_level="AUTOCOMMIT")
+            with sql.begin():  # for SQLAlchemy only: the driver sends nothing
+                yield sql
+
     def write(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` in a writing transaction and return its result once it is committed.
 

@@ -8,9 +8,11 @@ the columns' own bind processors, and a driver's error is raised as SQLAlchemy's
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.expression import ClauseElement
@@ -38,6 +40,12 @@ class Prepared:
 
     def run(self, sql: Connection, **params: Any) -> Done:
         """Run the statement on ``sql``'s driver connection, inside its transaction."""
+        return self.send(sql, **params).done()
+
+    def send(self, sql: Connection, **params: Any) -> Sent:
+        """Send the statement on ``sql``'s driver connection, inside its transaction; its
+        result is read by ``done()``. Inside ``pipelined(sql)`` nothing waits for the
+        database before a result is read, so statements sent in a row take one round trip."""
         if not sql.in_transaction():  # the driver would begin one SQLAlchemy never commits
             raise RuntimeError("Prepared statements run inside a transaction: begin one first.")
         compiled = self._for(sql.dialect)
@@ -46,17 +54,10 @@ class Prepared:
             for name, process in compiled.processors.items()
         }
         bound = tuple(values[name] for name in compiled.order) if compiled.order else values
-        cursor = sql.connection.cursor()
-        try:
-            cursor.execute(compiled.text, bound)
-            rows = list(cursor.fetchall()) if cursor.description else []
-            return Done(rows, cursor.rowcount)
-        except sql.dialect.loaded_dbapi.Error as error:
-            raise DBAPIError.instance(
-                compiled.text, bound, error, sql.dialect.loaded_dbapi.Error, dialect=sql.dialect
-            ) from error
-        finally:
-            cursor.close()
+        sent = Sent(sql, compiled.text, bound)
+        with sent.raised_as_sqlalchemy():
+            sent.cursor.execute(compiled.text, bound)
+        return sent
 
     def _for(self, dialect: Dialect) -> _Compiled:
         key = (dialect.name, dialect.driver)
@@ -68,3 +69,95 @@ class Prepared:
             order = tuple(compiled.positiontup) if compiled.positiontup else None
             self._compiled[key] = _Compiled(compiled.string, order, processors)
         return self._compiled[key]
+
+
+class Sent:
+    """A statement sent on a driver cursor, whose result is read once."""
+
+    def __init__(self, sql: Connection, text: str, bound: Any) -> None:
+        self.dialect = sql.dialect
+        self.text, self.bound = text, bound
+        self.cursor = sql.connection.cursor()
+
+    def done(self) -> Done:
+        """Return the statement's rows and row count, waiting for them if need be."""
+        with self.raised_as_sqlalchemy():
+            try:
+                try:  # in a pipeline, fetching is what waits for the result
+                    rows = list(self.cursor.fetchall())
+                except self.dialect.loaded_dbapi.ProgrammingError:
+                    if self.cursor.description is not None:
+                        raise
+                    rows = []  # psycopg's answer to fetching from a statement without rows
+                return Done(rows, self.cursor.rowcount)
+            finally:
+                self.cursor.close()
+
+    @contextmanager
+    def raised_as_sqlalchemy(self) -> Iterator[None]:
+        """Close the cursor on any error; raise a driver's error as SQLAlchemy's."""
+        error_class = self.dialect.loaded_dbapi.Error
+        try:
+            yield
+        except BaseException as error:
+            self.cursor.close()
+            if isinstance(error, error_class):
+                raise DBAPIError.instance(
+                    self.text, self.bound, error, error_class, dialect=self.dialect
+                ) from error
+            raise
+
+
+@contextmanager
+def pipelined(sql: Connection) -> Iterator[None]:
+    """On PostgreSQL, send the statements of the block without waiting for each one's
+    result (psycopg's pipeline mode): a result is read when ``done()`` asks for it, and
+    all of them are in when the block ends. Elsewhere each statement runs when sent."""
+    if sql.dialect.name != "postgresql":
+        yield
+        return
+    error_class = sql.dialect.loaded_dbapi.Error
+    driver: Any = sql.connection.driver_connection
+    try:
+        with driver.pipeline():
+            yield
+    except error_class as error:  # a statement whose result was not read failed
+        raise DBAPIError.instance(
+            "(pipelined statements)", None, error, error_class, dialect=sql.dialect
+        ) from error
+
+
+@contextmanager
+def pipelined_transaction(sql: Connection, *, durable: bool = True) -> Iterator[None]:
+    """On PostgreSQL, run the block's statements in a transaction of their own, sent with
+    its BEGIN and COMMIT without waiting (``pipelined``): one round trip, and one more each
+    time the block reads a result. ``sql`` must be an AUTOCOMMIT connection, for psycopg
+    would wait for a BEGIN of its own. Not ``durable``, the COMMIT does not wait for the
+    disk (``synchronous_commit`` off): the next durable COMMIT on the server puts it on
+    the disk first. Elsewhere the statements run in the transaction ``sql`` has open.
+    """
+    if sql.dialect.name != "postgresql":
+        yield
+        return
+    try:
+        with pipelined(sql):
+            _BEGIN.send(sql)
+            if not durable:
+                _NOT_DURABLE.send(sql)
+            yield
+            _COMMIT.send(sql)
+    except BaseException:
+        from psycopg.pq import TransactionStatus
+
+        driver: Any = sql.connection.driver_connection
+        if driver.pgconn.transaction_status != TransactionStatus.IDLE:
+            # A statement failed and the COMMIT was not run. If the connection is gone
+            # the ROLLBACK fails too: the error that matters is the first one.
+            with suppress(Exception):
+                driver.execute("ROLLBACK")
+        raise
+
+
+_BEGIN = Prepared(text("BEGIN"))
+_NOT_DURABLE = Prepared(text("SET LOCAL synchronous_commit TO OFF"))
+_COMMIT = Prepared(text("COMMIT"))

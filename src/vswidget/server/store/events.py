@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import json
+from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, Integer, bindparam, func, insert, literal_column, select, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import (
+    Connection,
+    String,
+    Text,
+    bindparam,
+    insert,
+    text,
+)
 
 from ..extensions import db
 from ..models import events, utcnow
 from ..prepared import Prepared
+
+# What a widget's event fills: every column but the id and the time it is stored.
+FILLED = tuple(name for name in events.c.keys() if name not in {"id", "created_at"})
 
 
 def add_events(batch: list[dict[str, Any]]) -> None:
@@ -18,60 +29,40 @@ def add_events(batch: list[dict[str, Any]]) -> None:
 
 
 def insert_events(sql: Connection, rows: list[dict[str, Any]]) -> None:
-    """Store event rows in the transaction of ``sql``; each row names the columns it fills.
+    """Store event rows in the transaction of ``sql``, each filling FILLED (a column it
+    leaves out is NULL), all stored at the same ``created_at``.
 
-    On PostgreSQL with one COPY: psycopg runs an INSERT's many rows as one statement
-    each, which cost a worker more CPU than counting a whole flush against the budgets.
-    The rows of one COPY share their ``created_at``, the time they are stored.
+    On PostgreSQL one statement takes every row in one JSON parameter, and is sent without
+    waiting for it: inside ``pipelined_transaction`` it goes with the transaction's COMMIT.
+    (psycopg ran an INSERT of many rows as one statement per row; a COPY, which a
+    pipeline cannot send, and arrays, which psycopg writes out in Python, cost a worker
+    more CPU than the rest of a flush; the json module writes in C.)
     """
     if not rows:
         return
-    if sql.dialect.name != "postgresql":
-        sql.execute(insert(events), rows)
-        return
-    named = set().union(*rows)
-    defaults = {"created_at": utcnow()}
-    names = [name for name in events.c.keys() if name in named or name in defaults]
-    processors = [events.c[name].type.bind_processor(sql.dialect) for name in names]
-    quote = sql.dialect.identifier_preparer.quote
-    statement = f"COPY {quote(events.name)} ({', '.join(map(quote, names))}) FROM STDIN"
-    cursor = sql.connection.cursor()
-    try:
-        with cursor.copy(statement) as copy:
-            for row in rows:
-                values = [row.get(name, defaults.get(name)) for name in names]
-                copy.write_row(
-                    [
-                        process(v) if process else v
-                        for process, v in zip(processors, values, strict=True)
-                    ]
-                )
-    except sql.dialect.loaded_dbapi.Error as error:
-        raise DBAPIError.instance(
-            statement, None, error, sql.dialect.loaded_dbapi.Error, dialect=sql.dialect
-        ) from error
-    finally:
-        cursor.close()
-
-
-def new_event_ids(sql: Connection, count: int) -> list[int]:
-    """Return ``count`` ids for new events: none has them, nor will anyone else give them.
-
-    On PostgreSQL from the events' sequence; on SQLite, which has one writer at a time
-    (BEGIN IMMEDIATE), the ones after the highest, as SQLite would give them.
-    """
-    if not count:
-        return []
+    stored_at = utcnow()
     if sql.dialect.name == "postgresql":
-        return [row[0] for row in _NEXT_IDS.run(sql, count=count).rows]
-    ((highest,),) = _HIGHEST_ID.run(sql).rows
-    return list(range(highest + 1, highest + 1 + count))
+        _INSERT_JSON.send(sql, rows=json.dumps(rows, default=date.isoformat), created_at=stored_at)
+    else:
+        sql.execute(insert(events), [{**row, "created_at": stored_at} for row in rows])
 
 
-_NEXT_IDS = Prepared(
-    text(
-        f"SELECT nextval(pg_get_serial_sequence('{events.name}', 'id'))"
-        " FROM generate_series(1, :count)"
-    ).bindparams(bindparam("count", type_=Integer))
+def _insert_json_sql() -> str:
+    """The INSERT of event rows given as one JSON array of objects."""
+    # VARCHAR without a length: a value too long is refused by the INSERT, not cut short.
+    types = {
+        n: "VARCHAR" if isinstance(events.c[n].type, String) else events.c[n].type for n in FILLED
+    }
+    fields = ", ".join(f"{name} {types[name]}" for name in FILLED)
+    names = ", ".join(FILLED)
+    return (
+        f"INSERT INTO {events.name} ({names}, created_at)"
+        f" SELECT {names}, :created_at FROM json_to_recordset(CAST(:rows AS JSON)) AS ({fields})"
+    )
+
+
+_INSERT_JSON = Prepared(
+    text(_insert_json_sql()).bindparams(
+        bindparam("rows", type_=Text), bindparam("created_at", type_=events.c.created_at.type)
+    )
 )
-_HIGHEST_ID = Prepared(select(func.coalesce(func.max(events.c.id), literal_column("0"))))
