@@ -79,13 +79,14 @@ def allows(setting: str) -> bool:
     say whether it is within them, for a view that must answer either way."""
     if not limiter.enabled:
         return True
-    refused, _ = _hit(_rates(current_app.config[setting]))
+    refused, _ = _hit(_rates(current_app.config[setting]), windows=False)
     return not refused
 
 
-def _hit(rates: list[RateLimitItem]) -> tuple[bool, Window | None]:
-    """Count the request against each rate; return whether one refuses it, and the window
-    with the fewest requests left. When the storage fails, the request goes through."""
+def _hit(rates: list[RateLimitItem], windows: bool = True) -> tuple[bool, Window | None]:
+    """Count the request against each rate; return whether one refuses it, and (with
+    ``windows``: a read of the storage per rate) the window with the fewest requests left.
+    When the storage fails, the request goes through."""
     strategy = limiter.limiter
     scope = request.endpoint or ""
     address = reader_address()
@@ -93,6 +94,8 @@ def _hit(rates: list[RateLimitItem]) -> tuple[bool, Window | None]:
     try:
         for rate in rates:
             refused = not strategy.hit(rate, scope, address) or refused
+            if not windows:
+                continue
             reset, remaining = strategy.get_window_stats(rate, scope, address)
             if tightest is None or remaining < tightest.remaining:
                 tightest = Window(rate, remaining, int(reset))
