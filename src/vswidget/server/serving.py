@@ -9,12 +9,18 @@ import errno
 import gc
 import ipaddress
 import socket
+import sys
 from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from ..errors import ConfigurationError
+
+# How long a thread may keep the GIL while another waits for it (Python's default: 5 ms).
+# A request thread back from the database, holding rows that others' writes wait for
+# (event_budgets.py), would otherwise wait up to that long for a thread parsing a request.
+SWITCH_INTERVAL = 0.0005
 
 
 class Server(BaseApplication):  # type: ignore[misc]
@@ -38,6 +44,7 @@ class Server(BaseApplication):  # type: ignore[misc]
         from .app import create_app
         from .jobs import Jobs
 
+        sys.setswitchinterval(SWITCH_INTERVAL)
         app = create_app()
         Jobs(app).start()  # webhooks and rollups; claims and leases keep workers apart
         return app
