@@ -7,11 +7,11 @@ In one run, on 127.0.0.1 only, this script
 1. makes a temporary instance folder (SQLite, in-process cache: the embedded default), runs
    `vswidget db upgrade`, creates a publisher and publishes two comparisons with the SDK (the
    big one has 4 items and 12 reviewers with long quotes);
-2. serves benchmarks/embed_app.py (vswidget and a minimal Flask baseline in the same process)
-   with gunicorn, 2 gthread workers, the settings of `vswidget serve`, and a second, identical
-   gunicorn with VSWIDGET_CACHE_URL=null:// for cold reads; then measures requests per second
-   with wrk, rounds interleaving baseline and subject, and reports each subject as a ratio to
-   the baseline measured next to it in the same server;
+2. serves benchmarks/embed_app.py with three gunicorns, each with 2 gthread workers and the
+   settings of `vswidget serve`: vswidget, vswidget with VSWIDGET_CACHE_URL=null:// for cold
+   reads, and the minimal Flask baseline, in processes of its own so that it shares none of
+   vswidget's costs; then measures requests per second with wrk, rounds interleaving baseline
+   and subjects, and reports each subject as a ratio to the baseline measured in its round;
 3. if src/vswidget/server/static/widget.js exists, loads a host page with the big comparison's
    snippet in headless Chromium (Playwright), a new context (cold HTTP cache) per load, and
    times script loaded -> widget painted, next to the same page with the same text as plain
@@ -35,9 +35,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from http.client import HTTPConnection
 from pathlib import Path
@@ -144,21 +144,28 @@ def etags_seen(url: str, times: int = 40) -> set[str]:
         return set(pool.map(lambda _: http(url)[1].get("ETag", ""), range(times)))
 
 
-# What a browser's http() sends; the server may answer compressed bodies to it.
-ACCEPT_ENCODING = "gzip, deflate, br, zstd"
+@contextmanager
+def baseline_server(env: dict[str, str], logs: Path) -> Iterator[Server]:
+    """Serve embed_app's minimal Flask baseline alone, with the same gunicorn settings."""
+    with gunicorn("baseline", env, logs, "embed_app:baseline_app()", ready="/ping") as server:
+        yield server
 
 
 @dataclass
 class Target:
     key: str
     label: str
-    url: str
+    server: Server  # what answers, and whose processes' CPU is counted
+    path: str
     status: int = 200
     baseline: str = ""  # key of the baseline this target is compared with
     if_none_match: str = ""
-    server: Server | None = None
     # For the 304 target: returns the If-None-Match to send, read just before each run.
     refresh: Callable[[], str] | None = None
+
+    @property
+    def url(self) -> str:
+        return self.server.base + self.path
 
     @property
     def headers(self) -> dict[str, str]:
@@ -190,7 +197,6 @@ def wrk(target: Target, seconds: float, lua: Path) -> Run:
     done = subprocess.run(
         [*command, target.url], capture_output=True, text=True, timeout=seconds + 60
     )
-    assert target.server is not None
     usage = meter.stop(target.server.process.pid)
     line = next((x for x in done.stdout.splitlines() if x.startswith("WRKJSON ")), None)
     if done.returncode != 0 or line is None:
@@ -533,35 +539,48 @@ def main() -> int:
             instance, VSWIDGET_CACHE_URL="null://", VSWIDGET_READ_RATE_LIMIT=RAISED_LIMIT
         )
         cold = stack.enter_context(gunicorn("cold", cold_env, temp))
+        baseline = stack.enter_context(baseline_server(env, temp))
 
         big_t, small_t = quote(big_published.token), quote(small_published.token)
-        payload_url = f"{warm.base}/v1/payload/{big_t}"
-        batch_url = f"{warm.base}/v1/payloads?t={big_t}&t={small_t}"
+        payload_path = f"/v1/payload/{big_t}"
+        payload_url = warm.base + payload_path
         status, headers, body = http(payload_url)
         if status != 200 or json.loads(body)["title"] != big.title:
             raise Failed(f"GET {payload_url} answered {status}: {body[:200]!r}")
         etag = headers["ETag"]
-        cold_url = f"{cold.base}/v1/payload/{big_t}"
-        blob_url = f"{warm.base}/baseline/blob?n={len(body)}"
+        cold_url = cold.base + payload_path
+        # One baseline for both vswidget servers, measured once a round, right before the warm
+        # payload or right after the cold one (each round starts one target later): each
+        # subject's ratio is to the baseline of its round.
         targets = [
-            Target("baseline", "baseline (minimal Flask JSON)", f"{warm.base}/baseline/ping"),
-            Target("payload", "warm payload", payload_url, baseline="baseline"),
-            Target("batch", "warm batch (2 payloads)", batch_url, baseline="baseline"),
+            Target("baseline", "baseline (minimal Flask JSON)", baseline, "/ping"),
+            Target("payload", "warm payload", warm, payload_path, baseline="baseline"),
+            Target(
+                "batch",
+                "warm batch (2 payloads)",
+                warm,
+                f"/v1/payloads?t={big_t}&t={small_t}",
+                baseline="baseline",
+            ),
             Target(
                 "304",
                 "304 (If-None-Match)",
-                payload_url,
+                warm,
+                payload_path,
                 304,
                 "baseline",
                 etag,
                 refresh=lambda: ", ".join(sorted(etags_seen(payload_url))),
             ),
-            Target("blob", "baseline with a payload-sized body", blob_url, baseline="baseline"),
-            Target("cold-baseline", "baseline, null-cache server", f"{cold.base}/baseline/ping"),
-            Target("cold", "cold payload (no cache)", cold_url, baseline="cold-baseline"),
+            Target(
+                "blob",
+                "baseline with a payload-sized body",
+                baseline,
+                f"/blob?n={len(body)}",
+                baseline="baseline",
+            ),
+            Target("cold", "cold payload (no cache)", cold, payload_path, baseline="baseline"),
         ]
-        for target in targets:
-            target.server = cold if target.url.startswith(cold.base) else warm
         bodies: dict[str, bytes] = {}
         for target in targets:
             if target.status == 304:  # checked by wire_size below: either worker may answer

@@ -1,12 +1,12 @@
-"""The WSGI app benchmarks/embed.py serves: vswidget and a minimal baseline, in one process.
+"""The WSGI apps benchmarks/embed.py and peers.py serve: vswidget, and a minimal baseline.
 
-gunicorn serves ``embed_app:make_application()``.
+Each runs in a gunicorn of its own, with the same settings:
 
-``/baseline/ping`` is a minimal Flask app answering a small constant JSON dict, and
-``/baseline/blob?n=N`` a constant body of N bytes; every other path goes to vswidget's
-app, built the way `vswidget serve` builds it in each worker. Both run in the same
-gunicorn workers with the same settings, so their requests per second compare side by
-side.
+- ``embed_app:make_application()``: vswidget's app, built the way `vswidget serve` builds
+  it in each worker;
+- ``embed_app:baseline_app()``: a minimal Flask app, ``/ping`` answering a small constant
+  JSON dict and ``/blob?n=N`` a constant body of N bytes. Nothing of vswidget is imported
+  in its processes, so none of vswidget's costs are in its figures.
 """
 
 from __future__ import annotations
@@ -14,9 +14,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, Response, request
-from werkzeug.middleware.dispatcher import DispatcherMiddleware
-
-from vswidget.server.serving import Server
 
 BASELINE = {"status": "ok", "service": "baseline", "version": 1}
 MAX_BLOB = 1 << 20
@@ -42,19 +39,14 @@ def baseline_app() -> Flask:
     return app
 
 
-def product_app() -> Flask:
+def make_application() -> Flask:
     """Return vswidget's app as `vswidget serve` loads it in a worker (with what runs beside it).
 
-    ``Server.load`` reads no gunicorn setting, so an unconfigured instance can call it.
+    gunicorn calls it in each worker (`embed_app:make_application()`), so importing this
+    module builds nothing and starts nothing. ``Server.load`` reads no gunicorn setting, so
+    an unconfigured instance can call it.
     """
+    from vswidget.server.serving import Server
+
     app: Flask = Server.__new__(Server).load()
     return app
-
-
-def make_application() -> DispatcherMiddleware:
-    """Return the WSGI app: vswidget as shipped, and the baseline under /baseline.
-
-    gunicorn calls it in each worker (`embed_app:make_application()`), so importing this
-    module builds nothing and starts nothing.
-    """
-    return DispatcherMiddleware(product_app(), {"/baseline": baseline_app()})

@@ -8,11 +8,11 @@ In one run, on 127.0.0.1 only, this script
    own, benchmarks/.isso-venv (git-ignored; made on the first run with this Python, with the
    gunicorn version vswidget uses), so Isso's pins never touch vswidget's;
 2. starts, each under gunicorn with the same settings (harness.GUNICORN: what `vswidget serve
-   --workers 2` gives gunicorn): vswidget's read server (benchmarks/embed_app.py: vswidget and
-   a minimal Flask JSON endpoint in the same workers), vswidget's write server
-   (benchmarks/writes.py: durable votes, a minimal Flask POST beside them), Isso
-   (`isso.run:application`, a config file of its own, SQLite in the temporary folder) and a
-   minimal Flask app alone (for memory only); and, for memory, vswidget as deployed:
+   --workers 2` gives gunicorn): vswidget's read server and, in processes of its own, its
+   baseline, a minimal Flask JSON endpoint (benchmarks/embed_app.py; also the memory of a
+   Flask worker alone); vswidget's write server and its minimal Flask POST baseline
+   (benchmarks/writes.py); Isso (`isso.run:application`, a config file of its own, SQLite in
+   the temporary folder); and, for memory, vswidget as deployed:
    `vswidget serve --workers 2`, whose master loads the app (it migrates first) before its
    workers fork, so they share its code, serving the same comparison;
 3. measures with wrk, rounds alternating the order: the warm payload read against the
@@ -82,6 +82,8 @@ COMMENTS = [
     "Hard to beat PostgreSQL once you need several app servers, but for a single box I'd "
     "ship SQLite first and measure before moving.",
 ]
+# The reads table's server column, by target (vswidget's read server for the others).
+READ_SERVERS = {"baseline": "minimal Flask (embed_app)", "isso-read": "Isso"}
 GOALS = {"flask": 0.9, "isso-read": 2.0, "isso-write": 3.0, "bytes": 0.25, "worker MiB": 45}
 
 
@@ -187,16 +189,6 @@ def workers_memory(name: str, master: int) -> list[Memory]:
     return [memory_of(pid) for pid in pids]
 
 
-def minimal_flask() -> Any:
-    """Return writes.py's minimal Flask app with a GET /healthz: a Flask worker and nothing else.
-
-    gunicorn serves it (`peers:minimal_flask()`) to show what an empty Flask worker holds.
-    """
-    app = writes.baseline_app()
-    app.add_url_rule("/healthz", "healthz", lambda: {"status": "ok"})
-    return app
-
-
 # -- the run ---------------------------------------------------------------------------------
 
 
@@ -262,17 +254,18 @@ def run(args: argparse.Namespace) -> Results:
         temp = Path(tempfile.mkdtemp(prefix="vswidget-peers-", dir="/var/tmp"))
         stack.callback(shutil.rmtree, temp, ignore_errors=True)
 
-        # vswidget's read server, with the minimal Flask JSON endpoint in its workers
+        # vswidget's read server, and the minimal Flask JSON endpoint in a gunicorn of its own
         instance = temp / "instance-reads"
         env = clean_env(instance)
         key = new_instance(env)
         reads = stack.enter_context(gunicorn("vswidget-reads", env, temp))
+        baseline = stack.enter_context(embed.baseline_server(env, temp))
         from vswidget import Client, Comparison
 
         with Client(reads.base, key) as client:
             token = quote(client.publish(Comparison.from_file(BIG)).token)
 
-        # vswidget's write server (durable votes), Isso, and a minimal Flask app alone
+        # vswidget's write server (durable votes) and Isso
         found = stack.enter_context(writes.backend("SQLite", temp, None))
         site = stack.enter_context(host_site({"/": b"<title>A blog</title>"}))
         isso_folder = temp / "isso"
@@ -284,9 +277,6 @@ def run(args: argparse.Namespace) -> Results:
                 "isso", isso_env_vars, temp, "isso.run:application", str(python), ready="/info"
             )
         )
-        flask_alone = stack.enter_context(
-            gunicorn("flask-alone", clean_env(temp / "unused"), temp, "peers:minimal_flask()")
-        )
         # vswidget as deployed (docs/deploy.md), for memory: the same comparison, read warm
         deployed_env = clean_env(temp / "instance-serve")
         deployed_key = new_instance(deployed_env)
@@ -296,25 +286,22 @@ def run(args: argparse.Namespace) -> Results:
         deployed = stack.enter_context(serving("vswidget-serve", serve, port, temp, deployed_env))
         with Client(deployed.base, deployed_key) as client:
             deployed_token = quote(client.publish(Comparison.from_file(BIG)).token)
-        served = embed.Target(
-            "served", "vswidget serve", f"{deployed.base}/v1/payload/{deployed_token}"
-        )
-        served.server = deployed
+        served = embed.Target("served", "vswidget serve", deployed, f"/v1/payload/{deployed_token}")
 
         read_targets = [
-            embed.Target("baseline", "minimal Flask JSON", f"{reads.base}/baseline/ping"),
+            embed.Target("baseline", "minimal Flask JSON", baseline, "/ping"),
             embed.Target(
                 "payload",
                 "vswidget warm payload",
-                f"{reads.base}/v1/payload/{token}",
+                reads,
+                f"/v1/payload/{token}",
                 baseline="baseline",
             ),
             embed.Target(
-                "isso-read", "Isso empty thread", f"{isso.base}/?uri={quote(ISSO_THREAD, safe='')}"
+                "isso-read", "Isso empty thread", isso, f"/?uri={quote(ISSO_THREAD, safe='')}"
             ),
         ]
         for target in read_targets:
-            target.server = isso if target.key == "isso-read" else reads
             status, _, body = http(target.url)
             if status != 200:
                 raise Failed(f"{target.label}: {target.url} answered {status}: {body[:200]!r}")
@@ -353,15 +340,13 @@ def run(args: argparse.Namespace) -> Results:
             "vswidget, read server": reads.process.pid,
             "vswidget, write server": found.server.process.pid,
             "Isso": isso.process.pid,
-            "minimal Flask alone": flask_alone.process.pid,
+            "minimal Flask alone": baseline.process.pid,
             "vswidget serve (as deployed), reads": deployed.process.pid,
         }
         lua = temp / "reads.lua"
         lua.write_text(embed.REPORT_LUA)
         print("warming up every server before reading its memory", flush=True)
-        alone = embed.Target("alone", "minimal Flask alone", f"{flask_alone.base}/healthz")
-        alone.server = flask_alone
-        for target in [*read_targets, alone, served]:
+        for target in [*read_targets, served]:
             embed.wrk(target, min(2.0, args.seconds), lua)
         for writer in write_targets:
             writes.wrk(writer, min(1.0, args.seconds), temp / "writes.lua", f"w-{writer.key}")
@@ -373,8 +358,7 @@ def run(args: argparse.Namespace) -> Results:
         write_runs = writes.measure(
             write_targets, args.rounds, args.seconds, temp / "writes.lua", write_patience
         )
-        for extra in (alone, served):  # the servers measured for memory only get a load too
-            embed.wrk(extra, min(2.0, args.seconds), lua)
+        embed.wrk(served, min(2.0, args.seconds), lua)  # measured for memory only: a load too
         loaded = {name: workers_memory(name, pid) for name, pid in servers.items()}
         masters = {name: memory_of(pid) for name, pid in servers.items()}
 
@@ -414,8 +398,8 @@ def goals_table(r: Results) -> dict[str, Any]:
     kind = "USS" if all(m.uss is not None for m in ours_mem + isso_mem) else "RSS"
     isso_bytes = mean([m.uss if kind == "USS" else m.rss for m in isso_mem]) or 1
     reads = "payload reads/s (warm, big comparison)"
-    compared = [  # what, ours, peer, theirs, ratio, CPU ratio, goal, at least
-        (reads, payload, "minimal Flask JSON endpoint, same workers", runs["baseline"], "flask"),
+    compared: list[tuple[str, list[Any], str, list[Any], str]] = [  # what, ours, peer, theirs, goal
+        (reads, payload, "minimal Flask JSON endpoint, own server", runs["baseline"], "flask"),
         (reads, payload, "Isso: read of an empty comment thread", isso, "isso-read"),
         (
             "durable votes/s (each a new reader)",
@@ -459,7 +443,7 @@ def goals_table(r: Results) -> dict[str, Any]:
 
 def reads_table(r: Results) -> dict[str, Any]:
     runs = r.read_runs
-    rows = []
+    rows: list[list[Any]] = []
     for target in r.read_targets:
         every = runs[target.key]
         m = median_run(every)
@@ -471,7 +455,7 @@ def reads_table(r: Results) -> dict[str, Any]:
                 f"vswidget's {rounds_text(cpu_ratios(every, runs['isso-read']))}"
             )
         rows.append(
-            ["Isso" if target.key == "isso-read" else "vswidget's (embed_app)", target.label]
+            [READ_SERVERS.get(target.key, "vswidget's (embed_app)"), target.label]
             + [m.rps, statistics.median(x.server_us for x in every), m.p50, m.p99, m.size]
             + [statistics.median(x.others for x in every), sum(x.errors for x in every)]
             + [per_round]
