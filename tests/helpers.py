@@ -206,18 +206,22 @@ class Tags(HTMLParser):
 NNBSP = "\u202f"  # French groups digits with a narrow no-break space
 # (language, votes): the words under the item's share, on every page and in the widget.
 COUNTS = {
+    ("en", 0): "0 votes",  # an item's: the poll's own count says "No votes yet"
     ("en", 1): "1 vote",
     ("en", 2): "2 votes",
     ("en", 1234): "1,234 votes",
     ("en", 1_000_000): "1,000,000 votes",
+    ("de", 0): "0 Stimmen",
     ("de", 1): "1 Stimme",
     ("de", 2): "2 Stimmen",
     ("de", 1234): "1.234 Stimmen",
     ("de", 1_000_000): "1.000.000 Stimmen",
+    ("fr", 0): "0 vote",  # CLDR: French 0 is "one"
     ("fr", 1): "1 vote",
     ("fr", 2): "2 votes",
     ("fr", 1234): f"1{NNBSP}234 votes",
     ("fr", 1_000_000): f"1{NNBSP}000{NNBSP}000 de votes",  # CLDR's "many"
+    ("es", 0): "0 votos",
     ("es", 1): "1 voto",
     ("es", 2): "2 votos",
     ("es", 1234): "1234 votos",  # CLDR: Spanish groups from five digits
@@ -253,7 +257,7 @@ def expected_texts(lang: str, votes: int) -> dict[str, Any]:
     count = COUNTS[lang, votes]
     labels = LABELS[lang]
     poll = labels["early" if votes < FEW_VOTES else "total"].replace("{count}", count)
-    return {"poll": poll, "counts": [count, labels["no_votes"]]}
+    return {"poll": poll, "counts": [count, COUNTS[lang, 0]]}
 
 
 # -- what is published -------------------------------------------------------------------------

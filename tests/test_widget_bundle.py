@@ -247,7 +247,7 @@ def test_comparison_macro_shows_a_dash_and_invites_the_first_vote() -> None:
         (
             {"ollama": 1},
             "1 vote so far: the shares can still move a lot.",
-            ["1 vote", "No votes yet"],
+            ["1 vote", "0 votes"],
         ),
         (
             {"ollama": 20, "lm-studio": 9},

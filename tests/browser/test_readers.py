@@ -153,8 +153,9 @@ def test_a_vote_shows_the_servers_shares_marks_the_pick_and_is_announced(
     assert server_votes(server, comparison.token) == {"ollama": 1, "lm-studio": 0, "votes": 1}
     assert shown_shares(widget) == server_shares(server, comparison.token)
     assert shown_shares(widget) == {"ollama": "100%", "lm-studio": "0%"}
-    # Each share shows its count, and the line under the question that it can still move.
-    assert widget.locator(".community .n").all_inner_texts() == ["1 vote", "No votes yet"]
+    # Each share shows its count ("0 votes" beside the poll's "1 vote so far"), and the line
+    # under the question that it can still move.
+    assert widget.locator(".community .n").all_inner_texts() == ["1 vote", "0 votes"]
     assert widget.locator(".poll").inner_text() == poll(labels, 1)
     assert vote_button(widget, "ollama").inner_text() == labels["your_pick"]
     assert "chosen" in (card(widget, "ollama").get_attribute("class") or "").split()

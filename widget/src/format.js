@@ -11,10 +11,11 @@ const FEW = 30;
 
 // "No votes yet", "1 vote", "1,234 votes" in the payload's language: digits grouped and the
 // label of n's plural category ("votes_one", "votes_many"; else "votes_other") by the
-// browser's CLDR rules, as localized.py does on the server with Babel's.
-function voteCount(p, n) {
+// browser's CLDR rules, as localized.py does on the server with Babel's. An item's count
+// (``item``) says "0 votes": beside the poll's count, "No votes yet" would contradict it.
+function voteCount(p, n, item) {
   const L = p.labels || {};
-  return n ? fill(L["votes_" + new Intl.PluralRules(p.locale).select(n)] || L.votes_other, { n: new Intl.NumberFormat(p.locale).format(n) }) : L.no_votes;
+  return n || item ? fill(L["votes_" + new Intl.PluralRules(p.locale).select(n)] || L.votes_other, { n: new Intl.NumberFormat(p.locale).format(n) }) : L.no_votes;
 }
 
 // Only http(s) URLs ever become links.

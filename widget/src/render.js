@@ -67,7 +67,7 @@ function build(p) {
       const d = h(dl, "div", "stat " + key);
       h(d, "dt", 0, L[key]);
       percent(h(d, "dd", "pct"), it[key]);
-      if (key == "community") h(d, "dd", "n", p.votes ? voteCount(p, it.votes) : "");
+      if (key == "community") h(d, "dd", "n", p.votes ? voteCount(p, it.votes, 1) : "");
     });
     if (it.price) {
       const d = h(dl, "div", "stat entry");

@@ -94,7 +94,7 @@ function wire(root, p, spot) {
             each((c, k) => {
               const it = d.items[k] || {};
               percent($(".community .pct", c), it.community);
-              $(".n", c).textContent = voteCount(p, it.votes);
+              $(".n", c).textContent = voteCount(p, it.votes, 1);
               shares.push(names[k] + " " + it.community + "%");
             });
             $(".poll").textContent = poll(p, d.votes);

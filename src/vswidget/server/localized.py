@@ -30,8 +30,10 @@ def grouped(n: int, locale: str) -> str:
     return format_decimal(n, locale=locale, group_separator=abs(n) >= first_grouped)
 
 
-def vote_count(n: int | None, payload: Mapping[str, Any]) -> str:
-    """Return "No votes yet", "1 vote", "1,234 votes" in the payload's language.
+def vote_count(n: int | None, payload: Mapping[str, Any], item: bool = False) -> str:
+    """Return "No votes yet", "1 vote", "1,234 votes" in the payload's language; an item's
+    count (``item``) says "0 votes", for "No votes yet" beside the poll's count would
+    contradict it.
 
     The label is ``votes_`` and the CLDR plural category of ``n`` (one, many, other...), or
     ``votes_other`` when the language needs no label of its own for that category.
@@ -40,7 +42,8 @@ def vote_count(n: int | None, payload: Mapping[str, Any]) -> str:
 
     labels: Mapping[str, str] = payload["labels"]
     locale: str = payload["locale"]
-    if not n:
+    n = n or 0
+    if not n and not item:
         return labels["no_votes"]
     label = labels.get(f"votes_{Locale.parse(locale).plural_form(n)}", labels["votes_other"])
     return label.replace("{n}", grouped(n, locale))
