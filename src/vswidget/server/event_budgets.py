@@ -145,9 +145,10 @@ def store_batches(sql: Connection, batches: list[Batch], budgets: Budgets) -> li
     never stored, nor acknowledged: their budgets are that many events short.
     On SQLite, which has one writer at a time, both run in the transaction of ``sql``.
     """
+    offered = [_offered(batch) for batch in batches]
     with pipelined_transaction(sql, durable=False):
-        by_address = _count_addresses(sql, batches)
-        kept = _kept(batches, by_address, budgets.per_address)
+        by_address = _count_addresses(sql, batches, offered)
+        kept = _kept(batches, offered, by_address, budgets.per_address)
         days = _count_days(sql, batches, kept)
     fits = _fits(batches, days, budgets.per_comparison)
     with pipelined_transaction(sql):
@@ -174,37 +175,40 @@ class _DayCount(NamedTuple):
     listed: dict[str, Sent]  # page key -> of _IS_LISTED
 
 
-def _count_addresses(sql: Connection, batches: list[Batch]) -> list[tuple[list[int], Sent]]:
-    """Send the count of the batches' offered events on each address's day; return the
+def _count_addresses(
+    sql: Connection, batches: list[Batch], offered: list[int]
+) -> list[tuple[list[int], Sent]]:
+    """Send the count of the batches' ``offered`` events on each address's day; return the
     batches of each address, in order, with the statement that returns its new count.
     One statement per address, in one order for every transaction."""
     by_address: dict[tuple[date, str], list[int]] = {}
     for index, batch in enumerate(batches):
-        if _offered(batch):
+        if offered[index]:
             by_address.setdefault((batch.day, batch.address), []).append(index)
     count = _add_to_address(sql.dialect.name)
     return [
         (
             indexes,
-            count.send(
-                sql, day=day, address=address, offered=sum(_offered(batches[i]) for i in indexes)
-            ),
+            count.send(sql, day=day, address=address, offered=sum(offered[i] for i in indexes)),
         )
         for (day, address), indexes in sorted(by_address.items())
     ]
 
 
 def _kept(
-    batches: list[Batch], by_address: list[tuple[list[int], Sent]], budget: int
+    batches: list[Batch],
+    offered: list[int],
+    by_address: list[tuple[list[int], Sent]],
+    budget: int,
 ) -> list[list[int]]:
     """Return how many events of each offer of each batch its address's budget lets
     through: its room goes to the batch's offers by comparison id; none of a refused one."""
     rooms = [0] * len(batches)
     for indexes, counted in by_address:
-        before = counted.done().rows[0][0] - sum(_offered(batches[i]) for i in indexes)
+        before = counted.done().rows[0][0] - sum(offered[i] for i in indexes)
         for index in indexes:  # sent before these batches
-            rooms[index] = max(0, min(_offered(batches[index]), budget - before))
-            before += _offered(batches[index])
+            rooms[index] = max(0, min(offered[index], budget - before))
+            before += offered[index]
     kept = [[0] * len(batch.offers) for batch in batches]
     for index, batch in enumerate(batches):
         for place, offer in sorted(enumerate(batch.offers), key=lambda o: o[1].comparison_id):

@@ -44,8 +44,8 @@ class Prepared:
 
     def send(self, sql: Connection, **params: Any) -> Sent:
         """Send the statement on ``sql``'s driver connection, inside its transaction; its
-        result is read by ``done()``. Inside ``pipelined(sql)`` nothing waits for the
-        database before a result is read, so statements sent in a row take one round trip."""
+        result is read by ``done()``. Inside ``pipelined_transaction(sql)`` nothing waits for
+        the database before a result is read, so statements sent in a row take one round trip."""
         if not sql.in_transaction():  # the driver would begin one SQLAlchemy never commits
             raise RuntimeError("Prepared statements run inside a transaction: begin one first.")
         compiled = self._for(sql.dialect)
@@ -109,10 +109,16 @@ class Sent:
 
 
 @contextmanager
-def pipelined(sql: Connection) -> Iterator[None]:
-    """On PostgreSQL, send the statements of the block without waiting for each one's
-    result (psycopg's pipeline mode): a result is read when ``done()`` asks for it, and
-    all of them are in when the block ends. Elsewhere each statement runs when sent."""
+def pipelined_transaction(sql: Connection, *, durable: bool = True) -> Iterator[None]:
+    """On PostgreSQL, run the block's statements in a transaction of their own, sent with
+    its BEGIN and COMMIT in psycopg's pipeline mode: nothing waits for the database until
+    a result is read (``done()``), so the block takes one round trip, and one more each
+    time it reads a result before the end. ``sql`` must be an AUTOCOMMIT connection, for
+    psycopg would wait for a BEGIN of its own. Not ``durable``, the COMMIT does not wait
+    for the disk (``synchronous_commit`` off): the next durable COMMIT on the server puts
+    it on the disk first. Elsewhere each statement runs when sent, in the transaction
+    ``sql`` has open.
+    """
     if sql.dialect.name != "postgresql":
         yield
         return
@@ -120,41 +126,23 @@ def pipelined(sql: Connection) -> Iterator[None]:
     driver: Any = sql.connection.driver_connection
     try:
         with driver.pipeline():
-            yield
-    except error_class as error:  # a statement whose result was not read failed
-        raise DBAPIError.instance(
-            "(pipelined statements)", None, error, error_class, dialect=sql.dialect
-        ) from error
-
-
-@contextmanager
-def pipelined_transaction(sql: Connection, *, durable: bool = True) -> Iterator[None]:
-    """On PostgreSQL, run the block's statements in a transaction of their own, sent with
-    its BEGIN and COMMIT without waiting (``pipelined``): one round trip, and one more each
-    time the block reads a result. ``sql`` must be an AUTOCOMMIT connection, for psycopg
-    would wait for a BEGIN of its own. Not ``durable``, the COMMIT does not wait for the
-    disk (``synchronous_commit`` off): the next durable COMMIT on the server puts it on
-    the disk first. Elsewhere the statements run in the transaction ``sql`` has open.
-    """
-    if sql.dialect.name != "postgresql":
-        yield
-        return
-    try:
-        with pipelined(sql):
             _BEGIN.send(sql)
             if not durable:
                 _NOT_DURABLE.send(sql)
             yield
             _COMMIT.send(sql)
-    except BaseException:
+    except BaseException as error:
         from psycopg.pq import TransactionStatus
 
-        driver: Any = sql.connection.driver_connection
         if driver.pgconn.transaction_status != TransactionStatus.IDLE:
             # A statement failed and the COMMIT was not run. If the connection is gone
             # the ROLLBACK fails too: the error that matters is the first one.
             with suppress(Exception):
                 driver.execute("ROLLBACK")
+        if isinstance(error, error_class):  # a statement whose result was not read failed
+            raise DBAPIError.instance(
+                "(pipelined statements)", None, error, error_class, dialect=sql.dialect
+            ) from error
         raise
 
 
