@@ -415,6 +415,18 @@ def save_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def backends(args: argparse.Namespace) -> tuple[list[str], list[str]]:
+    """Return the backends ``--backends`` names that can run here, and the ones skipped
+    (PostgreSQL without ``--postgresql URL``), said as a results file says them."""
+    chosen, skipped = [], []
+    for backend in (name.strip() for name in args.backends.split(",") if name.strip()):
+        if backend == "postgresql" and not args.postgresql:
+            skipped.append("PostgreSQL (no --postgresql URL)")
+        else:
+            chosen.append(backend)
+    return chosen, skipped
+
+
 def checked(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.Namespace:
     """Fill the defaults that depend on --quick; refuse values out of their bounds."""
     quick = getattr(args, "quick", False)

@@ -128,10 +128,10 @@ def main() -> int:
     size, repeat = max(1, min(args.size, 10_000_000)), max(1, min(args.repeat, 1000))
     loads_start = load_average()
     rows = []
-    for backend in (name.strip() for name in args.backends.split(",") if name.strip()):
-        if backend == "postgresql" and not args.postgresql:
-            print("PostgreSQL skipped: give --postgresql URL or VSWIDGET_TEST_DATABASE_URL")
-            continue
+    chosen, skipped = harness.backends(args)
+    for reason in skipped:
+        print(f"skipped: {reason}; give it, or set VSWIDGET_TEST_DATABASE_URL")
+    for backend in chosen:
         with database(backend, args.postgresql, PG_SCHEMA) as url:
             rows += trial(backend, url, size, repeat)
     columns = [

@@ -245,11 +245,8 @@ def main() -> int:
         parser.error("use 20..600 seconds of --duration")
     loads_start = load_average()
     trials: list[Trial] = []
-    skipped: list[str] = []
-    for backend in (name.strip() for name in args.backends.split(",") if name.strip()):
-        if backend == "postgresql" and not args.postgresql:
-            skipped.append("PostgreSQL (no --postgresql URL)")
-            continue
+    chosen, skipped = harness.backends(args)
+    for backend in chosen:
         with dashboard.database(backend, args.postgresql, PG_SCHEMA) as url:
             trials.append(run_trial(backend, url, args))
         print(markdown(tables(trials[-1:])["lag"]), flush=True)

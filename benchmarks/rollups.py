@@ -268,11 +268,8 @@ def main() -> int:
         parser.error("use 1..120 seconds of --baseline")
     loads_start = load_average()
     trials: list[Trial] = []
-    skipped: list[str] = []
-    for backend in (name.strip() for name in args.backends.split(",") if name.strip()):
-        if backend == "postgresql" and not args.postgresql:
-            skipped.append("PostgreSQL (no --postgresql URL)")
-            continue
+    chosen, skipped = harness.backends(args)
+    for backend in chosen:
         with tempfile.TemporaryDirectory(prefix="vsw-bench-rollups-") as name:
             folder = Path(name)
             if backend == "sqlite":
