@@ -225,6 +225,7 @@ def time_writes() -> WriteTimes:
     timings = WriteTimes()
     counting = threading.local()  # when this thread began counting on comparisons' days
     count_days, fits = event_budgets._count_days, event_budgets._fits
+    counted_by_postgresql = event_budgets._counted_by_postgresql
     writing_sql = extensions.Database.writing_sql
     own_transactions = extensions.Database.own_transactions
     together = sqlite_writers.WriterQueue.together
@@ -232,7 +233,8 @@ def time_writes() -> WriteTimes:
     def timed(original: Any, durable_at_exit: bool) -> Any:
         """Wrap a context manager that yields a connection and ends in a COMMIT
         (``durable_at_exit``: SQLite's writing_sql) or whose block commits (an event flush
-        on PostgreSQL, whose comparisons' days are committed when ``_fits`` reads them)."""
+        on PostgreSQL, whose comparisons' days are committed by the end of its call of
+        ``vsw_count_events``)."""
 
         @contextmanager
         def writing(self: Any) -> Iterator[Any]:
@@ -255,6 +257,13 @@ def time_writes() -> WriteTimes:
         counting.end = time.perf_counter()
         return fits(*args)
 
+    def counted_by_postgresql_timed(*args: Any) -> Any:
+        counting.start = time.perf_counter()
+        try:
+            return counted_by_postgresql(*args)
+        finally:
+            counting.end = time.perf_counter()
+
     def grouped(self: Any, work: Any, writing: Any) -> Any:
         t0 = time.perf_counter()
         try:
@@ -270,6 +279,7 @@ def time_writes() -> WriteTimes:
     sqlite_writers.WriterQueue.together = grouped  # type: ignore[method-assign]
     event_budgets._count_days = count_days_timed
     event_budgets._fits = fits_timed
+    event_budgets._counted_by_postgresql = counted_by_postgresql_timed
     return timings
 
 

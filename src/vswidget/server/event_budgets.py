@@ -26,7 +26,9 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 from collections.abc import Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, NamedTuple
@@ -38,6 +40,7 @@ from sqlalchemy import (
     delete,
     literal_column,
     select,
+    text,
     update,
 )
 
@@ -45,7 +48,7 @@ from . import upserts
 from .extensions import db
 from .gathering import Gathering
 from .models import address_days, event_days, event_pages
-from .prepared import Prepared, Sent, pipelined_transaction
+from .prepared import Prepared, pipelined_transaction
 from .store.events import insert_events
 
 OTHER_PAGES = ("", "")  # the origin and path of the events of pages past the day's cap
@@ -130,28 +133,27 @@ def store_batches(sql: Connection, batches: list[Batch], budgets: Budgets) -> li
     alone, and store what the budgets admit; return how many events of each batch were
     stored.
 
-    Two transactions on PostgreSQL, of two round trips and of one (``pipelined_transaction``):
-
-    1. count the events on each address's day, then on each comparison's day those their
-       addresses let through, and read which of their pages the day lists;
-    2. store the events the comparison's budget admits, under their page or OTHER_PAGES,
+    1. Count the events on each address's day, then on each comparison's day those their
+       addresses let through, and read which of their pages the day lists.
+    2. Store the events the comparison's budget admits, under their page or OTHER_PAGES,
        and give back to each day what it does not admit, counted as over budget.
 
-    The counts commit without waiting for the disk. A comparison's day row, which every
-    write of its events waits for, is then held while its statement runs: not while the
-    worker reads the counts, nor for an fsync. The events' COMMIT waits for the disk, and
-    puts the counts' COMMIT, written before it, on the disk first. Should the second
-    transaction fail, or the server stop between the two, the days count events that were
-    never stored, nor acknowledged: their budgets are that many events short.
-    On SQLite, which has one writer at a time, both run in the transaction of ``sql``.
+    On PostgreSQL each step is a transaction of its own: the counts are one call of
+    ``vsw_count_events`` (migration 0017), which commits without waiting for the disk, so
+    a comparison's day row, which every write of its events waits for, is held while
+    that call runs: not while the worker reads the counts, nor for an fsync. The events'
+    COMMIT waits for the disk, and puts the counts' COMMIT, written before it, on the disk
+    first. Should the second step fail, or the server stop between the two, the days
+    count events that were never stored, nor acknowledged: their budgets are that many
+    events short. On SQLite, which has one writer at a time, both steps run in the
+    transaction of ``sql``, the counts in Python.
     """
-    offered = [_offered(batch) for batch in batches]
-    with pipelined_transaction(sql, durable=False):
-        by_address = _count_addresses(sql, batches, offered)
-        kept = _kept(batches, offered, by_address, budgets.per_address)
-        days = _count_days(sql, batches, kept)
-    fits = _fits(batches, days, budgets.per_comparison)
-    with pipelined_transaction(sql):
+    if sql.dialect.name == "postgresql":
+        fits, days = _counted_by_postgresql(sql, batches, budgets)
+    else:
+        fits, days = _counted(sql, batches, budgets)
+    settling = any(_unsettled(batches, day, fits) for day in days.values())
+    with pipelined_transaction(sql) if settling else nullcontext():
         listed = {key: _settle(sql, batches, budgets.pages, day, fits) for key, day in days.items()}
         rows = []
         for index, batch in enumerate(batches):
@@ -159,7 +161,7 @@ def store_batches(sql: Connection, batches: list[Batch], budgets: Budgets) -> li
                 if fits[index][place]:
                     page = _page(batch) in listed[(offer.comparison_id, batch.day)]
                     rows += _rows(batch, offer, fits[index][place], page)
-        insert_events(sql, rows)
+        insert_events(sql, rows)  # on PostgreSQL, alone: its own durable transaction
     return [sum(of_batch) for of_batch in fits]
 
 
@@ -169,18 +171,66 @@ class _DayCount(NamedTuple):
 
     key: dict[str, Any]  # comparison and day
     offers: list[tuple[int, int]]  # (batch, offer) indexes
-    kept: list[int]  # of each offer, the events its address let through
     added: int
-    counted: Sent  # of _add_to_day: the day's counts with these events
-    listed: dict[str, Sent]  # page key -> of _IS_LISTED
+    listed: set[str]  # page keys
+
+
+_Counted = tuple[list[list[int]], dict[tuple[int, date], _DayCount]]  # fits, days
+
+
+def _counted_by_postgresql(sql: Connection, batches: list[Batch], budgets: Budgets) -> _Counted:
+    """Count the batches in one call of ``vsw_count_events``, in a transaction of its own;
+    return what each comparison's day budget admits of each offer, and the days counted."""
+    flush = [
+        {
+            "day": batch.day.isoformat(),
+            "address": batch.address,
+            "page": _page(batch),
+            "offers": [[o.comparison_id, len(o.events), o.refused] for o in batch.offers],
+        }
+        for batch in batches
+    ]
+    budgets_ = {"per_address": budgets.per_address, "per_comparison": budgets.per_comparison}
+    ((counted,),) = _COUNT_EVENTS.run(sql, flush=json.dumps(flush), **budgets_).rows
+    listed: dict[tuple[int, date], set[str]] = {}
+    for comparison_id, day, page in counted["listed"]:
+        listed.setdefault((comparison_id, date.fromisoformat(day)), set()).add(page)
+    added = {(c, date.fromisoformat(d)): n for c, d, n in counted["days"]}
+    days = {
+        key: _DayCount(
+            {"comparison": key[0], "day": key[1]}, offers, added[key], listed.get(key, set())
+        )
+        for key, offers in _offers_by_day(batches).items()
+    }
+    return counted["fits"], days
+
+
+def _counted(sql: Connection, batches: list[Batch], budgets: Budgets) -> _Counted:
+    """Count the batches statement by statement, in the transaction of ``sql``; return
+    what each comparison's day budget admits of each offer, and the days counted."""
+    offered = [_offered(batch) for batch in batches]
+    by_address = _count_addresses(sql, batches, offered)
+    kept = _kept(batches, offered, by_address, budgets.per_address)
+    days, stored = _count_days(sql, batches, kept)
+    return _fits(days, kept, stored, budgets.per_comparison), days
+
+
+def _offers_by_day(batches: list[Batch]) -> dict[tuple[int, date], list[tuple[int, int]]]:
+    """Return the (batch, offer) indexes on each comparison's day, in order, the days
+    sorted: the order their rows are locked in."""
+    by_day: dict[tuple[int, date], list[tuple[int, int]]] = {}
+    for index, batch in enumerate(batches):
+        for place, offer in enumerate(batch.offers):
+            by_day.setdefault((offer.comparison_id, batch.day), []).append((index, place))
+    return dict(sorted(by_day.items()))
 
 
 def _count_addresses(
     sql: Connection, batches: list[Batch], offered: list[int]
-) -> list[tuple[list[int], Sent]]:
-    """Send the count of the batches' ``offered`` events on each address's day; return the
-    batches of each address, in order, with the statement that returns its new count.
-    One statement per address, in one order for every transaction."""
+) -> list[tuple[list[int], int]]:
+    """Count the batches' ``offered`` events on each address's day; return the batches of
+    each address, in order, with its new count. One statement per address, in one order
+    for every transaction."""
     by_address: dict[tuple[date, str], list[int]] = {}
     for index, batch in enumerate(batches):
         if offered[index]:
@@ -189,7 +239,9 @@ def _count_addresses(
     return [
         (
             indexes,
-            count.send(sql, day=day, address=address, offered=sum(offered[i] for i in indexes)),
+            count.run(sql, day=day, address=address, offered=sum(offered[i] for i in indexes)).rows[
+                0
+            ][0],
         )
         for (day, address), indexes in sorted(by_address.items())
     ]
@@ -198,14 +250,14 @@ def _count_addresses(
 def _kept(
     batches: list[Batch],
     offered: list[int],
-    by_address: list[tuple[list[int], Sent]],
+    by_address: list[tuple[list[int], int]],
     budget: int,
 ) -> list[list[int]]:
     """Return how many events of each offer of each batch its address's budget lets
     through: its room goes to the batch's offers by comparison id; none of a refused one."""
     rooms = [0] * len(batches)
-    for indexes, counted in by_address:
-        before = counted.done().rows[0][0] - sum(offered[i] for i in indexes)
+    for indexes, sent in by_address:
+        before = sent - sum(offered[i] for i in indexes)
         for index in indexes:  # sent before these batches
             rooms[index] = max(0, min(offered[index], budget - before))
             before += offered[index]
@@ -220,45 +272,51 @@ def _kept(
 
 def _count_days(
     sql: Connection, batches: list[Batch], kept: list[list[int]]
-) -> dict[tuple[int, date], _DayCount]:
-    """Send the count of what the addresses let through, and what was dropped, on each
-    comparison's day, then the reads of which of their pages the day lists. One statement
-    per comparison, in one order for every transaction; the pages are read after the
-    day's row is locked, by statements of their own: on PostgreSQL their snapshots then
-    hold every page listed by the transactions it waited for."""
-    by_day: dict[tuple[int, date], list[tuple[int, int]]] = {}
-    for index, batch in enumerate(batches):
-        for place, offer in enumerate(batch.offers):
-            by_day.setdefault((offer.comparison_id, batch.day), []).append((index, place))
-    days = {}
-    for (comparison_id, day), offers in sorted(by_day.items()):
+) -> tuple[dict[tuple[int, date], _DayCount], dict[tuple[int, date], int]]:
+    """Count what the addresses let through, and what was dropped, on each comparison's
+    day, then read which of their pages the day lists; return the days, and each day's
+    stored count with these events. One statement per comparison, in one order for every
+    transaction."""
+    days, stored = {}, {}
+    for (comparison_id, day), offers in _offers_by_day(batches).items():
         key = {"comparison": comparison_id, "day": day}
         added = sum(kept[b][o] for b, o in offers)
         dropped = dict.fromkeys(_REASONS, 0)
         for b, o in offers:
             offer = batches[b].offers[o]
             dropped[offer.refused or OVER_BUDGET] += len(offer.events) - kept[b][o]
-        counted = _add_to_day(sql.dialect.name).send(sql, **key, stored=added, **dropped)
+        ((stored[(comparison_id, day)], _),) = (
+            _add_to_day(sql.dialect.name).run(sql, **key, stored=added, **dropped).rows
+        )
         pages = sorted({_page(batches[b]) for b, o in offers if kept[b][o]})
-        listed = {page: _IS_LISTED.send(sql, **key, page=page) for page in pages}
-        kept_here = [kept[b][o] for b, o in offers]
-        days[(comparison_id, day)] = _DayCount(key, offers, kept_here, added, counted, listed)
-    return days
+        listed = {page for page in pages if _IS_LISTED.run(sql, **key, page=page).rows}
+        days[(comparison_id, day)] = _DayCount(key, offers, added, listed)
+    return days, stored
 
 
 def _fits(
-    batches: list[Batch], days: dict[tuple[int, date], _DayCount], budget: int
+    days: dict[tuple[int, date], _DayCount],
+    kept: list[list[int]],
+    stored: dict[tuple[int, date], int],
+    budget: int,
 ) -> list[list[int]]:
     """Return how many events of each offer of each batch its comparison's day budget
     admits, in the order the batches came."""
-    fits = [[0] * len(batch.offers) for batch in batches]
-    for day in days.values():
-        ((stored, _),) = day.counted.done().rows
-        before = stored - day.added  # stored before these batches
-        for (index, place), kept in zip(day.offers, day.kept, strict=True):
-            fits[index][place] = max(0, min(kept, budget - before))
+    fits = [[0] * len(of_batch) for of_batch in kept]
+    for key, day in days.items():
+        before = stored[key] - day.added  # stored before these batches
+        for index, place in day.offers:
+            fits[index][place] = max(0, min(kept[index][place], budget - before))
             before += fits[index][place]
     return fits
+
+
+def _unsettled(batches: list[Batch], day: _DayCount, fits: list[list[int]]) -> bool:
+    """Say whether a day has events to give back, or pages of admitted events to list."""
+    admitted = [(b, o) for b, o in day.offers if fits[b][o]]
+    return day.added > sum(fits[b][o] for b, o in admitted) or any(
+        _page(batches[b]) not in day.listed for b, o in admitted
+    )
 
 
 def _settle(
@@ -272,7 +330,7 @@ def _settle(
     to do it, and which pages it lists read once more.
     """
     wanted = [_page(batches[b]) for b, o in day.offers if fits[b][o]]
-    listed = {page for page, read in day.listed.items() if read.done().rows}
+    listed = set(day.listed)
     excess = day.added - sum(fits[b][o] for b, o in day.offers)
     new_pages = 0
     if not listed.issuperset(wanted):
@@ -370,6 +428,9 @@ _GIVE_BACK = Prepared(
 )
 
 
+_COUNT_EVENTS = Prepared(
+    text("SELECT vsw_count_events(CAST(:flush AS JSON), :per_address, :per_comparison)")
+)
 _LOCK_DAY = Prepared(
     select(event_days.c.pages)
     .where(
