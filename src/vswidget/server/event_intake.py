@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from flask import Flask
+from flask.ctx import RequestContext
 from werkzeug.http import parse_options_header
 
 from . import inbound
@@ -49,12 +50,14 @@ class EventIntake:
         self.app = app
         self.flask: WSGIApp = app.wsgi_app
         self.max_bytes = min(readers.MAX_BODY_BYTES, app.config["MAX_CONTENT_LENGTH"])
+        self.no_session = app.session_interface.make_null_session(app)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         body = self.plain_batch(environ)
         if body is None:
             return self.flask(environ, start_response)
-        with self.app.request_context(environ):
+        # A batch reads no cookie: its context skips opening the session.
+        with RequestContext(self.app, environ, session=self.no_session):
             try:
                 if not readers.is_crawler(environ.get("HTTP_USER_AGENT", "")):
                     readers.take_events(body)
