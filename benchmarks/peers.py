@@ -282,7 +282,7 @@ def run(args: argparse.Namespace) -> Results:
         deployed_key = new_instance(deployed_env)
         port = free_port()
         serve = [str(Path(sys.executable).with_name("vswidget")), "serve", "--port", str(port)]
-        serve += ["--workers", str(harness.WORKERS), "--threads", "4"]
+        serve += ["--workers", str(harness.WORKERS), "--threads", str(harness.GUNICORN["threads"])]
         deployed = stack.enter_context(serving("vswidget-serve", serve, port, temp, deployed_env))
         with Client(deployed.base, deployed_key) as client:
             deployed_token = quote(client.publish(Comparison.from_file(BIG)).token)

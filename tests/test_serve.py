@@ -117,6 +117,27 @@ def test_serve_without_demo_names_the_dashboard_and_how_to_get_a_password_but_no
     assert "vsw_" not in output
 
 
+@pytest.mark.parametrize("asked", [False, True], ids=["by default", "with --access-log"])
+def test_serve_logs_no_reader_request_unless_asked_to(tmp_path: Path, asked: bool) -> None:
+    # gunicorn's access log names each reader's address, user agent and page.
+    port = free_port()
+    process = subprocess.Popen(
+        [VSWIDGET, "serve", "--port", str(port), *(["--access-log"] if asked else [])],
+        env=serve_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_until_healthy(f"http://127.0.0.1:{port}")
+        httpx.get(f"http://127.0.0.1:{port}/readyz", headers={"User-Agent": "ReaderAgent/1.0"})
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+    assert ("ReaderAgent/1.0" in output) is asked
+    assert ('"GET /readyz HTTP/1.1" 200' in output) is asked
+
+
 @pytest.mark.parametrize("choose", ["--port", "VSWIDGET_PORT"])
 def test_serve_on_a_busy_port_says_so_in_one_sentence_before_printing_anything(
     tmp_path: Path, choose: str

@@ -54,11 +54,21 @@ def app_context() -> Iterator[Flask]:
     help="Port to listen on (or set VSWIDGET_PORT).",
 )
 @click.option("--workers", default=1, show_default=True, help="gunicorn worker processes.")
-@click.option("--threads", default=4, show_default=True, help="Threads per worker.")
+@click.option(
+    "--threads",
+    default=16,
+    show_default=True,
+    help="Threads per worker (a request waiting for its write to commit holds one).",
+)
+@click.option(
+    "--access-log",
+    is_flag=True,
+    help="Write an access log line per request to stdout (with the client's address).",
+)
 @click.option(
     "--demo", is_flag=True, help="Publish a demo comparison; print a demo API key and password."
 )
-def serve(host: str, port: int, workers: int, threads: int, demo: bool) -> None:
+def serve(host: str, port: int, workers: int, threads: int, access_log: bool, demo: bool) -> None:
     """Serve vswidget with gunicorn, applying migrations first."""
     from .limit_storage import limit_storage_warnings
     from .migrations import upgrade
@@ -112,7 +122,7 @@ def serve(host: str, port: int, workers: int, threads: int, demo: bool) -> None:
         ):
             click.echo(f"Warning: {warning}", err=True)
         click.echo("")
-    run(listener, workers, threads)
+    run(listener, workers, threads, access_log)
 
 
 def _safe_url(app: Flask) -> str:

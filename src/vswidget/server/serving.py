@@ -82,15 +82,19 @@ def listen(host: str, port: int) -> socket.socket:
         ) from error
 
 
-def run(listener: socket.socket, workers: int, threads: int) -> None:
-    """Serve on ``listener`` until interrupted; SIGHUP reloads workers gracefully."""
+def run(listener: socket.socket, workers: int, threads: int, access_log: bool = False) -> None:
+    """Serve on ``listener`` until interrupted; SIGHUP reloads workers gracefully.
+
+    gunicorn's access log (``access_log``: on stdout) names every reader's address, user
+    agent and page, which vswidget itself never keeps: it is off unless asked for.
+    """
     Server(
         {
             "bind": f"fd://{listener.fileno()}",
             "workers": workers,
             "threads": threads,
             "worker_class": "gthread" if threads > 1 else "sync",
-            "accesslog": "-",
+            "accesslog": "-" if access_log else None,
             "graceful_timeout": 20,
             "forwarded_allow_ips": "127.0.0.1,::1",
         }
