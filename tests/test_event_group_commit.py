@@ -42,7 +42,7 @@ def held_back(
     submit: Callable[[int], Any],
     meanwhile: Callable[[], None] = lambda: None,
 ) -> list[Any]:
-    """Run ``submit(0..count-1)`` in threads while the flush lock is held, until every item
+    """Run ``submit(0..count-1)`` in threads while no flush may start, until every item
     is queued and ``meanwhile`` has run; then let flushes take them. Return what each call
     gave or raised."""
     answers: list[Any] = [None] * count
@@ -54,13 +54,17 @@ def held_back(
             answers[number] = error
 
     threads = [threading.Thread(target=call, args=(n,)) for n in range(count)]
-    with gathering.flush_lock:
-        for thread in threads:
-            thread.start()
-        deadline = time.monotonic() + 30
-        while len(gathering.pending) < count and time.monotonic() < deadline:
-            time.sleep(0.01)
-        meanwhile()
+    with gathering.changed:
+        gathering.flushing = True  # as if a flush were under way
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 30
+    while len(gathering.pending) < count and time.monotonic() < deadline:
+        time.sleep(0.01)
+    meanwhile()
+    with gathering.changed:
+        gathering.flushing = False
+        gathering.changed.notify_all()
     for thread in threads:
         thread.join(timeout=30)
     return answers
@@ -76,6 +80,36 @@ def test_items_handed_over_during_a_flush_are_flushed_together_each_with_its_own
     gathering: Gathering[int, int] = Gathering(flush, limit=64)
     assert held_back(gathering, 5, gathering.submit) == [0, 2, 4, 6, 8]
     assert flushed == [[0, 1, 2, 3, 4]]
+
+
+def test_an_item_is_answered_once_its_flush_returns_while_the_next_flush_runs() -> None:
+    flushed: list[list[int]] = []
+    answered: list[int] = []
+    second_runs, second_may_end = threading.Event(), threading.Event()
+
+    def flush(items: list[int]) -> list[int]:
+        flushed.append(items)
+        if len(flushed) == 2:
+            second_runs.set()
+            assert second_may_end.wait(30)
+        return items
+
+    def submit(number: int) -> int:
+        result = gathering.submit(number)
+        answered.append(number)
+        return result
+
+    gathering: Gathering[int, int] = Gathering(flush, limit=1)
+    both = threading.Thread(target=held_back, args=(gathering, 2, submit))
+    both.start()
+    assert second_runs.wait(30)
+    deadline = time.monotonic() + 30
+    while not answered and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert [answered] == flushed[:1]  # while the second flush has not returned
+    second_may_end.set()
+    both.join(timeout=30)
+    assert sorted(answered) == [0, 1]
 
 
 def test_a_failed_flush_fails_every_item_in_it_and_the_next_flush_runs() -> None:

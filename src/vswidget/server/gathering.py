@@ -2,11 +2,13 @@
 
 Storing each event batch in transactions of its own made PostgreSQL run the budgets'
 statements, a COMMIT and its fsync for every request. Here a request hands its item to
-the worker's ``Gathering`` and waits: the first waiting thread to take the flush lock
-flushes every item queued by then, its own and other threads' (at most ``limit``), in one
-call, and each request is answered with its own result only once that call has returned.
-No thread of its own: the requests' threads do the flushing, so a graceful stop, which
-lets every request in flight finish, flushes everything that was handed over.
+the worker's ``Gathering`` and waits: when no flush is under way, a waiting thread whose
+item is queued flushes every item queued by then, its own and other threads' (at most
+``limit``), in one call. Each request is answered with its own result as soon as that
+call has returned: not, as when the waiters took turns on a lock, after the flushes of
+those that took it before them. No thread of its own: the requests' threads do the
+flushing, so a graceful stop, which lets every request in flight finish, flushes
+everything that was handed over.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ class _Waiting(Generic[T]):
     item: T
     result: Any = None
     error: BaseException | None = None
+    taken: bool = False  # by a flush under way
     done: bool = False
 
 
@@ -36,20 +39,30 @@ class Gathering(Generic[T, R]):
         self.flush = flush
         self.limit = limit
         self.pending: list[_Waiting[T]] = []
-        self.pending_lock = threading.Lock()
-        self.flush_lock = threading.Lock()
+        self.flushing = False
+        self.changed = threading.Condition()  # a flush ended; guards the two above
 
     def submit(self, item: T) -> R:
         """Return ``item``'s result once the flush that took it has returned."""
         waiting = _Waiting(item)
-        with self.pending_lock:
+        with self.changed:
             self.pending.append(waiting)
-        with self.flush_lock:  # whoever holds it flushes what is queued, this item too
             while not waiting.done:
-                with self.pending_lock:
-                    group = self.pending[: self.limit]
-                    del self.pending[: self.limit]
-                self._flush(group)
+                if self.flushing or waiting.taken:
+                    self.changed.wait()
+                    continue
+                group = self.pending[: self.limit]
+                del self.pending[: self.limit]
+                for each in group:
+                    each.taken = True
+                self.flushing = True
+                self.changed.release()
+                try:
+                    self._flush(group)
+                finally:
+                    self.changed.acquire()
+                    self.flushing = False
+                    self.changed.notify_all()  # the flushed return; one of the rest flushes
         if waiting.error is not None:
             raise waiting.error
         result: R = waiting.result
