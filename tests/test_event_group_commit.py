@@ -54,7 +54,7 @@ def held_back(
             answers[number] = error
 
     threads = [threading.Thread(target=call, args=(n,)) for n in range(count)]
-    with gathering.changed:
+    with gathering.lock:
         gathering.flushing = True  # as if a flush were under way
     for thread in threads:
         thread.start()
@@ -62,9 +62,9 @@ def held_back(
     while len(gathering.pending) < count and time.monotonic() < deadline:
         time.sleep(0.01)
     meanwhile()
-    with gathering.changed:
-        gathering.flushing = False
-        gathering.changed.notify_all()
+    first = gathering.pending[0]  # as that flush ends: the first queued takes the turn
+    first.lead = True
+    first.wake.release()
     for thread in threads:
         thread.join(timeout=30)
     return answers
