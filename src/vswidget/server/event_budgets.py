@@ -155,13 +155,13 @@ def store_batches(sql: Connection, batches: list[Batch], budgets: Budgets) -> li
     settling = any(_unsettled(batches, day, fits) for day in days.values())
     with pipelined_transaction(sql) if settling else nullcontext():
         listed = {key: _settle(sql, batches, budgets.pages, day, fits) for key, day in days.items()}
-        rows = []
+        groups = []
         for index, batch in enumerate(batches):
             for place, offer in enumerate(batch.offers):
                 if fits[index][place]:
                     page = _page(batch) in listed[(offer.comparison_id, batch.day)]
-                    rows += _rows(batch, offer, fits[index][place], page)
-        insert_events(sql, rows)  # on PostgreSQL, alone: its own durable transaction
+                    groups.append(_group(batch, offer, fits[index][place], page))
+        insert_events(sql, groups)  # on PostgreSQL, alone: its own durable transaction
     return [sum(of_batch) for of_batch in fits]
 
 
@@ -354,13 +354,14 @@ def _page(batch: Batch) -> str:
     return page_key(batch.origin, batch.path)
 
 
-def _rows(batch: Batch, offer: Offer, taken: int, listed: bool) -> list[dict[str, Any]]:
-    """Return the rows of an offer's first ``taken`` events, under its batch's page if
-    ``listed``, else under OTHER_PAGES."""
+def _group(
+    batch: Batch, offer: Offer, taken: int, listed: bool
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Return the columns an offer's events share, under its batch's page if ``listed``,
+    else under OTHER_PAGES, and its first ``taken`` events."""
     origin, path = (batch.origin, batch.path) if listed else OTHER_PAGES
     where = {"comparison_id": offer.comparison_id, "origin": origin, "path": path}
-    where |= {"referrer": batch.referrer, "day": batch.day}
-    return [{**event, **where} for event in offer.events[:taken]]
+    return where | {"referrer": batch.referrer, "day": batch.day}, offer.events[:taken]
 
 
 _REASONS = (OVER_BUDGET, OTHER_HOST)
