@@ -18,6 +18,7 @@ from .api_schemas import ErrorSchema
 from .cached_reads import CachedReads
 from .event_intake import EventIntake
 from .extensions import cache, cache_config, db, limiter
+from .memory_counters import storage_uri
 from .private_files import private_folder
 from .redis_settings import REDIS_TIMEOUTS
 from .views import dashboard, demo, health, public, publisher, readers
@@ -116,7 +117,7 @@ def _complete(app: Flask) -> None:
         OPENAPI_JSON_PATH="openapi.json",
         API_SPEC_OPTIONS={"security": [{"apiKey": []}]},
         SEND_FILE_MAX_AGE_DEFAULT=300,
-        RATELIMIT_STORAGE_URI=cfg["RATELIMIT_STORAGE_URL"],
+        RATELIMIT_STORAGE_URI=storage_uri(cfg["RATELIMIT_STORAGE_URL"]),
         RATELIMIT_STORAGE_OPTIONS=dict(REDIS_TIMEOUTS)
         if cfg["RATELIMIT_STORAGE_URL"].startswith(("redis", "rediss", "unix"))
         else {},
