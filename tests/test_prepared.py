@@ -76,7 +76,7 @@ def test_statements_sent_in_a_pipelined_transaction_are_read_once_it_is_committe
     postgresql_app: Flask,
 ) -> None:
     with postgresql_app.app_context(), db.own_transactions() as sql:
-        with pipelined_transaction(sql, durable=False):
+        with pipelined_transaction(sql):
             first = NEW_PUBLISHER.send(sql, handle="first", at=AT)
             second = NEW_PUBLISHER.send(sql, handle="second", at=AT)
         assert first.done().rows[0][0] < second.done().rows[0][0]

@@ -109,15 +109,13 @@ class Sent:
 
 
 @contextmanager
-def pipelined_transaction(sql: Connection, *, durable: bool = True) -> Iterator[None]:
+def pipelined_transaction(sql: Connection) -> Iterator[None]:
     """On PostgreSQL, run the block's statements in a transaction of their own, sent with
     its BEGIN and COMMIT in psycopg's pipeline mode: nothing waits for the database until
     a result is read (``done()``), so the block takes one round trip, and one more each
     time it reads a result before the end. ``sql`` must be an AUTOCOMMIT connection, for
-    psycopg would wait for a BEGIN of its own. Not ``durable``, the COMMIT does not wait
-    for the disk (``synchronous_commit`` off): the next durable COMMIT on the server puts
-    it on the disk first. Elsewhere each statement runs when sent, in the transaction
-    ``sql`` has open.
+    psycopg would wait for a BEGIN of its own. Elsewhere each statement runs when sent, in
+    the transaction ``sql`` has open.
     """
     if sql.dialect.name != "postgresql":
         yield
@@ -127,8 +125,6 @@ def pipelined_transaction(sql: Connection, *, durable: bool = True) -> Iterator[
     try:
         with driver.pipeline():
             _BEGIN.send(sql)
-            if not durable:
-                _NOT_DURABLE.send(sql)
             yield
             _COMMIT.send(sql)
     except BaseException as error:
@@ -147,5 +143,4 @@ def pipelined_transaction(sql: Connection, *, durable: bool = True) -> Iterator[
 
 
 _BEGIN = Prepared(text("BEGIN"))
-_NOT_DURABLE = Prepared(text("SET LOCAL synchronous_commit TO OFF"))
 _COMMIT = Prepared(text("COMMIT"))
