@@ -31,6 +31,7 @@ from helpers import (
     SECRET,
     Receiver,
     empty_database,
+    empty_postgresql,
     log_in,
     make_app,
     new_publisher,
@@ -72,6 +73,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
     app = make_app(database_url, tmp_path)
+    yield app
+    db.dispose(app)
+
+
+@pytest.fixture
+def postgresql_app(postgresql_url: str, tmp_path: Path) -> Iterator[Flask]:
+    """An app on an empty PostgreSQL database alone, for what only PostgreSQL does."""
+    empty_postgresql(postgresql_url)
+    app = make_app(postgresql_url, tmp_path)
     yield app
     db.dispose(app)
 

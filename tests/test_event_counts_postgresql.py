@@ -6,14 +6,12 @@ budgets that bind, are counted both ways from the same state, on PostgreSQL."""
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from flask import Flask
-from helpers import PUBLIC_URL, empty_postgresql, make_app, new_publisher
+from helpers import PUBLIC_URL, new_publisher
 from sqlalchemy import Connection, func, select
 from sqlalchemy.dialects.postgresql import insert
 
@@ -30,22 +28,14 @@ TRIALS = 60
 
 
 @pytest.fixture
-def app(postgresql_url: str, tmp_path: Path) -> Iterator[Flask]:
-    empty_postgresql(postgresql_url)
-    app = make_app(postgresql_url, tmp_path)
-    yield app
-    db.dispose(app)
-
-
-@pytest.fixture
-def comparisons(app: Flask, document: dict[str, Any]) -> list[int]:
+def comparisons(postgresql_app: Flask, document: dict[str, Any]) -> list[int]:
     """Two published comparisons' ids."""
-    key = new_publisher(app, "acme")
-    with Client(PUBLIC_URL, key, transport=httpx.WSGITransport(app=app)) as sdk:
+    key = new_publisher(postgresql_app, "acme")
+    with Client(PUBLIC_URL, key, transport=httpx.WSGITransport(app=postgresql_app)) as sdk:
         sdk.publish(document)
         document["slug"] = "second-" + document["slug"]
         sdk.publish(document)
-    with app.app_context():
+    with postgresql_app.app_context():
         return list(db.connection.scalars(select(models.comparisons.c.id).order_by("id")))
 
 
@@ -74,10 +64,12 @@ def counts(sql: Connection) -> dict[str, set[tuple[Any, ...]]]:
     return {table.name: set(sql.execute(select(table)).all()) for table in tables}
 
 
-def test_one_call_counts_every_flush_as_python_does(app: Flask, comparisons: list[int]) -> None:
+def test_one_call_counts_every_flush_as_python_does(
+    postgresql_app: Flask, comparisons: list[int]
+) -> None:
     rng = random.Random(17)
     admitted = 0
-    with app.app_context():
+    with postgresql_app.app_context():
         for _ in range(TRIALS):
             batches = random_flush(rng, comparisons)
             with db.engine.connect() as sql:  # Python's count, rolled back
@@ -93,7 +85,7 @@ def test_one_call_counts_every_flush_as_python_does(app: Flask, comparisons: lis
                 for comparison, day in days:
                     for batch in batches:
                         if rng.random() < 0.3:
-                            page = event_budgets._page(batch)
+                            page = batch.page
                             row = {"comparison_id": comparison, "day": day, "page": page}
                             sql.execute(
                                 insert(models.event_pages).values(row).on_conflict_do_nothing()

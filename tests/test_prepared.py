@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from flask import Flask
-from helpers import empty_postgresql, make_app
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
@@ -55,14 +52,6 @@ def test_a_statement_outside_a_transaction_is_refused_rather_than_lost(app: Flas
     with app.app_context(), db.engine.connect() as sql:
         with pytest.raises(RuntimeError, match="inside a transaction"):
             NEW_PUBLISHER.run(sql, handle="acme", at=AT)
-
-
-@pytest.fixture
-def postgresql_app(postgresql_url: str, tmp_path: Path) -> Iterator[Flask]:
-    empty_postgresql(postgresql_url)
-    app = make_app(postgresql_url, tmp_path)
-    yield app
-    db.dispose(app)
 
 
 def handles(app: Flask) -> list[str]:

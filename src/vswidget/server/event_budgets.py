@@ -95,6 +95,11 @@ class Batch:
     referrer: str | None
     offers: list[Offer]
 
+    @functools.cached_property
+    def page(self) -> str:
+        """The key its host page is admitted by: hashed once, read at every step of a flush."""
+        return page_key(self.origin, self.path)
+
 
 def take(batch: Batch, budgets: Budgets) -> int:
     """Store what the budgets let in of a batch and count what they drop; return how many
@@ -159,7 +164,7 @@ def store_batches(sql: Connection, batches: list[Batch], budgets: Budgets) -> li
         for index, batch in enumerate(batches):
             for place, offer in enumerate(batch.offers):
                 if fits[index][place]:
-                    page = _page(batch) in listed[(offer.comparison_id, batch.day)]
+                    page = batch.page in listed[(offer.comparison_id, batch.day)]
                     groups.append(_group(batch, offer, fits[index][place], page))
         insert_events(sql, groups)  # on PostgreSQL, alone: its own durable transaction
     return [sum(of_batch) for of_batch in fits]
@@ -185,7 +190,7 @@ def _counted_by_postgresql(sql: Connection, batches: list[Batch], budgets: Budge
         {
             "day": batch.day.isoformat(),
             "address": batch.address,
-            "page": _page(batch),
+            "page": batch.page,
             "offers": [[o.comparison_id, len(o.events), o.refused] for o in batch.offers],
         }
         for batch in batches
@@ -288,7 +293,7 @@ def _count_days(
         ((stored[(comparison_id, day)], _),) = (
             _add_to_day(sql.dialect.name).run(sql, **key, stored=added, **dropped).rows
         )
-        pages = sorted({_page(batches[b]) for b, o in offers if kept[b][o]})
+        pages = sorted({batches[b].page for b, o in offers if kept[b][o]})
         listed = {page for page in pages if _IS_LISTED.run(sql, **key, page=page).rows}
         days[(comparison_id, day)] = _DayCount(key, offers, added, listed)
     return days, stored
@@ -315,7 +320,7 @@ def _unsettled(batches: list[Batch], day: _DayCount, fits: list[list[int]]) -> b
     """Say whether a day has events to give back, or pages of admitted events to list."""
     admitted = [(b, o) for b, o in day.offers if fits[b][o]]
     return day.added > sum(fits[b][o] for b, o in admitted) or any(
-        _page(batches[b]) not in day.listed for b, o in admitted
+        batches[b].page not in day.listed for b, o in admitted
     )
 
 
@@ -329,7 +334,7 @@ def _settle(
     Listing a page is rare (its first events of the day): the day's row is locked again
     to do it, and which pages it lists read once more.
     """
-    wanted = [_page(batches[b]) for b, o in day.offers if fits[b][o]]
+    wanted = [batches[b].page for b, o in day.offers if fits[b][o]]
     listed = set(day.listed)
     excess = day.added - sum(fits[b][o] for b, o in day.offers)
     new_pages = 0
@@ -348,10 +353,6 @@ def _settle(
 def _offered(batch: Batch) -> int:
     """Return how many events a batch offers to the budgets: those of offers not refused."""
     return sum(len(offer.events) for offer in batch.offers if offer.refused is None)
-
-
-def _page(batch: Batch) -> str:
-    return page_key(batch.origin, batch.path)
 
 
 def _group(
