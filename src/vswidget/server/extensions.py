@@ -173,8 +173,8 @@ class Database:
 
     @contextmanager
     def own_transactions(self) -> Iterator[Connection]:
-        """A connection of its own whose statements begin and end their transactions
-        themselves (AUTOCOMMIT in the driver; prepared.pipelined_transaction sends them)."""
+        """A connection of its own in AUTOCOMMIT: each statement is a transaction of its
+        own, unless prepared.pipelined_transaction sends a BEGIN and COMMIT around some."""
         with self.engine.connect() as sql:
             sql.execution_options(isolation_level="AUTOCOMMIT")
             with sql.begin():  # for SQLAlchemy only: the driver sends nothing
